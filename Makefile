@@ -1,0 +1,51 @@
+# qgis-siammask: setup, tests, demo, packaging and benchmarks.
+# QGIS runs on Debian's /usr/bin/python3, so the venv is made from it with --system-site-packages:
+# the geo stack (GDAL, PROJ, rasterio, pyproj, shapely, geopandas) comes from Debian, one copy shared
+# with QGIS; pip adds torch (CPU wheel, pinned, installed first and alone) and the rest.
+
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
+	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin
+export QT_QPA_PLATFORM ?= offscreen
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup apt venv test demo package bench model clean
+
+setup: apt venv
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "apt: installing $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "apt: all packages present"; fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+test: venv
+	$(PY) -m pytest -q tests
+
+demo: venv
+	$(PY) -m qgis_siammask demo --out build/demo
+
+package:
+	$(PY) scripts/package.py --out dist
+
+bench: venv
+	$(PY) -m benchmarks
+
+model: venv
+	$(PY) -m model.fetch_official --out model/weights
+
+clean:
+	rm -rf build dist .pytest_cache

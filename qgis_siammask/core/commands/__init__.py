@@ -1,0 +1,1 @@
+"""One module per command of `python -m qgis_siammask`."""

@@ -1,0 +1,96 @@
+"""Plain data records passed between engine modules: frames, telemetry, tracks.
+
+They live here, not in the modules that produce them, so that consumers (camera model, track store,
+plugin) depend on a small stable contract rather than on the producers' internals.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+
+from .definitions import STATUS_TRACKING
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded frame. `image` is (H, W, 3) uint8 BGR."""
+
+    index: int
+    pts: int | None
+    time_s: float
+    image: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TelemetryRecord:
+    """Telemetry valid at one instant, whatever the source (KLV, SRT, CSV).
+
+    Every field is optional: None means "not reported or out of range", never zero. Angles in degrees,
+    distances in metres. Orientation follows MISB ST 0601: platform heading/pitch/roll, then sensor
+    azimuth/elevation/roll relative to the platform.
+    """
+
+    source: str = ""
+    timestamp_us: int | None = None  # microseconds since the Unix epoch (MISB tag 2)
+    sensor_latitude_deg: float | None = None
+    sensor_longitude_deg: float | None = None
+    sensor_altitude_m: float | None = None
+    altitude_reference: str | None = None  # definitions.ALTITUDE_MSL or ALTITUDE_HAE
+    platform_heading_deg: float | None = None
+    platform_pitch_deg: float | None = None
+    platform_roll_deg: float | None = None
+    sensor_relative_azimuth_deg: float | None = None
+    sensor_relative_elevation_deg: float | None = None
+    sensor_relative_roll_deg: float | None = None
+    horizontal_fov_deg: float | None = None
+    vertical_fov_deg: float | None = None
+    slant_range_m: float | None = None
+    target_width_m: float | None = None
+    frame_center_latitude_deg: float | None = None
+    frame_center_longitude_deg: float | None = None
+    frame_center_elevation_m: float | None = None
+    # Full corner coordinates, ST 0601 order: upper-left, upper-right, lower-right, lower-left;
+    # each (latitude_deg, longitude_deg). None when not reported.
+    corners_latlon_deg: tuple[tuple[float, float], ...] | None = None
+    focal_length_mm: float | None = None
+    extra: dict = field(default_factory=dict, compare=False)  # source-specific values by name
+
+    @property
+    def time_utc(self) -> datetime | None:
+        if self.timestamp_us is None:
+            return None
+        return datetime.fromtimestamp(self.timestamp_us / 1e6, tz=timezone.utc)
+
+    def merged_over(self, previous: "TelemetryRecord | None") -> "TelemetryRecord":
+        """This record with every missing field carried forward from `previous` (report-on-change)."""
+        if previous is None:
+            return self
+        updates = {
+            f.name: getattr(previous, f.name)
+            for f in dataclasses.fields(self)
+            if f.name != "extra" and getattr(self, f.name) is None
+        }
+        merged_extra = {**previous.extra, **self.extra}
+        return dataclasses.replace(self, **updates, extra=merged_extra)
+
+
+@dataclass
+class Track:
+    """A tracked target after one frame.
+
+    `bbox_xywh`: axis-aligned box in pixels (top-left x, y, width, height);
+    `rotated_box`: (4, 2) float64 pixel corners (x, y); `mask`: (H, W) bool in full-frame coordinates,
+    or None when the model has no mask branch; `age`: frames since init.
+    """
+
+    track_id: int
+    label: str
+    bbox_xywh: tuple[float, float, float, float]
+    rotated_box: np.ndarray = field(repr=False)
+    mask: np.ndarray | None = field(repr=False)
+    score: float
+    status: str = STATUS_TRACKING
+    age: int = 0

@@ -1,0 +1,35 @@
+"""Shared pytest fixtures. Qt must be headless before anything imports it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("SIAMMASK_SHARED", REPO_ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The read-only ../shared data folder; tests using it skip (with the reason) when it is absent."""
+    if not SHARED_DIR.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_DIR} is missing: CI must have ../shared beside the checkout")
+        pytest.skip(f"shared data folder {SHARED_DIR} is absent")
+    return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def qgis_app():
+    """A real headless QgsApplication, started once for the whole session."""
+    qgis_testing = pytest.importorskip("qgis.testing", reason="QGIS Python bindings are not installed")
+    return qgis_testing.start_app()
+
+
+@pytest.fixture(scope="session")
+def qapp(qgis_app):
+    """pytest-qt uses QGIS's own application instead of creating a second QApplication."""
+    return qgis_app
