@@ -37,3 +37,16 @@ SOURCE_SRT = "srt"
 SOURCE_CSV = "csv"
 ALTITUDE_MSL = "MSL"
 ALTITUDE_HAE = "HAE"
+
+# --- Outputs: ground features and the GeoPackage track store (engineer D) ---------------------
+FIELD_FIRST_FRAME = "first_frame"
+FIELD_LAST_FRAME = "last_frame"
+FIELD_START_UTC = "start_utc"
+FIELD_END_UTC = "end_utc"
+FIELD_POINT_COUNT = "points"
+FIELD_LENGTH_M = "length_m"
+FIELD_GEO_FLAG = "geo_flag"  # why a feature's geometry is partial or missing; empty when exact
+GEO_FLAG_NO_CAMERA = "no_camera"  # the frame's telemetry could not define a camera model
+GEO_FLAG_PARTIAL = "partial"  # some outline vertices looked above the horizon and were dropped
+GEO_FLAG_OFF_GROUND = "off_ground"  # too few vertices reached the ground to make a geometry
+GPKG_DRIVER = "GPKG"
