@@ -1,0 +1,326 @@
+"""Tracks in pixels -> ground features: mask outlines, rotated boxes, centre points, frame footprint.
+
+Every pixel vertex is cast through the frame's camera model (engineer C's `CameraModel`); outlines are
+simplified in the camera's local metric ENU frame with a tolerance in metres, then written in lon/lat
+(EPSG:4326) or any CRS pyproj knows. Speed and heading come from geodesic distances and azimuths on the
+WGS 84 ellipsoid between successive ground positions: metres and true north, never degree arithmetic.
+Vertices whose rays miss the ground are dropped and the feature flagged, never turned into wild polygons.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+
+from .definitions import (
+    DEFAULT_CRS,
+    GEO_FLAG_NO_CAMERA,
+    GEO_FLAG_OFF_GROUND,
+    GEO_FLAG_PARTIAL,
+    STATUS_LOST,
+)
+from .errors import ProjectionError
+from .records import Track
+
+DEFAULT_SIMPLIFY_TOLERANCE_M = 0.2
+# Pixel (column, row) indices name pixel centres; the camera model uses the same convention, so a
+# pixel's outline runs half a pixel around its index.
+PIXEL_HALF_SIZE = 0.5
+FOOTPRINT_EDGE_SAMPLES = 16  # border samples per image edge when some corners miss the ground
+
+
+@dataclass(frozen=True)
+class TrackFeature:
+    """One track's ground features in one frame, geometries in the frame's output CRS.
+
+    A geometry is None when it could not be put on the ground (`geo_flag` says why);
+    `lonlat_deg` is the centre on WGS 84 whatever the output CRS, for motion and ground-error checks.
+    """
+
+    track_id: int
+    label: str
+    frame: int
+    time_utc: datetime | None
+    score: float
+    status: str
+    mask: object | None = None  # shapely Polygon or MultiPolygon
+    box: object | None = None  # shapely Polygon
+    point: object | None = None  # shapely Point
+    lonlat_deg: tuple[float, float] | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    geo_flag: str = ""
+
+
+@dataclass(frozen=True)
+class FrameFeatures:
+    """All ground features of one video frame: what the track store writes and the plugin draws."""
+
+    frame: int
+    time_utc: datetime | None
+    crs: str
+    footprint: object | None  # shapely Polygon of the ground seen by the frame
+    tracks: tuple[TrackFeature, ...] = ()
+    geo_flag: str = ""
+    message: str = ""  # why the frame could not be projected, for logs
+
+    @property
+    def feature_count(self) -> int:
+        geometries = [self.footprint] + [g for t in self.tracks for g in (t.mask, t.box, t.point)]
+        return sum(g is not None for g in geometries)
+
+
+@dataclass
+class MotionEstimator:
+    """Speed and heading per track from its ground positions over a short time baseline.
+
+    Frame-to-frame differences of a tracked centre are dominated by mask jitter at 25-30 fps, so the
+    estimate spans at least `baseline_s`; heading is left unset below `min_speed_for_heading_mps`,
+    where it would only be noise.
+    """
+
+    baseline_s: float = 0.5
+    min_speed_for_heading_mps: float = 0.5
+    _history: dict = field(default_factory=dict, repr=False)
+
+    def update(self, track_id: int, time_s: float, lonlat_deg: tuple[float, float]) -> tuple[float | None, float | None]:
+        history = self._history.setdefault(track_id, deque())
+        history.append((time_s, lonlat_deg))
+        while len(history) > 2 and time_s - history[1][0] >= self.baseline_s:
+            history.popleft()
+        then_s, then_lonlat = history[0]
+        elapsed_s = time_s - then_s
+        if elapsed_s <= 0:
+            return None, None
+        distance_m, heading_deg = ground_distance_heading(then_lonlat, lonlat_deg)
+        speed_mps = distance_m / elapsed_s
+        return speed_mps, (heading_deg if speed_mps >= self.min_speed_for_heading_mps else None)
+
+
+def ground_distance_heading(from_lonlat_deg, to_lonlat_deg) -> tuple[float, float]:
+    """Geodesic distance (m) and heading (degrees clockwise from true north, [0, 360)) on WGS 84."""
+    heading_deg, _, distance_m = _geod().inv(from_lonlat_deg[0], from_lonlat_deg[1], to_lonlat_deg[0], to_lonlat_deg[1])
+    return float(distance_m), float(heading_deg % 360.0)
+
+
+def frame_features(
+    tracks: list[Track],
+    camera,
+    frame_index: int,
+    time_utc: datetime | None,
+    simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M,
+    crs: str = DEFAULT_CRS,
+    motion: MotionEstimator | None = None,
+    time_s: float | None = None,
+    camera_error: str = "",
+) -> FrameFeatures:
+    """Project one frame's tracks onto the ground.
+
+    `camera` is a `camera.CameraModel` (or None when the frame's telemetry could not make one: the frame
+    is then flagged `no_camera` and every track keeps its attributes without geometry). `time_s` is the
+    frame's video time, used for speed when given (else `time_utc`).
+    """
+    if camera is None:
+        features = tuple(_attributes_only(t, frame_index, time_utc, GEO_FLAG_NO_CAMERA) for t in tracks)
+        return FrameFeatures(frame_index, time_utc, crs, None, features, GEO_FLAG_NO_CAMERA, camera_error)
+    to_crs = _lonlat_to_crs(crs)
+    footprint, footprint_flag = _footprint(camera)
+    seconds = time_s if time_s is not None else (time_utc.timestamp() if time_utc is not None else None)
+    features = []
+    for track in tracks:
+        mask, mask_flag = _mask_ground(track.mask, camera, simplify_tolerance_m, to_crs)
+        box_lonlat, box_flag = _ring_lonlat(camera, np.asarray(track.rotated_box, dtype=np.float64))
+        centre = camera.pixels_to_ground(_track_centre_px(track)[None, :])
+        lonlat = tuple(float(v) for v in centre.lonlat_deg[0]) if bool(centre.valid[0]) else None
+        speed_mps = heading_deg = None
+        if lonlat is not None and motion is not None and seconds is not None and track.status != STATUS_LOST:
+            speed_mps, heading_deg = motion.update(track.track_id, seconds, lonlat)
+        features.append(
+            TrackFeature(
+                track_id=track.track_id,
+                label=track.label,
+                frame=frame_index,
+                time_utc=time_utc,
+                score=float(track.score),
+                status=track.status,
+                mask=mask,
+                box=to_crs(_polygon(box_lonlat)) if box_lonlat is not None else None,
+                point=to_crs(_point(lonlat)) if lonlat is not None else None,
+                lonlat_deg=lonlat,
+                speed_mps=speed_mps,
+                heading_deg=heading_deg,
+                geo_flag=_worst_flag(mask_flag, box_flag, "" if lonlat is not None else GEO_FLAG_OFF_GROUND),
+            )
+        )
+    return FrameFeatures(
+        frame_index, time_utc, crs, to_crs(footprint) if footprint is not None else None, tuple(features), footprint_flag
+    )
+
+
+def mask_outline_px(mask: np.ndarray):
+    """Pixel-edge outline of a full-frame (H, W) bool mask as a valid shapely (Multi)Polygon, or None.
+
+    Contours run through boundary pixel centres; growing outer rings and shrinking holes by half a pixel
+    (mitred) gives the outline of the pixels themselves, so one-pixel parts keep their area.
+    """
+    import cv2
+    from shapely.geometry import LineString, Point, Polygon
+    from shapely.ops import unary_union
+
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    top, left = int(rows[0]), int(cols[0])
+    crop = np.ascontiguousarray(mask[top : rows[-1] + 1, left : cols[-1] + 1], dtype=np.uint8)
+    contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    outer, holes = [], []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0]):
+        xy = contour[:, 0, :].astype(np.float64) + (left, top)
+        if parent >= 0:
+            if len(xy) >= 3:
+                holes.append(Polygon(xy).buffer(-PIXEL_HALF_SIZE, join_style=2))
+            continue
+        shape = Polygon(xy) if len(xy) >= 3 else (LineString(xy) if len(xy) == 2 else Point(xy[0]))
+        outer.append(shape.buffer(PIXEL_HALF_SIZE, cap_style=3, join_style=2))
+    outline = unary_union(outer)
+    if holes:
+        outline = outline.difference(unary_union(holes))
+    return outline if not outline.is_empty else None
+
+
+def _mask_ground(mask: np.ndarray | None, camera, tolerance_m: float, to_crs):
+    """The mask outline on the ground, simplified in metres in the camera's local ENU frame; (geometry, flag).
+
+    While simplifying, each ENU vertex carries its index into the projected points as z, so the result
+    takes its lon/lat straight from the camera's own projection instead of converting ENU back.
+    """
+    if mask is None:
+        return None, ""
+    outline = mask_outline_px(mask)
+    if outline is None:
+        return None, ""
+    from shapely.geometry import MultiPolygon, Polygon
+    from shapely.ops import transform
+
+    polygons = list(outline.geoms) if outline.geom_type == "MultiPolygon" else [outline]
+    rings = [np.asarray(r.coords)[:-1, :2] for p in polygons for r in (p.exterior, *p.interiors)]
+    ground = camera.pixels_to_ground(np.concatenate(rings))
+    east_north_index = np.column_stack([ground.enu_m[:, :2], np.arange(len(ground.valid), dtype=np.float64)])
+    start, flag, kept = 0, "", []
+    for polygon in polygons:
+        ring_arrays = []
+        for ring in (polygon.exterior, *polygon.interiors):
+            count = len(ring.coords) - 1
+            on_ground = ground.valid[start : start + count]
+            ring_arrays.append(east_north_index[start : start + count][on_ground])
+            start += count
+            if not on_ground.all():
+                flag = GEO_FLAG_PARTIAL
+        if len(ring_arrays[0]) < 3:
+            continue
+        ground_polygon = Polygon(ring_arrays[0], [r for r in ring_arrays[1:] if len(r) >= 3])
+        if not ground_polygon.is_valid:  # vertices dropped at the horizon can fold a ring
+            flag = GEO_FLAG_PARTIAL
+            continue
+        kept.append(ground_polygon)
+    if not kept:
+        return None, GEO_FLAG_OFF_GROUND
+    simplified = (kept[0] if len(kept) == 1 else MultiPolygon(kept)).simplify(tolerance_m, preserve_topology=True)
+
+    def vertex_lonlat(east, north, index):
+        index = np.asarray(index, dtype=np.int64)
+        return ground.lonlat_deg[index, 0], ground.lonlat_deg[index, 1]
+
+    return to_crs(transform(vertex_lonlat, simplified)), flag
+
+
+def _ring_lonlat(camera, pixels_xy: np.ndarray):
+    """Lon/lat (N, 2) of a pixel ring whose rays all reach the ground, else (None, flag)."""
+    ground = camera.pixels_to_ground(pixels_xy)
+    if bool(np.all(ground.valid)):
+        return ground.lonlat_deg, ""
+    if int(np.count_nonzero(ground.valid)) >= 3:
+        return ground.lonlat_deg[ground.valid], GEO_FLAG_PARTIAL
+    return None, GEO_FLAG_OFF_GROUND
+
+
+def _footprint(camera):
+    """Ground polygon seen by the frame; when corners miss the ground, the border samples that hit it."""
+    corners = camera.footprint()
+    if bool(np.all(corners.valid)):
+        return _polygon(corners.lonlat_deg), ""
+    width, height = camera.image_width_px, camera.image_height_px
+    t = np.linspace(0.0, 1.0, FOOTPRINT_EDGE_SAMPLES, endpoint=False)
+    left, top, right, bottom = -PIXEL_HALF_SIZE, -PIXEL_HALF_SIZE, width - PIXEL_HALF_SIZE, height - PIXEL_HALF_SIZE
+    border = np.concatenate(
+        [
+            np.column_stack([left + t * (right - left), np.full_like(t, top)]),
+            np.column_stack([np.full_like(t, right), top + t * (bottom - top)]),
+            np.column_stack([right - t * (right - left), np.full_like(t, bottom)]),
+            np.column_stack([np.full_like(t, left), bottom - t * (bottom - top)]),
+        ]
+    )
+    lonlat, flag = _ring_lonlat(camera, border)
+    if lonlat is None:
+        return None, flag
+    polygon = _polygon(lonlat)
+    return (polygon, flag) if polygon.is_valid else (None, GEO_FLAG_OFF_GROUND)
+
+
+def _track_centre_px(track: Track) -> np.ndarray:
+    """(2,) pixel centre: the mask's centroid when there is a mask, else the rotated box's centre."""
+    if track.mask is not None and track.mask.any():
+        rows, cols = np.nonzero(track.mask)
+        return np.array([cols.mean(), rows.mean()], dtype=np.float64)
+    return np.asarray(track.rotated_box, dtype=np.float64).mean(axis=0)
+
+
+def _attributes_only(track: Track, frame_index: int, time_utc, flag: str) -> TrackFeature:
+    return TrackFeature(track.track_id, track.label, frame_index, time_utc, float(track.score), track.status, geo_flag=flag)
+
+
+def _worst_flag(*flags: str) -> str:
+    for flag in (GEO_FLAG_NO_CAMERA, GEO_FLAG_OFF_GROUND, GEO_FLAG_PARTIAL):
+        if flag in flags:
+            return flag
+    return ""
+
+
+def _polygon(lonlat_deg: np.ndarray):
+    from shapely.geometry import Polygon
+
+    return Polygon(np.asarray(lonlat_deg, dtype=np.float64))
+
+
+def _point(lonlat_deg):
+    from shapely.geometry import Point
+
+    return Point(lonlat_deg)
+
+
+@lru_cache(maxsize=None)
+def _geod():
+    from pyproj import Geod
+
+    return Geod(ellps="WGS84")
+
+
+@lru_cache(maxsize=16)
+def _lonlat_to_crs(crs: str):
+    """A function mapping a lon/lat shapely geometry to `crs` (identity for EPSG:4326)."""
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+    from shapely.ops import transform
+
+    try:
+        target = CRS.from_user_input(crs)
+    except CRSError as error:
+        raise ProjectionError(f"unknown output CRS {crs!r}", details=str(error)) from error
+    if target == CRS.from_epsg(4326):
+        return lambda geometry: geometry
+    transformer = Transformer.from_crs("EPSG:4326", target, always_xy=True)
+    return lambda geometry: transform(transformer.transform, geometry)

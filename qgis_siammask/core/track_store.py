@@ -1,0 +1,402 @@
+"""GeoPackage track store: writes each frame's ground features as it is tracked.
+
+One SQLite transaction per frame, so a crash, a kill or a cancel leaves a valid file holding every frame
+committed before it. Layers (names and fields in definitions.py): masks (MultiPolygon), boxes (Polygon),
+points (Point, with speed and heading), footprints (Polygon, one per frame) and lines (LineString, one
+per track). Track lines are rebuilt from the points in the same transaction as the frame whenever a
+track has grown by 1% since its line was last written (every frame for the first hundred points), so
+the work stays linear in the track length; `close()` brings every line up to date, and so does
+re-opening a file in append mode, so lines in a file whose writer died lag by at most 1% of a track.
+
+Written with GDAL/OGR (Debian GDAL, the library QGIS itself uses), never through qgis, so it runs
+headless. Errors are checked by return code: GDAL's exception mode is process-wide and must not be
+switched on under the QGIS plugins sharing this interpreter.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .definitions import (
+    DEFAULT_CRS,
+    FIELD_END_UTC,
+    FIELD_FIRST_FRAME,
+    FIELD_FRAME,
+    FIELD_GEO_FLAG,
+    FIELD_HEADING_DEG,
+    FIELD_LABEL,
+    FIELD_LAST_FRAME,
+    FIELD_LENGTH_M,
+    FIELD_POINT_COUNT,
+    FIELD_SCORE,
+    FIELD_SPEED_MPS,
+    FIELD_START_UTC,
+    FIELD_STATUS,
+    FIELD_TIME_UTC,
+    FIELD_TRACK_ID,
+    GPKG_DRIVER,
+    LAYER_BOXES,
+    LAYER_FOOTPRINTS,
+    LAYER_LINES,
+    LAYER_MASKS,
+    LAYER_POINTS,
+    STATUS_LOST,
+    TRACK_LAYERS,
+)
+from .errors import OutputError
+from .geometry import FrameFeatures, TrackFeature, ground_distance_heading
+
+MODE_REPLACE = "replace"
+MODE_APPEND = "append"
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+LINE_REFRESH_FRACTION = 0.01  # rewrite a track's line once it has this many new points per point
+UTC_TZ_FLAG = 100  # OGR's time-zone flag for UTC
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    kind: str  # "int" | "real" | "str" | "datetime"
+
+
+_TRACK_FIELDS = (
+    _Field(FIELD_TRACK_ID, "int"),
+    _Field(FIELD_LABEL, "str"),
+    _Field(FIELD_FRAME, "int"),
+    _Field(FIELD_TIME_UTC, "datetime"),
+    _Field(FIELD_SCORE, "real"),
+    _Field(FIELD_STATUS, "str"),
+    _Field(FIELD_GEO_FLAG, "str"),
+)
+LAYER_FIELDS = {
+    LAYER_MASKS: _TRACK_FIELDS,
+    LAYER_BOXES: _TRACK_FIELDS,
+    LAYER_POINTS: _TRACK_FIELDS + (_Field(FIELD_SPEED_MPS, "real"), _Field(FIELD_HEADING_DEG, "real")),
+    LAYER_FOOTPRINTS: (_Field(FIELD_FRAME, "int"), _Field(FIELD_TIME_UTC, "datetime"), _Field(FIELD_GEO_FLAG, "str")),
+    LAYER_LINES: (
+        _Field(FIELD_TRACK_ID, "int"),
+        _Field(FIELD_LABEL, "str"),
+        _Field(FIELD_FIRST_FRAME, "int"),
+        _Field(FIELD_LAST_FRAME, "int"),
+        _Field(FIELD_START_UTC, "datetime"),
+        _Field(FIELD_END_UTC, "datetime"),
+        _Field(FIELD_POINT_COUNT, "int"),
+        _Field(FIELD_LENGTH_M, "real"),
+    ),
+}
+
+
+def check_writable(path: str | Path, mode: str = MODE_REPLACE) -> Path:
+    """Fail with OutputError, before any tracking starts, when `path` cannot receive a GeoPackage.
+
+    Creates missing parent folders; proves the folder is writable by creating a file in it (SQLite also
+    needs its journal there), refuses folders and read-only files, and in append mode a file that is not
+    a GeoPackage.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise OutputError("the output file name must end with .gpkg", path=path)
+    if path.is_dir():
+        raise OutputError("the output path is a folder, not a file", path=path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise OutputError("cannot write in the output folder", details=str(error), path=path) from error
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise OutputError("the output file is read-only", path=path)
+        if mode == MODE_APPEND and not _is_geopackage(path):
+            raise OutputError("cannot append: the existing file is not a GeoPackage", path=path)
+    return path
+
+
+class TrackStore:
+    """Incremental GeoPackage writer: `write_frame` per frame (one committed transaction), then `close`.
+
+    mode "replace" deletes an existing file first; "append" adds to it (layers must be in the same CRS)
+    and `next_track_id` tells the caller where its track ids should start so runs do not merge.
+    """
+
+    def __init__(self, path: str | Path, crs: str = DEFAULT_CRS, mode: str = MODE_REPLACE):
+        from osgeo import ogr, osr
+
+        if mode not in (MODE_REPLACE, MODE_APPEND):
+            raise ValueError(f"mode must be {MODE_REPLACE!r} or {MODE_APPEND!r}, not {mode!r}")
+        self.path = check_writable(path, mode)
+        self.crs = crs
+        self._srs = osr.SpatialReference()
+        if self._srs.SetFromUserInput(crs) != 0:
+            raise OutputError(f"unknown output CRS {crs!r}", path=self.path)
+        self._srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        if mode == MODE_REPLACE:
+            for suffix in ("", *SQLITE_SIDE_FILES):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        if self.path.exists():
+            self._ds = ogr.Open(str(self.path), 1)
+        else:
+            self._ds = ogr.GetDriverByName(GPKG_DRIVER).CreateDataSource(str(self.path))
+        if self._ds is None:
+            raise OutputError("cannot open the GeoPackage for writing", details=_gdal_error(), path=self.path)
+        self._layers = {name: self._layer(name) for name in TRACK_LAYERS}
+        self._tracks: dict[int, _TrackLine] = {}
+        self._load_existing_tracks()
+        self.frames_written = 0
+        self.features_written = 0
+        self._in_frame = False
+        if self._tracks:
+            self._transaction(lambda: self._refresh_lines(force=True))
+
+    @property
+    def next_track_id(self) -> int:
+        return max(self._tracks, default=-1) + 1
+
+    def write_frame(self, features: FrameFeatures) -> int:
+        """Write one frame's features in one committed transaction; returns the features written."""
+        if self._ds is None:
+            raise OutputError("the track store is closed", path=self.path)
+        written = self._transaction(lambda: self._add_frame(features))
+        self.frames_written += 1
+        self.features_written += written
+        return written
+
+    def close(self) -> None:
+        """Bring every track line up to date and close the file (idempotent)."""
+        if self._ds is None:
+            return
+        try:
+            self._transaction(lambda: self._refresh_lines(force=True))
+        finally:
+            self._ds.FlushCache()
+            self._ds = None
+            self._layers = {}
+
+    def __enter__(self) -> "TrackStore":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _transaction(self, work):
+        if self._ds.StartTransaction() != 0:
+            raise OutputError("cannot start a GeoPackage transaction", details=_gdal_error(), path=self.path)
+        try:
+            result = work()
+        except BaseException:
+            self._ds.RollbackTransaction()
+            raise
+        if self._ds.CommitTransaction() != 0:
+            self._ds.RollbackTransaction()
+            raise OutputError(
+                "cannot save the frame (disk full?); earlier frames are kept", details=_gdal_error(), path=self.path
+            )
+        return result
+
+    def _add_frame(self, features: FrameFeatures) -> int:
+        written = self._create(
+            LAYER_FOOTPRINTS,
+            features.footprint,
+            {FIELD_FRAME: features.frame, FIELD_TIME_UTC: features.time_utc, FIELD_GEO_FLAG: features.geo_flag},
+        )
+        for track in features.tracks:
+            attributes = _track_attributes(track)
+            if track.mask is not None:
+                written += self._create(LAYER_MASKS, track.mask, attributes)
+            if track.box is not None:
+                written += self._create(LAYER_BOXES, track.box, attributes)
+            written += self._create(
+                LAYER_POINTS,
+                track.point,
+                {**attributes, FIELD_SPEED_MPS: track.speed_mps, FIELD_HEADING_DEG: track.heading_deg},
+            )
+            if track.point is not None and track.status != STATUS_LOST:
+                line = self._tracks.setdefault(track.track_id, _TrackLine(track.track_id, track.label))
+                line.add(track.frame, track.time_utc, (track.point.x, track.point.y), track.lonlat_deg)
+        self._refresh_lines(force=False)
+        return written
+
+    def _create(self, layer_name: str, geometry, attributes: dict) -> int:
+        from osgeo import ogr
+
+        layer = self._layers[layer_name]
+        feature = ogr.Feature(layer.GetLayerDefn())
+        for name, value in attributes.items():
+            _set_field(feature, name, value)
+        if geometry is not None:
+            ogr_geometry = ogr.CreateGeometryFromWkb(geometry.wkb)
+            if layer_name == LAYER_MASKS:
+                ogr_geometry = ogr.ForceToMultiPolygon(ogr_geometry)
+            feature.SetGeometry(ogr_geometry)
+        if layer.CreateFeature(feature) != 0:
+            raise OutputError(f"cannot write a feature to layer {layer_name}", details=_gdal_error(), path=self.path)
+        return 1
+
+    def _refresh_lines(self, force: bool) -> None:
+        from osgeo import ogr
+
+        layer = self._layers[LAYER_LINES]
+        for line in self._tracks.values():
+            if not (line.stale(force) and len(line.frames) >= 2):
+                continue
+            feature = layer.GetFeature(line.fid) if line.fid is not None else None
+            feature = feature or ogr.Feature(layer.GetLayerDefn())
+            for name, value in line.attributes().items():
+                _set_field(feature, name, value)
+            geometry = ogr.Geometry(ogr.wkbLineString)
+            for x, y in line.xy:
+                geometry.AddPoint_2D(x, y)
+            feature.SetGeometry(geometry)
+            status = layer.SetFeature(feature) if line.fid is not None else layer.CreateFeature(feature)
+            if status != 0:
+                raise OutputError("cannot write a track line", details=_gdal_error(), path=self.path)
+            line.fid = feature.GetFID()
+            line.written_points = len(line.frames)
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _layer(self, name: str):
+        from osgeo import ogr
+
+        layer = self._ds.GetLayerByName(name)
+        if layer is not None:
+            existing = layer.GetSpatialRef()
+            if existing is not None and not existing.IsSame(self._srs):
+                raise OutputError(
+                    f"cannot append: layer {name} is in {existing.GetName()}, not {self.crs}", path=self.path
+                )
+            return layer
+        geometry_type = {
+            LAYER_MASKS: ogr.wkbMultiPolygon,
+            LAYER_BOXES: ogr.wkbPolygon,
+            LAYER_POINTS: ogr.wkbPoint,
+            LAYER_LINES: ogr.wkbLineString,
+            LAYER_FOOTPRINTS: ogr.wkbPolygon,
+        }[name]
+        layer = self._ds.CreateLayer(name, self._srs, geometry_type, ["SPATIAL_INDEX=YES"])
+        if layer is None:
+            raise OutputError(f"cannot create layer {name}", details=_gdal_error(), path=self.path)
+        field_types = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime}
+        for spec in LAYER_FIELDS[name]:
+            layer.CreateField(ogr.FieldDefn(spec.name, field_types[spec.kind]))
+        return layer
+
+    def _load_existing_tracks(self) -> None:
+        """Rebuild the in-memory lines from an appended file's points (and find their line features)."""
+        points = self._layers[LAYER_POINTS]
+        if points.GetFeatureCount() == 0:
+            return
+        from pyproj import Transformer
+
+        to_lonlat = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
+        rows = []
+        points.ResetReading()
+        for feature in points:
+            geometry = feature.GetGeometryRef()
+            if geometry is None or feature.GetField(FIELD_STATUS) == STATUS_LOST:
+                continue
+            x, y = geometry.GetX(), geometry.GetY()
+            rows.append(
+                (
+                    feature.GetField(FIELD_TRACK_ID),
+                    feature.GetField(FIELD_FRAME),
+                    feature.GetField(FIELD_LABEL) or "",
+                    _get_datetime(feature, FIELD_TIME_UTC),
+                    (x, y),
+                    to_lonlat.transform(x, y),
+                )
+            )
+        for track_id, frame, label, time_utc, xy, lonlat in sorted(rows, key=lambda row: (row[0], row[1])):
+            self._tracks.setdefault(track_id, _TrackLine(track_id, label)).add(frame, time_utc, xy, lonlat)
+        lines = self._layers[LAYER_LINES]
+        lines.ResetReading()
+        for feature in lines:
+            line = self._tracks.get(feature.GetField(FIELD_TRACK_ID))
+            if line is not None:
+                line.fid = feature.GetFID()
+
+
+class _TrackLine:
+    """One track's line, kept in memory in frame order; `written_points` is what the file holds."""
+
+    def __init__(self, track_id: int, label: str):
+        self.track_id, self.label = track_id, label
+        self.frames: list[int] = []
+        self.times: list[datetime | None] = []
+        self.xy: list[tuple[float, float]] = []
+        self.length_m = 0.0
+        self._last_lonlat = None
+        self.fid: int | None = None
+        self.written_points = 0
+
+    def add(self, frame: int, time_utc, xy, lonlat) -> None:
+        self.frames.append(frame)
+        self.times.append(time_utc)
+        self.xy.append(xy)
+        if self._last_lonlat is not None and lonlat is not None:
+            self.length_m += ground_distance_heading(self._last_lonlat, lonlat)[0]
+        self._last_lonlat = lonlat
+
+    def stale(self, force: bool) -> bool:
+        pending = len(self.frames) - self.written_points
+        return pending > 0 and (force or pending >= max(1, int(len(self.frames) * LINE_REFRESH_FRACTION)))
+
+    def attributes(self) -> dict:
+        return {
+            FIELD_TRACK_ID: self.track_id,
+            FIELD_LABEL: self.label,
+            FIELD_FIRST_FRAME: self.frames[0],
+            FIELD_LAST_FRAME: self.frames[-1],
+            FIELD_START_UTC: self.times[0],
+            FIELD_END_UTC: self.times[-1],
+            FIELD_POINT_COUNT: len(self.frames),
+            FIELD_LENGTH_M: self.length_m,
+        }
+
+
+def _track_attributes(track: TrackFeature) -> dict:
+    return {
+        FIELD_TRACK_ID: track.track_id,
+        FIELD_LABEL: track.label,
+        FIELD_FRAME: track.frame,
+        FIELD_TIME_UTC: track.time_utc,
+        FIELD_SCORE: track.score,
+        FIELD_STATUS: track.status,
+        FIELD_GEO_FLAG: track.geo_flag,
+    }
+
+
+def _set_field(feature, name: str, value) -> None:
+    if value is None:
+        feature.SetFieldNull(name)
+    elif isinstance(value, datetime):
+        utc = value.astimezone(timezone.utc) if value.tzinfo else value
+        seconds = utc.second + utc.microsecond / 1e6
+        feature.SetField(name, utc.year, utc.month, utc.day, utc.hour, utc.minute, seconds, UTC_TZ_FLAG)
+    else:
+        feature.SetField(name, value)
+
+
+def _get_datetime(feature, name: str) -> datetime | None:
+    if not feature.IsFieldSetAndNotNull(name):
+        return None
+    year, month, day, hour, minute, seconds, _ = feature.GetFieldAsDateTime(name)
+    whole = int(seconds)
+    return datetime(year, month, day, hour, minute, whole, round((seconds - whole) * 1e6), tzinfo=timezone.utc)
+
+
+def _is_geopackage(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        header = handle.read(72)
+    return header.startswith(b"SQLite format 3\x00") and header[68:72] == b"GPKG"
+
+
+def _gdal_error() -> str:
+    from osgeo import gdal
+
+    return gdal.GetLastErrorMsg()
