@@ -139,7 +139,9 @@ class TrackStore:
         if self.path.exists():
             self._ds = ogr.Open(str(self.path), 1)
         else:
-            self._ds = ogr.GetDriverByName(GPKG_DRIVER).CreateDataSource(str(self.path))
+            # No cached feature counts: GDAL writes them only at close, so a killed writer's file would
+            # report empty layers to readers that trust them (fiona does).
+            self._ds = ogr.GetDriverByName(GPKG_DRIVER).CreateDataSource(str(self.path), ["ADD_GPKG_OGR_CONTENTS=NO"])
         if self._ds is None:
             raise OutputError("cannot open the GeoPackage for writing", details=_gdal_error(), path=self.path)
         self._layers = {name: self._layer(name) for name in TRACK_LAYERS}
@@ -159,6 +161,8 @@ class TrackStore:
         """Write one frame's features in one committed transaction; returns the features written."""
         if self._ds is None:
             raise OutputError("the track store is closed", path=self.path)
+        if features.crs != self.crs:
+            raise ValueError(f"features are in {features.crs}, the store writes {self.crs}")
         written = self._transaction(lambda: self._add_frame(features))
         self.frames_written += 1
         self.features_written += written
@@ -284,6 +288,10 @@ class TrackStore:
         field_types = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime}
         for spec in LAYER_FIELDS[name]:
             layer.CreateField(ogr.FieldDefn(spec.name, field_types[spec.kind]))
+        # Create the table and its R-tree now, not at close as GDAL defers them, so the file is complete
+        # after every committed frame.
+        if layer.SyncToDisk() != 0:
+            raise OutputError(f"cannot create layer {name}", details=_gdal_error(), path=self.path)
         return layer
 
     def _load_existing_tracks(self) -> None:
