@@ -50,3 +50,6 @@ GEO_FLAG_NO_CAMERA = "no_camera"  # the frame's telemetry could not define a cam
 GEO_FLAG_PARTIAL = "partial"  # some outline vertices looked above the horizon and were dropped
 GEO_FLAG_OFF_GROUND = "off_ground"  # too few vertices reached the ground to make a geometry
 GPKG_DRIVER = "GPKG"
+JOB_SUCCESS = "success"  # TrackingJob outcomes (pipeline.JobResult.status)
+JOB_FAILED = "failed"
+JOB_CANCELLED = "cancelled"
