@@ -53,3 +53,94 @@ GPKG_DRIVER = "GPKG"
 JOB_SUCCESS = "success"  # TrackingJob outcomes (pipeline.JobResult.status)
 JOB_FAILED = "failed"
 JOB_CANCELLED = "cancelled"
+
+# --- Geo: camera model, terrain, simulator (engineer C) ----------------------------------------
+WGS84_A_M = 6378137.0  # semi-major axis
+WGS84_F = 1.0 / 298.257223563  # flattening
+MAX_GROUND_RANGE_M = 100_000.0  # rays meeting the ground farther than this are flagged, not used
+DEM_VERTICAL_DATUM_TAG = "VERTICAL_DATUM"  # GeoTIFF metadata item naming a DEM's height reference
+# Camera-model flags (CameraModel.flags): why a camera is less exact than its telemetry suggests.
+CAMERA_FLAG_GEOID_UNKNOWN = "geoid_unknown"  # MSL heights used as ellipsoidal (no EGM96 grid)
+CAMERA_FLAG_GROUND_HEIGHT_ASSUMED = "ground_height_assumed"  # no frame-centre elevation: flat at 0 m
+CAMERA_FLAG_ATTITUDE_DEFAULTED = "attitude_defaulted"  # missing platform pitch/roll or sensor roll taken as 0
+CAMERA_FLAG_VFOV_DERIVED = "vfov_derived"  # vertical FOV from the horizontal one and square pixels
+CAMERA_FLAG_CORNER_HOMOGRAPHY = "corner_homography"  # attitude unusable: homography from reported corners
+SIMULATION_JSON = "simulation.json"
+SIMULATION_VIDEO = "video.ts"
+SIMULATION_SRT = "video.srt"
+SIMULATION_TEXTURE = "ground.tif"
+SIMULATION_DEM = "dem.tif"
+SIMULATION_TRUTH = "truth.geojson"
+SIMULATION_BOXES = "boxes.jsonl"
+SIMULATION_MASKS = "masks.npz"
+
+# --- KLV (MISB ST 0601 UAS Datalink Local Set) (engineer B: ingest) ----------------------------
+SMPTE_UL_PREFIX = bytes.fromhex("060E2B34")  # first 4 bytes of every SMPTE universal label key
+UAS_LOCAL_SET_KEY = bytes.fromhex("060E2B34020B01010E01030101000000")
+KLV_CODEC_NAME = "klv"  # FFmpeg's codec name for KLV data streams (stream type 0x06 + KLVA, or 0x15)
+ST0601_VERSION_WRITTEN = 17
+ST0601_TAG_NAMES = {
+    1: "checksum", 2: "precision_time_stamp", 3: "mission_id", 4: "platform_tail_number",
+    5: "platform_heading", 6: "platform_pitch", 7: "platform_roll", 8: "platform_true_airspeed",
+    9: "platform_indicated_airspeed", 10: "platform_designation", 11: "image_source_sensor",
+    12: "image_coordinate_system", 13: "sensor_latitude", 14: "sensor_longitude",
+    15: "sensor_true_altitude", 16: "sensor_horizontal_fov", 17: "sensor_vertical_fov",
+    18: "sensor_relative_azimuth", 19: "sensor_relative_elevation", 20: "sensor_relative_roll",
+    21: "slant_range", 22: "target_width", 23: "frame_center_latitude", 24: "frame_center_longitude",
+    25: "frame_center_elevation", 26: "offset_corner_latitude_1", 27: "offset_corner_longitude_1",
+    28: "offset_corner_latitude_2", 29: "offset_corner_longitude_2", 30: "offset_corner_latitude_3",
+    31: "offset_corner_longitude_3", 32: "offset_corner_latitude_4", 33: "offset_corner_longitude_4",
+    34: "icing_detected", 35: "wind_direction", 36: "wind_speed", 37: "static_pressure",
+    38: "density_altitude", 39: "outside_air_temperature", 40: "target_location_latitude",
+    41: "target_location_longitude", 42: "target_location_elevation", 43: "target_track_gate_width",
+    44: "target_track_gate_height", 45: "target_error_estimate_ce90", 46: "target_error_estimate_le90",
+    47: "generic_flag_data", 48: "security_local_set", 49: "differential_pressure",
+    50: "platform_angle_of_attack", 51: "platform_vertical_speed", 52: "platform_sideslip_angle",
+    53: "airfield_barometric_pressure", 54: "airfield_elevation", 55: "relative_humidity",
+    56: "platform_ground_speed", 57: "ground_range", 58: "platform_fuel_remaining",
+    59: "platform_call_sign", 60: "weapon_load", 61: "weapon_fired", 62: "laser_prf_code",
+    63: "sensor_fov_name", 64: "platform_magnetic_heading", 65: "uas_ls_version",
+    67: "alternate_platform_latitude", 68: "alternate_platform_longitude",
+    69: "alternate_platform_altitude", 70: "alternate_platform_name", 71: "alternate_platform_heading",
+    72: "event_start_time", 73: "rvt_local_set", 74: "vmti_local_set", 75: "sensor_ellipsoid_height",
+    76: "alternate_platform_ellipsoid_height", 77: "operational_mode", 78: "frame_center_hae",
+    79: "sensor_north_velocity", 80: "sensor_east_velocity", 81: "image_horizon_pixel_pack",
+    82: "corner_latitude_1", 83: "corner_longitude_1", 84: "corner_latitude_2",
+    85: "corner_longitude_2", 86: "corner_latitude_3", 87: "corner_longitude_3",
+    88: "corner_latitude_4", 89: "corner_longitude_4", 90: "platform_pitch_full",
+    91: "platform_roll_full", 92: "platform_angle_of_attack_full", 93: "platform_sideslip_angle_full",
+    94: "miis_core_identifier", 95: "sar_motion_imagery_local_set", 96: "target_width_extended",
+    103: "density_altitude_extended", 104: "sensor_ellipsoid_height_extended",
+    105: "alternate_platform_ellipsoid_height_extended", 112: "platform_course_angle",
+    113: "altitude_agl", 114: "radar_altimeter",
+}
+KLV_TAG_CHECKSUM = 1
+KLV_TAG_TIME_STAMP = 2
+KLV_TAG_MISSION_ID = 3
+KLV_TAG_PLATFORM_HEADING = 5
+KLV_TAG_PLATFORM_PITCH = 6
+KLV_TAG_PLATFORM_ROLL = 7
+KLV_TAG_SENSOR_LATITUDE = 13
+KLV_TAG_SENSOR_LONGITUDE = 14
+KLV_TAG_SENSOR_TRUE_ALTITUDE = 15
+KLV_TAG_HORIZONTAL_FOV = 16
+KLV_TAG_VERTICAL_FOV = 17
+KLV_TAG_SENSOR_RELATIVE_AZIMUTH = 18
+KLV_TAG_SENSOR_RELATIVE_ELEVATION = 19
+KLV_TAG_SENSOR_RELATIVE_ROLL = 20
+KLV_TAG_SLANT_RANGE = 21
+KLV_TAG_TARGET_WIDTH = 22
+KLV_TAG_FRAME_CENTER_LATITUDE = 23
+KLV_TAG_FRAME_CENTER_LONGITUDE = 24
+KLV_TAG_FRAME_CENTER_ELEVATION = 25
+KLV_TAGS_OFFSET_CORNERS = (26, 27, 28, 29, 30, 31, 32, 33)  # lat, lon per corner UL, UR, LR, LL
+KLV_TAG_SECURITY_LOCAL_SET = 48
+KLV_TAG_VERSION = 65
+KLV_TAG_VMTI_LOCAL_SET = 74
+KLV_TAG_SENSOR_ELLIPSOID_HEIGHT = 75
+KLV_TAG_FRAME_CENTER_HAE = 78
+KLV_TAGS_FULL_CORNERS = (82, 83, 84, 85, 86, 87, 88, 89)  # lat, lon per corner UL, UR, LR, LL
+KLV_TAG_PLATFORM_PITCH_FULL = 90
+KLV_TAG_PLATFORM_ROLL_FULL = 91
+KLV_TAG_TARGET_WIDTH_EXTENDED = 96
+KLV_TAG_SENSOR_ELLIPSOID_HEIGHT_EXTENDED = 104
