@@ -164,7 +164,8 @@ def mask_outline_px(mask: np.ndarray):
     """Pixel-edge outline of a full-frame (H, W) bool mask as a valid shapely (Multi)Polygon, or None.
 
     Contours run through boundary pixel centres; growing outer rings and shrinking holes by half a pixel
-    (mitred) gives the outline of the pixels themselves, so one-pixel parts keep their area.
+    (mitred) gives the outline of the pixels themselves, so one-pixel parts keep their area (hole corners
+    come out chamfered, within a pixel of area).
     """
     import cv2
     from shapely.geometry import LineString, Point, Polygon

@@ -1,0 +1,219 @@
+"""One tracking job end to end: video + telemetry -> SiamMask -> camera model -> ground features -> GeoPackage.
+
+The Processing algorithm, the QgsTask and the CLI all call `run_tracking_job`; it never raises for a
+user-level problem but returns a `JobResult` (success / failed / cancelled) whose message names the file
+and the problem. Everything is checked before the first frame is tracked where it can be (output path,
+telemetry, DEM, model), and every frame is committed to the GeoPackage as soon as it is tracked, so a
+failure or a cancel keeps all frames before it.
+
+Without any telemetry the job fails with a clear error: a GeoPackage needs ground positions (the `track`
+command writes pixel-only results). A frame whose telemetry cannot define a camera (NaN position, zero
+FOV, gaps before the first record) is still tracked and written, flagged `no_camera`, without geometry.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .definitions import DEFAULT_CRS, GEO_FLAG_NO_CAMERA, JOB_CANCELLED, JOB_FAILED, JOB_SUCCESS, TRACK_LAYERS
+from .errors import ProjectionError, SiamMaskError
+from .geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
+from .track_store import MODE_REPLACE, TrackStore, check_writable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackingJob:
+    """Everything one run needs; built by the GUI, the Processing algorithm or the CLI.
+
+    `boxes_xywh`: one (x, y, width, height) pixel box per target in frame `start_frame`;
+    `end_frame`: last frame tracked (inclusive), None for the end of the video.
+    """
+
+    video_path: str
+    model_path: str
+    output_gpkg: str
+    boxes_xywh: tuple[tuple[float, float, float, float], ...]
+    labels: tuple[str, ...] | None = None
+    telemetry_path: str | None = None
+    start_frame: int = 0
+    end_frame: int | None = None
+    dem_path: str | None = None
+    crs: str = DEFAULT_CRS
+    device: str = "auto"
+    score_threshold: float = 0.3
+    simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
+    output_mode: str = MODE_REPLACE
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Outcome of a job: status is definitions.JOB_SUCCESS, JOB_FAILED or JOB_CANCELLED."""
+
+    status: str
+    frames_tracked: int
+    features_written: int
+    gpkg_path: str
+    message: str = ""
+    details: str = ""
+    frames_without_camera: int = 0
+    elapsed_s: float = 0.0
+    layer_feature_counts: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == JOB_SUCCESS
+
+
+def run_tracking_job(
+    job: TrackingJob,
+    on_frame: Callable[[FrameFeatures], None] | None = None,
+    progress: Callable[[float], None] | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> JobResult:
+    """Track `job`'s targets through its video and write every frame to `job.output_gpkg`.
+
+    `on_frame(features)` is called after each frame is committed (the plugin draws it live; an exception
+    there stops the job as failed, keeping the file); `progress(percent)` gets 0-100; `is_cancelled()`
+    is polled once per frame.
+    """
+    started = time.perf_counter()
+    run = _Run(job)
+    try:
+        run.prepare()
+        status = run.track(on_frame, progress, is_cancelled or (lambda: False))
+        message = "" if status == JOB_SUCCESS else f"cancelled after {run.frames_tracked} frames; they are kept"
+        details = ""
+    except SiamMaskError as error:
+        status, message, details = JOB_FAILED, error.user_message, error.details
+    except Exception as error:  # a bug or a library failure must end the task cleanly, not kill QGIS
+        log.exception("tracking job failed")
+        status, message, details = JOB_FAILED, f"unexpected error: {type(error).__name__}: {error}", ""
+    close_error = run.close()
+    if close_error is not None and status != JOB_FAILED:
+        status, message, details = JOB_FAILED, close_error.user_message, close_error.details
+    if status == JOB_FAILED and run.frames_tracked:
+        message = f"{message} (the {run.frames_tracked} frames tracked before are kept in {job.output_gpkg})"
+    return JobResult(
+        status=status,
+        frames_tracked=run.frames_tracked,
+        features_written=run.store.features_written if run.store else 0,
+        gpkg_path=str(job.output_gpkg),
+        message=message,
+        details=details,
+        frames_without_camera=run.frames_without_camera,
+        elapsed_s=time.perf_counter() - started,
+        layer_feature_counts=layer_feature_counts(job.output_gpkg) if run.store else {},
+    )
+
+
+class _Run:
+    """The state of one job between `prepare` and `close`."""
+
+    def __init__(self, job: TrackingJob):
+        self.job = job
+        self.store: TrackStore | None = None
+        self.video = None
+        self.frames_tracked = 0
+        self.frames_without_camera = 0
+
+    def prepare(self) -> None:
+        """Open and check every input and the output before the first frame is tracked."""
+        from .telemetry import open_telemetry
+        from .terrain import DemTerrain
+        from .tracker import SiamMaskTracker
+        from .video import VideoReader
+
+        job = self.job
+        if not job.boxes_xywh:
+            raise SiamMaskError("draw at least one box around a target to track")
+        check_writable(job.output_gpkg, job.output_mode)
+        self.telemetry = open_telemetry(job.video_path, job.telemetry_path)
+        self.terrain = DemTerrain(job.dem_path) if job.dem_path else None
+        self.video = VideoReader(job.video_path)
+        self.tracker = SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold)
+        self.store = TrackStore(job.output_gpkg, crs=job.crs, mode=job.output_mode)
+
+    def track(self, on_frame, progress, is_cancelled) -> str:
+        from .camera import CameraModel
+
+        job, video, motion = self.job, self.video, MotionEstimator()
+        track_id_offset = self.store.next_track_id  # appended runs get new ids, not merged lines
+        # frame_count may be an estimate: it sizes the progress bar, never ends the loop
+        last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
+        total = max(1, last_frame - job.start_frame + 1)
+        for frame in video:
+            if frame.index < job.start_frame:
+                continue
+            if job.end_frame is not None and frame.index > job.end_frame:
+                break
+            if is_cancelled():
+                return JOB_CANCELLED
+            if frame.index == job.start_frame:
+                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=_labels(job))
+            else:
+                tracks = self.tracker.update(frame.image)
+            if track_id_offset:
+                tracks = [dataclasses.replace(t, track_id=t.track_id + track_id_offset) for t in tracks]
+            record = self.telemetry.at(frame.time_s)
+            camera_error = ""
+            try:
+                camera = CameraModel.from_telemetry(record, video.width, video.height, terrain=self.terrain)
+            except ProjectionError as error:
+                camera, camera_error = None, error.user_message
+            features = frame_features(
+                tracks,
+                camera,
+                frame.index,
+                record.time_utc,
+                simplify_tolerance_m=job.simplify_tolerance_m,
+                crs=job.crs,
+                motion=motion,
+                time_s=frame.time_s,
+                camera_error=camera_error,
+            )
+            self.store.write_frame(features)
+            self.frames_tracked += 1
+            self.frames_without_camera += features.geo_flag == GEO_FLAG_NO_CAMERA
+            if on_frame is not None:
+                on_frame(features)
+            if progress is not None:
+                progress(min(100.0, 100.0 * self.frames_tracked / total))
+        if self.frames_tracked == 0:
+            raise SiamMaskError(f"the video has no frame {job.start_frame} to start from", path=job.video_path)
+        return JOB_SUCCESS
+
+    def close(self) -> SiamMaskError | None:
+        """Close the store (bringing track lines up to date) and the video; return a close error, if any."""
+        error = None
+        if self.store is not None:
+            try:
+                self.store.close()
+            except SiamMaskError as close_error:
+                error = close_error
+        if self.video is not None:
+            self.video.close()
+        return error
+
+
+def _labels(job: TrackingJob) -> list[str] | None:
+    return list(job.labels) if job.labels else None
+
+
+def layer_feature_counts(gpkg_path: str | Path) -> dict[str, int]:
+    """Features per track layer in a GeoPackage written by the track store (0 for missing layers)."""
+    from osgeo import ogr
+
+    dataset = ogr.Open(str(gpkg_path))
+    if dataset is None:
+        return {}
+    counts = {}
+    for name in TRACK_LAYERS:
+        layer = dataset.GetLayerByName(name)
+        counts[name] = layer.GetFeatureCount() if layer is not None else 0
+    return counts

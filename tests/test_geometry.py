@@ -1,0 +1,101 @@
+"""Ground features from tracks: pixel outlines, speed and heading, flagged frames, output CRS."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from qgis_siammask.core import definitions as d
+from qgis_siammask.core.errors import ProjectionError
+from qgis_siammask.core.geometry import MotionEstimator, frame_features, ground_distance_heading, mask_outline_px
+from qgis_siammask.core.records import Track
+
+TIME_UTC = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def blank_mask(height: int = 60, width: int = 80) -> np.ndarray:
+    return np.zeros((height, width), dtype=bool)
+
+
+def test_mask_outline_follows_pixel_edges():
+    mask = blank_mask()
+    mask[7:17, 5:25] = True  # 10 rows x 20 columns
+    outline = mask_outline_px(mask)
+    assert outline.geom_type == "Polygon" and outline.is_valid
+    assert outline.area == pytest.approx(200.0)
+    assert outline.bounds == pytest.approx((4.5, 6.5, 24.5, 16.5))
+
+
+def test_mask_outline_keeps_holes_single_pixels_and_separate_parts():
+    mask = blank_mask()
+    mask[10:30, 10:30] = True
+    mask[15:20, 15:25] = False  # a 5 x 10 hole
+    mask[50, 70] = True  # a lone pixel
+    mask[40:42, 5:45] = True  # a 2-pixel-high bar
+    outline = mask_outline_px(mask)
+    assert outline.geom_type == "MultiPolygon" and outline.is_valid
+    # hole rings follow the 8-connected pixel centres around the hole, so its corners are chamfered
+    assert outline.area == pytest.approx(400 - 50 + 1 + 80, abs=1.0)
+    assert sum(len(p.interiors) for p in outline.geoms) == 1
+
+
+def test_empty_mask_has_no_outline():
+    assert mask_outline_px(blank_mask()) is None
+
+
+def _east_of(lonlat, metres: float):
+    from pyproj import Geod
+
+    lon, lat, _ = Geod(ellps="WGS84").fwd(lonlat[0], lonlat[1], 90.0, metres)
+    return lon, lat
+
+
+def test_motion_speed_and_heading_in_metres_over_a_baseline():
+    motion = MotionEstimator(baseline_s=0.5)
+    start = (7.0, 46.0)
+    assert motion.update(3, 0.0, start) == (None, None)
+    jitter = np.random.default_rng(0).normal(0, 0.05, 50)  # 5 cm of centre jitter per frame
+    for i in range(1, 50):
+        speed_mps, heading_deg = motion.update(3, i / 25, _east_of(start, 12.0 * i / 25 + jitter[i]))
+    assert speed_mps == pytest.approx(12.0, abs=0.2)
+    assert heading_deg == pytest.approx(90.0, abs=0.5)
+
+
+def test_motion_gives_no_heading_when_standing_still():
+    motion = MotionEstimator()
+    for i in range(30):
+        speed_mps, heading_deg = motion.update(0, i / 30, _east_of((7.0, 46.0), 0.01 * (i % 2)))
+    assert speed_mps < 0.1 and heading_deg is None
+
+
+def test_distance_and_heading_are_geodesic_not_degrees():
+    # 0.001 degree of longitude is 111 m at the equator but 55.8 m at 60 N; of latitude, 111.4 m there
+    distance_m, heading_deg = ground_distance_heading((10.0, 60.0), (10.001, 60.0))
+    assert distance_m == pytest.approx(55.8, abs=0.1)
+    assert heading_deg == pytest.approx(90.0, abs=0.01)
+    distance_m, heading_deg = ground_distance_heading((10.0, 60.0), (10.0, 59.999))
+    assert (distance_m, heading_deg) == (pytest.approx(111.41, abs=0.01), pytest.approx(180.0))
+
+
+def _track(track_id: int = 0) -> Track:
+    mask = blank_mask()
+    mask[10:20, 10:30] = True
+    corners = np.array([[9.5, 9.5], [29.5, 9.5], [29.5, 19.5], [9.5, 19.5]])
+    return Track(track_id, "car", (9.5, 9.5, 20.0, 10.0), corners, mask, 0.8)
+
+
+def test_frame_without_camera_is_flagged_with_attributes_kept():
+    features = frame_features([_track(0), _track(1)], None, 12, TIME_UTC, camera_error="NaN sensor latitude")
+    assert features.geo_flag == d.GEO_FLAG_NO_CAMERA and features.message == "NaN sensor latitude"
+    assert features.footprint is None and features.feature_count == 0
+    assert [(t.track_id, t.frame, t.score, t.geo_flag) for t in features.tracks] == [
+        (0, 12, 0.8, d.GEO_FLAG_NO_CAMERA),
+        (1, 12, 0.8, d.GEO_FLAG_NO_CAMERA),
+    ]
+    assert all(t.mask is None and t.point is None for t in features.tracks)
+
+
+def test_unknown_output_crs_is_a_projection_error():
+    with pytest.raises(ProjectionError, match="EPSG:99999"):
+        frame_features([_track()], object(), 0, TIME_UTC, crs="EPSG:99999")
