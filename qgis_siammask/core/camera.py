@@ -1,0 +1,407 @@
+"""Per-frame camera model from telemetry: pixels -> rays -> ground, and ground -> pixels.
+
+Conventions (MISB ST 0601):
+- Platform heading (tag 5) is the yaw of the airframe from true north, clockwise; pitch (tag 6) is
+  positive nose up; roll (tag 7) positive right wing down. They rotate the local north-east-down
+  (NED) frame at the sensor into the airframe frame in that order (z, then y, then x axes).
+- Sensor relative azimuth (18, clockwise from the nose seen from above), elevation (19, negative
+  looking down) and roll (20, clockwise seen from behind the camera) then rotate the airframe into
+  the sensor frame in the same z-y-x order. So R_ned<-camera = Rz(h) Ry(p) Rx(r) Rz(az) Ry(el) Rx(roll).
+- Camera axes: x along the boresight, y to the image right, z to the image bottom. Pixel (column,
+  row) indices name pixel centres; the image spans -0.5 .. W-0.5, so the principal point is
+  ((W-1)/2, (H-1)/2) and the FOV spans the full image edges (f = W/2 / tan(HFOV/2)).
+
+Heights are ellipsoidal (WGS 84) inside the model. MSL telemetry heights (ST 0601 tags 15 and 25)
+are converted with the EGM96 geoid when PROJ has its grid; otherwise they are used as ellipsoidal and
+the camera carries the `geoid_unknown` flag (the sensor and the ground are then shifted by the same
+few tens of metres, so relative geometry and footprints barely change).
+
+The "flat" ground is the surface of constant ellipsoidal height (the frame-centre elevation), not a
+tangent plane: it follows the Earth's curvature, which matters at oblique ranges of kilometres.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .definitions import (
+    ALTITUDE_HAE,
+    CAMERA_FLAG_ATTITUDE_DEFAULTED,
+    CAMERA_FLAG_CORNER_HOMOGRAPHY,
+    CAMERA_FLAG_GEOID_UNKNOWN,
+    CAMERA_FLAG_GROUND_HEIGHT_ASSUMED,
+    CAMERA_FLAG_VFOV_DERIVED,
+    MAX_GROUND_RANGE_M,
+    WGS84_A_M,
+)
+from .errors import ProjectionError
+from .geodesy import WGS84_B_M, LocalFrame, ecef_to_enu_rotation, ecef_to_geodetic, geodetic_to_ecef, geoid_separation_m, up_vectors
+from .records import TelemetryRecord
+from .terrain import FlatTerrain
+
+NEWTON_ITERATIONS = 4  # flat ground: each one squares the error of a metre-level start
+DEM_BISECTION_ITERATIONS = 32
+DEM_MAX_MARCH_STEPS = 512
+
+
+@dataclass(frozen=True)
+class GroundPoints:
+    """Ground positions of N pixels. Arrays hold NaN where `valid` is False (ray missed the ground).
+
+    lonlat_deg (N, 2) float64, height_m (N,) ellipsoidal, enu_m (N, 3) in the camera's local frame.
+    """
+
+    lonlat_deg: np.ndarray
+    height_m: np.ndarray
+    enu_m: np.ndarray
+    valid: np.ndarray
+
+
+def rotation_ned_from_camera(
+    heading_deg: float, pitch_deg: float, roll_deg: float, azimuth_deg: float, elevation_deg: float, sensor_roll_deg: float
+) -> np.ndarray:
+    """(3, 3) rotation taking camera-frame vectors to local NED, ST 0601 platform then sensor angles."""
+    return _zyx(heading_deg, pitch_deg, roll_deg) @ _zyx(azimuth_deg, elevation_deg, sensor_roll_deg)
+
+
+def _zyx(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
+    yaw, pitch, roll = np.radians([yaw_deg, pitch_deg, roll_deg])
+    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
+    rz = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
+    ry = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, cr, -sr], [0.0, sr, cr]])
+    return rz @ ry @ rx
+
+
+_NED_TO_ENU = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+
+
+class _ImageGeometry:
+    """What every frame model shares: image size, local frame, flags, the footprint."""
+
+    image_width_px: int
+    image_height_px: int
+    local_frame: LocalFrame
+    flags: tuple[str, ...]
+
+    def corner_pixels(self) -> np.ndarray:
+        """(4, 2) outer image corners UL, UR, LR, LL (pixel edges, not pixel centres)."""
+        right, bottom = self.image_width_px - 0.5, self.image_height_px - 0.5
+        return np.array([[-0.5, -0.5], [right, -0.5], [right, bottom], [-0.5, bottom]], dtype=np.float64)
+
+    def centre_pixel(self) -> np.ndarray:
+        return np.array([(self.image_width_px - 1) / 2.0, (self.image_height_px - 1) / 2.0])
+
+    def footprint(self) -> GroundPoints:
+        """Ground points of the 4 image corners (UL, UR, LR, LL); corners above the horizon invalid."""
+        return self.pixels_to_ground(self.corner_pixels())
+
+    def _ground_points(self, ecef_m: np.ndarray, valid: np.ndarray) -> GroundPoints:
+        ecef = np.where(valid[:, None], ecef_m, np.nan)
+        lat, lon, height = ecef_to_geodetic(ecef)
+        return GroundPoints(np.column_stack([lon, lat]), height, self.local_frame.ecef_to_enu(ecef), valid)
+
+
+class CameraModel(_ImageGeometry):
+    """A pinhole camera at a WGS 84 position with a MISB attitude, looking at a terrain."""
+
+    def __init__(
+        self,
+        sensor_lat_deg: float,
+        sensor_lon_deg: float,
+        sensor_height_m: float,
+        rotation_ned_from_camera: np.ndarray,
+        horizontal_fov_deg: float,
+        vertical_fov_deg: float,
+        image_width_px: int,
+        image_height_px: int,
+        terrain=None,
+        flags: tuple[str, ...] = (),
+    ):
+        values = (sensor_lat_deg, sensor_lon_deg, sensor_height_m, horizontal_fov_deg, vertical_fov_deg)
+        if not all(v is not None and np.isfinite(v) for v in values):
+            raise ProjectionError(f"camera position or field of view missing or not a number: {values}")
+        if abs(sensor_lat_deg) > 90 or abs(sensor_lon_deg) > 360:
+            raise ProjectionError(f"sensor position out of range: lat {sensor_lat_deg}, lon {sensor_lon_deg}")
+        for name, fov in (("horizontal", horizontal_fov_deg), ("vertical", vertical_fov_deg)):
+            if not 0.0 < fov < 180.0:
+                raise ProjectionError(f"{name} field of view must be between 0 and 180 degrees, got {fov}")
+        if image_width_px < 1 or image_height_px < 1:
+            raise ProjectionError(f"bad image size {image_width_px}x{image_height_px}")
+        rotation = np.asarray(rotation_ned_from_camera, dtype=np.float64)
+        if rotation.shape != (3, 3) or not np.all(np.isfinite(rotation)):
+            raise ProjectionError("camera attitude is not a finite 3x3 rotation")
+        self.terrain = terrain if terrain is not None else FlatTerrain(0.0)
+        self.image_width_px, self.image_height_px = int(image_width_px), int(image_height_px)
+        self.sensor_lat_deg, self.sensor_lon_deg = float(sensor_lat_deg), float(sensor_lon_deg)
+        self.sensor_height_m = float(sensor_height_m)
+        self.horizontal_fov_deg, self.vertical_fov_deg = float(horizontal_fov_deg), float(vertical_fov_deg)
+        self.flags = tuple(flags)
+        self.focal_x_px = self.image_width_px / 2.0 / np.tan(np.radians(horizontal_fov_deg) / 2.0)
+        self.focal_y_px = self.image_height_px / 2.0 / np.tan(np.radians(vertical_fov_deg) / 2.0)
+        self.principal_point_px = self.centre_pixel()
+        self.sensor_ecef_m = geodetic_to_ecef(sensor_lat_deg, sensor_lon_deg, sensor_height_m)
+        ecef_from_ned = ecef_to_enu_rotation(sensor_lat_deg, sensor_lon_deg).T @ _NED_TO_ENU
+        self.rotation_ecef_from_camera = ecef_from_ned @ rotation
+        low_m, _ = self.terrain.height_range_m
+        self.local_frame = LocalFrame(self.sensor_lat_deg, self.sensor_lon_deg, low_m)
+        below = self.terrain.heights_m(np.array([[sensor_lon_deg, sensor_lat_deg]]))[0]
+        if np.isfinite(below) and self.sensor_height_m <= below:
+            raise ProjectionError(
+                f"camera at {self.sensor_height_m:.1f} m is at or below the terrain ({below:.1f} m, ellipsoidal heights)"
+            )
+
+    @classmethod
+    def from_telemetry(cls, record: TelemetryRecord, image_width_px: int, image_height_px: int, terrain=None, ground_height_m=None):
+        """The frame's camera; a corner homography when the attitude is unusable; ProjectionError otherwise.
+
+        `terrain` None: flat at `ground_height_m` (ellipsoidal) if given, else at the frame-centre
+        elevation, else at 0 m with the `ground_height_assumed` flag.
+        """
+        flags: list[str] = []
+        lat, lon = record.sensor_latitude_deg, record.sensor_longitude_deg
+        if not _finite(lat, lon, record.sensor_altitude_m):
+            raise ProjectionError("telemetry has no usable sensor position (latitude, longitude, altitude)")
+        height_m = _ellipsoidal(record.sensor_altitude_m, record.altitude_reference, lat, lon, flags)
+        if terrain is None:
+            terrain = FlatTerrain(_flat_ground_height(record, ground_height_m, flags))
+        attitude = (record.platform_heading_deg, record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg)
+        hfov = record.horizontal_fov_deg
+        if not _finite(*attitude) or not _finite(hfov) or hfov <= 0:
+            if record.corners_latlon_deg:
+                return CornerHomography.from_telemetry(record, image_width_px, image_height_px, terrain, flags)
+            if _finite(hfov) and hfov <= 0:
+                raise ProjectionError(f"horizontal field of view is {hfov} degrees")
+            raise ProjectionError("telemetry has no usable attitude or field of view, and no corner points")
+        optional = (record.platform_pitch_deg, record.platform_roll_deg, record.sensor_relative_roll_deg)
+        if not all(_finite(v) for v in optional):
+            flags.append(CAMERA_FLAG_ATTITUDE_DEFAULTED)
+        pitch, roll, sensor_roll = (float(v) if _finite(v) else 0.0 for v in optional)
+        vfov = record.vertical_fov_deg
+        if not _finite(vfov):
+            flags.append(CAMERA_FLAG_VFOV_DERIVED)
+            vfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(hfov) / 2) * image_height_px / image_width_px)))
+        rotation = rotation_ned_from_camera(attitude[0], pitch, roll, attitude[1], attitude[2], sensor_roll)
+        return cls(lat, lon, height_m, rotation, hfov, vfov, image_width_px, image_height_px, terrain, tuple(flags))
+
+    # --- rays ---------------------------------------------------------------------------------
+    def pixels_to_rays(self, pixels_xy: np.ndarray) -> np.ndarray:
+        """(N, 3) unit ECEF ray directions through (N, 2) pixel positions."""
+        pixels = np.asarray(pixels_xy, dtype=np.float64).reshape(-1, 2)
+        camera = np.column_stack(
+            [
+                np.ones(len(pixels)),
+                (pixels[:, 0] - self.principal_point_px[0]) / self.focal_x_px,
+                (pixels[:, 1] - self.principal_point_px[1]) / self.focal_y_px,
+            ]
+        )
+        rays = camera @ self.rotation_ecef_from_camera.T
+        return rays / np.linalg.norm(rays, axis=1, keepdims=True)
+
+    def pixels_to_ground(self, pixels_xy: np.ndarray) -> GroundPoints:
+        """Cast (N, 2) pixels onto the terrain; rays at/above the horizon or off the DEM are invalid."""
+        rays = self.pixels_to_rays(pixels_xy)
+        if isinstance(self.terrain, FlatTerrain):
+            distance, valid = intersect_height_surface(self.sensor_ecef_m, rays, self.terrain.height_m)
+        else:
+            distance, valid = self._march_dem(rays)
+        valid &= distance <= MAX_GROUND_RANGE_M
+        return self._ground_points(self.sensor_ecef_m + distance[:, None] * rays, valid)
+
+    def ground_to_pixels(self, lonlat_deg: np.ndarray, height_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 2) pixels of ground points and (N,) `visible`: in front of the camera and inside the image.
+
+        Occlusion by terrain is not tested.
+        """
+        lonlat = np.asarray(lonlat_deg, dtype=np.float64).reshape(-1, 2)
+        ecef = geodetic_to_ecef(lonlat[:, 1], lonlat[:, 0], np.broadcast_to(np.asarray(height_m, dtype=np.float64), len(lonlat)))
+        camera = (ecef - self.sensor_ecef_m) @ self.rotation_ecef_from_camera
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pixels = np.column_stack(
+                [
+                    self.principal_point_px[0] + self.focal_x_px * camera[:, 1] / camera[:, 0],
+                    self.principal_point_px[1] + self.focal_y_px * camera[:, 2] / camera[:, 0],
+                ]
+            )
+        in_front = camera[:, 0] > 0
+        pixels[~in_front] = np.nan
+        inside = (
+            (pixels[:, 0] >= -0.5)
+            & (pixels[:, 0] <= self.image_width_px - 0.5)
+            & (pixels[:, 1] >= -0.5)
+            & (pixels[:, 1] <= self.image_height_px - 0.5)
+        )
+        return pixels, in_front & inside
+
+    def _march_dem(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance along each ray to the first DEM crossing: march in metre steps, then bisect.
+
+        The march runs between the surfaces of the DEM's highest and lowest heights, with a step of
+        the DEM pixel size (fewer steps if the span would need more than DEM_MAX_MARCH_STEPS).
+        """
+        low_m, high_m = self.terrain.height_range_m
+        start, _ = intersect_height_surface(self.sensor_ecef_m, rays, min(high_m, self.sensor_height_m - 1e-3))
+        end, valid = intersect_height_surface(self.sensor_ecef_m, rays, low_m)
+        start = np.where(self.sensor_height_m <= high_m, 0.0, np.where(np.isfinite(start), start, 0.0))
+        span = np.where(valid, end - start, 0.0)
+        step_m = max(float(self.terrain.pixel_size_m), float(span.max(initial=0.0)) / DEM_MAX_MARCH_STEPS, 1e-3)
+        steps = int(np.ceil(span.max(initial=0.0) / step_m)) + 1
+        above, below = start.copy(), np.full(len(rays), np.nan)
+        active = valid.copy()
+        for k in range(1, steps + 1):
+            if not active.any():
+                break
+            index = np.flatnonzero(active)
+            t = np.minimum(start[index] + k * step_m, end[index])
+            clearance = self._clearance(rays[index], t)
+            hit = clearance <= 0
+            below[index[hit]] = t[hit]
+            above[index[~hit]] = t[~hit]
+            finished = hit | np.isnan(clearance) | (t >= end[index])
+            active[index[finished]] = False
+        valid &= np.isfinite(below)
+        index = np.flatnonzero(valid)
+        low_t, high_t = above[index], below[index]
+        for _ in range(DEM_BISECTION_ITERATIONS):
+            middle = 0.5 * (low_t + high_t)
+            clearance = self._clearance(rays[index], middle)
+            hit = ~(clearance > 0)
+            high_t = np.where(hit, middle, high_t)
+            low_t = np.where(hit, low_t, middle)
+        distance = np.full(len(rays), np.nan)
+        distance[index] = high_t
+        valid[index] &= np.isfinite(self._clearance(rays[index], high_t))
+        return distance, valid
+
+    def _clearance(self, rays: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
+        """Height of ray points above the DEM (m); NaN off the DEM."""
+        lat, lon, height = ecef_to_geodetic(self.sensor_ecef_m + distance_m[:, None] * rays)
+        return height - self.terrain.heights_m(np.column_stack([lon, lat]))
+
+
+def intersect_height_surface(origin_ecef_m: np.ndarray, rays: np.ndarray, height_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Distance along (N, 3) unit rays from an ECEF origin to the surface of constant ellipsoidal height.
+
+    Starts from the exact hit on the ellipsoid grown by `height_m` on both axes (metres off the true
+    surface at most), then Newton on the geodetic height, whose gradient is the unit normal.
+    Returns (distance (N,), valid (N,)): invalid where the ray misses the surface or points away.
+    """
+    scale = 1.0 / np.array([WGS84_A_M + height_m, WGS84_A_M + height_m, WGS84_B_M + height_m])
+    origin, direction = origin_ecef_m * scale, rays * scale
+    a = np.einsum("ij,ij->i", direction, direction)
+    b = 2.0 * direction @ origin
+    c = float(origin @ origin) - 1.0
+    discriminant = b * b - 4.0 * a * c
+    valid = discriminant >= 0.0
+    distance = np.where(valid, (-b - np.sqrt(np.where(valid, discriminant, 0.0))) / (2.0 * a), np.nan)
+    valid &= distance > 0.0
+    for _ in range(NEWTON_ITERATIONS):
+        points = origin_ecef_m + distance[:, None] * rays
+        _, _, height = ecef_to_geodetic(points)
+        slope = np.einsum("ij,ij->i", rays, up_vectors(points))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            distance = distance - (height - height_m) / slope
+    valid &= np.isfinite(distance) & (distance > 0.0)
+    return np.where(valid, distance, np.nan), valid
+
+
+class CornerHomography(_ImageGeometry):
+    """Frame model from the reported corner points when the attitude is unusable.
+
+    A float64 homography from pixels to (east, north) metres in a local tangent plane at the frame
+    centre's height, fitted by normalised DLT on the 4 corners (plus the frame centre when reported).
+    """
+
+    def __init__(self, corners_lonlat_deg: np.ndarray, ground_height_m: float, image_width_px: int, image_height_px: int,
+                 centre_lonlat_deg=None, flags: tuple[str, ...] = ()):
+        corners = np.asarray(corners_lonlat_deg, dtype=np.float64).reshape(-1, 2)
+        if corners.shape != (4, 2) or not np.all(np.isfinite(corners)):
+            raise ProjectionError("corner points missing or not numbers: cannot fit a corner homography")
+        self.image_width_px, self.image_height_px = int(image_width_px), int(image_height_px)
+        self.flags = tuple(flags) + (CAMERA_FLAG_CORNER_HOMOGRAPHY,)
+        self.ground_height_m = float(ground_height_m)
+        ground = corners if centre_lonlat_deg is None else np.vstack([corners, centre_lonlat_deg])
+        origin = ground.mean(axis=0) if centre_lonlat_deg is None else np.asarray(centre_lonlat_deg, dtype=np.float64)
+        self.local_frame = LocalFrame(float(origin[1]), float(origin[0]), self.ground_height_m)
+        pixels = self.corner_pixels() if centre_lonlat_deg is None else np.vstack([self.corner_pixels(), self.centre_pixel()])
+        east_north = self.local_frame.to_enu(ground, self.ground_height_m)[:, :2]
+        self.homography = fit_homography(pixels, east_north)
+        self._centre_sign = np.sign((self.homography @ np.append(self.centre_pixel(), 1.0))[2])
+
+    @classmethod
+    def from_telemetry(cls, record: TelemetryRecord, width: int, height: int, terrain, flags: list[str]):
+        latlon = np.asarray(record.corners_latlon_deg, dtype=np.float64)
+        centre = None
+        if _finite(record.frame_center_latitude_deg, record.frame_center_longitude_deg):
+            centre = np.array([record.frame_center_longitude_deg, record.frame_center_latitude_deg])
+        ground_height = terrain.height_m if isinstance(terrain, FlatTerrain) else float(np.mean(terrain.height_range_m))
+        return cls(latlon[:, ::-1], ground_height, width, height, centre, tuple(flags))
+
+    def pixels_to_ground(self, pixels_xy: np.ndarray) -> GroundPoints:
+        pixels = np.asarray(pixels_xy, dtype=np.float64).reshape(-1, 2)
+        mapped = np.column_stack([pixels, np.ones(len(pixels))]) @ self.homography.T
+        valid = np.sign(mapped[:, 2]) == self._centre_sign
+        with np.errstate(divide="ignore", invalid="ignore"):
+            east_north = mapped[:, :2] / mapped[:, 2:3]
+        valid &= np.all(np.isfinite(east_north), axis=1) & (np.hypot(*east_north.T) <= MAX_GROUND_RANGE_M)
+        enu = np.column_stack([east_north, np.zeros(len(pixels))])
+        return self._ground_points(self.local_frame.enu_to_ecef(enu), valid)
+
+    def ground_to_pixels(self, lonlat_deg: np.ndarray, height_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        east_north = self.local_frame.to_enu(lonlat_deg, height_m)[:, :2]
+        mapped = np.column_stack([east_north, np.ones(len(east_north))]) @ np.linalg.inv(self.homography).T
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pixels = mapped[:, :2] / mapped[:, 2:3]
+        right, bottom = self.image_width_px - 0.5, self.image_height_px - 0.5
+        visible = (pixels[:, 0] >= -0.5) & (pixels[:, 0] <= right) & (pixels[:, 1] >= -0.5) & (pixels[:, 1] <= bottom)
+        return pixels, visible
+
+
+def fit_homography(source_xy: np.ndarray, target_xy: np.ndarray) -> np.ndarray:
+    """(3, 3) float64 homography mapping (N>=4, 2) source to target points: normalised DLT (Hartley)."""
+    def normaliser(points):
+        centre = points.mean(axis=0)
+        scale = np.sqrt(2.0) / max(float(np.mean(np.linalg.norm(points - centre, axis=1))), 1e-12)
+        return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1.0]])
+
+    source_norm, target_norm = normaliser(source_xy), normaliser(target_xy)
+    src = np.column_stack([source_xy, np.ones(len(source_xy))]) @ source_norm.T
+    dst = np.column_stack([target_xy, np.ones(len(target_xy))]) @ target_norm.T
+    rows = []
+    for (x, y, _), (u, v, _) in zip(src, dst):
+        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
+        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
+    _, singular, vt = np.linalg.svd(np.asarray(rows))
+    if singular[-2] < 1e-12:
+        raise ProjectionError("corner points are degenerate (collinear or repeated): no homography")
+    homography = np.linalg.inv(target_norm) @ vt[-1].reshape(3, 3) @ source_norm
+    return homography / homography[2, 2]
+
+
+def _finite(*values) -> bool:
+    return all(v is not None and np.isfinite(v) for v in values)
+
+
+def _ellipsoidal(height_m: float, reference: str | None, lat: float, lon: float, flags: list[str]) -> float:
+    """Ellipsoidal height of a telemetry height; ST 0601 altitudes are MSL unless marked HAE."""
+    if reference == ALTITUDE_HAE:
+        return float(height_m)
+    separation = geoid_separation_m(lat, lon)
+    if separation is None:
+        if CAMERA_FLAG_GEOID_UNKNOWN not in flags:
+            flags.append(CAMERA_FLAG_GEOID_UNKNOWN)
+        return float(height_m)
+    return float(height_m) + separation
+
+
+def _flat_ground_height(record: TelemetryRecord, ground_height_m, flags: list[str]) -> float:
+    if ground_height_m is not None:
+        return float(ground_height_m)
+    elevation = record.frame_center_elevation_m
+    if _finite(elevation):
+        lat = record.frame_center_latitude_deg if _finite(record.frame_center_latitude_deg) else record.sensor_latitude_deg
+        lon = record.frame_center_longitude_deg if _finite(record.frame_center_longitude_deg) else record.sensor_longitude_deg
+        return _ellipsoidal(elevation, record.altitude_reference, lat, lon, flags)
+    flags.append(CAMERA_FLAG_GROUND_HEIGHT_ASSUMED)
+    return 0.0
