@@ -1,0 +1,91 @@
+"""Settings dialog: model file (checked on selection), device, score threshold, DEM layer, output CRS."""
+from __future__ import annotations
+
+from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
+from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsProjectionSelectionWidget
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel
+
+from ..settings import DEVICES, PluginSettings, default_model_path, load_settings, save_settings
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("SettingsDialog", text)
+
+
+def describe_model(path: str) -> tuple[bool, str]:
+    """(usable, what it is) for a TorchScript model file, loaded on the CPU with the engine's tracker."""
+    if not path:
+        return False, tr("No model file: choose a TorchScript SiamMask model (.pt)")
+    from ..core.errors import SiamMaskError
+    from ..core.tracker import SiamMaskTracker
+
+    try:
+        info = SiamMaskTracker(path, device="cpu").model_info
+    except SiamMaskError as error:
+        return False, error.user_message
+    fields = getattr(info, "__dataclass_fields__", {})
+    shown = {name: getattr(info, name) for name in ("name", "model_name", "backbone", "has_mask") if name in fields}
+    return True, ", ".join(f"{name}: {value}" for name, value in shown.items()) or str(info)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(tr("SiamMask FMV Tracker settings"))
+        current = load_settings()
+        form = QFormLayout(self)
+        self.model_widget = QgsFileWidget(self)
+        self.model_widget.setFilter("TorchScript (*.pt *.pth)")
+        self.model_widget.setFilePath(current.model_path)
+        self.model_widget.fileChanged.connect(self.check_model)
+        self.model_label = QLabel(self)
+        self.model_label.setWordWrap(True)
+        form.addRow(tr("Model file (empty: default)"), self.model_widget)
+        form.addRow("", self.model_label)
+        self.device_combo = QComboBox(self)
+        self.device_combo.addItems(list(DEVICES))
+        self.device_combo.setCurrentText(current.device)
+        form.addRow(tr("Device"), self.device_combo)
+        self.threshold_spin = QDoubleSpinBox(self)
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(current.score_threshold)
+        self.threshold_spin.setToolTip(tr("A target whose score stays below this is marked lost"))
+        form.addRow(tr("Score threshold"), self.threshold_spin)
+        self.dem_combo = QgsMapLayerComboBox(self)
+        self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.dem_combo.setAllowEmptyLayer(True)
+        self.dem_combo.setLayer(None)
+        for index in range(self.dem_combo.count()):
+            layer = self.dem_combo.layer(index)
+            if layer is not None and layer.id() == current.dem_layer_id:
+                self.dem_combo.setCurrentIndex(index)
+        form.addRow(tr("DEM (empty: flat ground)"), self.dem_combo)
+        self.crs_widget = QgsProjectionSelectionWidget(self)
+        self.crs_widget.setCrs(QgsCoordinateReferenceSystem(current.output_crs))
+        form.addRow(tr("Output CRS"), self.crs_widget)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.check_model(current.model_path)
+
+    def check_model(self, path: str) -> bool:
+        usable, text = describe_model(path or default_model_path())
+        self.model_label.setText(text if usable else tr("Not usable: {}").format(text))
+        return usable
+
+    def values(self) -> PluginSettings:
+        dem = self.dem_combo.currentLayer()
+        return PluginSettings(
+            model_path=self.model_widget.filePath(),
+            device=self.device_combo.currentText(),
+            score_threshold=self.threshold_spin.value(),
+            dem_layer_id=dem.id() if dem is not None else "",
+            output_crs=self.crs_widget.crs().authid() or "EPSG:4326",
+        )
+
+    def accept(self) -> None:
+        save_settings(self.values())
+        super().accept()

@@ -1,0 +1,508 @@
+"""The video dock: open a clip and its telemetry, play and seek, draw target boxes, track, export.
+
+The dock turns widget state into the engine's frozen TrackingJob, runs it in a TrackingTask and feeds
+what comes back into map layers; video decoding, telemetry, camera geometry and tracking all live in
+`qgis_siammask.core`.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
+from qgis.PyQt.QtGui import QFont
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.definitions import PLUGIN_NAME
+from ..layers import PlaybackLayers, TrackLayers, VideoLayerGroup
+from ..settings import load_settings
+from ..core.definitions import JOB_FAILED
+from ..tasks import TrackingTask, build_job
+from .frame_view import DrawnBox, FrameView, bgr_to_qimage
+from .overlays import overlays_from_features
+
+MAP_UPDATE_INTERVAL_S = 0.25
+VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
+TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
+_BOX_COLUMNS = ("label", "x", "y", "width", "height")
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("VideoDock", text)
+
+
+def format_time(seconds: float) -> str:
+    minutes, rest = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes):02d}:{rest:05.2f}"
+
+
+def _value(value, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def telemetry_text(record) -> str:
+    """The read-out under the video: what the telemetry says about this frame."""
+    if record is None:
+        return tr("No telemetry")
+    time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
+    return "\n".join(
+        [
+            f"{time_utc}  ({record.source or '?'})",
+            f"sensor  {_value(record.sensor_latitude_deg, '.6f')}, {_value(record.sensor_longitude_deg, '.6f')}"
+            f"  alt {_value(record.sensor_altitude_m, '.1f')} m {record.altitude_reference or ''}",
+            f"platform hdg {_value(record.platform_heading_deg, '.1f')}°  pitch {_value(record.platform_pitch_deg, '.1f')}°"
+            f"  roll {_value(record.platform_roll_deg, '.1f')}°",
+            f"sensor az {_value(record.sensor_relative_azimuth_deg, '.1f')}°  el {_value(record.sensor_relative_elevation_deg, '.1f')}°"
+            f"  fov {_value(record.horizontal_fov_deg, '.2f')}° x {_value(record.vertical_fov_deg, '.2f')}°",
+            f"centre  {_value(record.frame_center_latitude_deg, '.6f')}, {_value(record.frame_center_longitude_deg, '.6f')}"
+            f"  slant {_value(record.slant_range_m, '.0f')} m",
+        ]
+    )
+
+
+class VideoDock(QDockWidget):
+    def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
+        super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
+        self.setObjectName("SiamMaskVideoDock")
+        self.iface = iface
+        self.tracking_enabled = tracking_enabled
+        self.video = None
+        self.video_path: str | None = None
+        self.telemetry = None
+        self.telemetry_path: str | None = None
+        self.frame_index = 0
+        self.current_frame = None
+        self.boxes: list[DrawnBox] = []
+        self.group: VideoLayerGroup | None = None
+        self.playback_layers: PlaybackLayers | None = None
+        self.track_layers: TrackLayers | None = None
+        self.owned_groups: list[VideoLayerGroup] = []  # every group this dock added, parents first
+        self.run_count = 0
+        self.task: TrackingTask | None = None
+        self.last_outcome = None
+        self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the tracking runs
+        self._last_map_update_s = 0.0
+        self._play_timer = QTimer(self)
+        self._play_timer.timeout.connect(self._play_tick)
+        self._build_ui(tracking_disabled_reason)
+        self._update_controls()
+
+    # --- UI ------------------------------------------------------------------------------------
+    def _build_ui(self, tracking_disabled_reason: str) -> None:
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(4, 4, 4, 4)
+
+        self.video_edit = QLineEdit(body)
+        self.video_edit.setReadOnly(True)
+        self.video_edit.setPlaceholderText(tr("No video"))
+        open_button = QPushButton(tr("Open video…"), body)
+        open_button.clicked.connect(self._choose_video)
+        layout.addLayout(_row(QLabel(tr("Video")), self.video_edit, open_button))
+
+        self.telemetry_edit = QLineEdit(body)
+        self.telemetry_edit.setReadOnly(True)
+        self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
+        telemetry_button = QPushButton(tr("Telemetry…"), body)
+        telemetry_button.clicked.connect(self._choose_telemetry)
+        layout.addLayout(_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
+
+        self.frame_view = FrameView(body)
+        self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
+        self.frame_view.boxDrawn.connect(self._box_drawn)
+        layout.addWidget(self.frame_view, 1)
+
+        style = self.style()
+        self.step_back_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame"))
+        self.play_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause"))
+        self.step_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame"))
+        self.step_back_button.clicked.connect(lambda: self.step(-1))
+        self.play_button.clicked.connect(self.toggle_play)
+        self.step_button.clicked.connect(lambda: self.step(1))
+        self.slider = QSlider(Qt.Orientation.Horizontal, body)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", body)
+        layout.addLayout(_row(self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label))
+
+        self.telemetry_label = QLabel(tr("No telemetry"), body)
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.TypeWriter)
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        self.telemetry_label.setFont(font)
+        self.telemetry_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.telemetry_label)
+
+        self.label_edit = QLineEdit(tr("vehicle"), body)
+        self.label_edit.setToolTip(tr("Label given to the next box drawn on the video"))
+        remove_button = QPushButton(tr("Remove box"), body)
+        remove_button.clicked.connect(self._remove_selected_boxes)
+        clear_button = QPushButton(tr("Clear boxes"), body)
+        clear_button.clicked.connect(self.clear_boxes)
+        layout.addLayout(_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
+        self.box_table = QTableWidget(0, len(_BOX_COLUMNS), body)
+        self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
+        self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.box_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.box_table.setMaximumHeight(110)
+        self.box_table.itemChanged.connect(self._box_label_edited)
+        layout.addWidget(self.box_table)
+
+        self.track_button = QPushButton(tr("Track"), body)
+        self.track_button.clicked.connect(self.start_tracking)
+        if not self.tracking_enabled:
+            self.track_button.setToolTip(tr("Tracking is disabled: {}").format(tracking_disabled_reason))
+        self.stop_button = QPushButton(tr("Stop"), body)
+        self.stop_button.clicked.connect(self.stop_tracking)
+        self.progress = QProgressBar(body)
+        self.progress.setRange(0, 100)
+        self.export_button = QPushButton(tr("Export GeoPackage…"), body)
+        self.export_button.clicked.connect(self._choose_export)
+        layout.addLayout(_row(self.track_button, self.stop_button, self.progress, self.export_button))
+        self.status_label = QLabel("", body)
+        self.status_label.setWordWrap(True)
+        layout.addWidget(self.status_label)
+        self.setWidget(body)
+
+    def _update_controls(self) -> None:
+        has_video = self.video is not None
+        tracking = self.task is not None
+        for widget in (self.step_back_button, self.play_button, self.step_button, self.slider):
+            widget.setEnabled(has_video and not tracking)
+        self.frame_view.drawing_enabled = has_video and not tracking
+        self.track_button.setEnabled(self.tracking_enabled and has_video and bool(self.boxes) and not tracking)
+        self.stop_button.setEnabled(tracking)
+        self.export_button.setEnabled(self.track_layers is not None and not tracking)
+
+    def _set_status(self, text: str, level=Qgis.Info) -> None:
+        self.status_label.setText(text)
+        QgsMessageLog.logMessage(text, PLUGIN_NAME, level)
+
+    # --- video -----------------------------------------------------------------------------------
+    def _choose_video(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open video"), "", VIDEO_FILTER)
+        if path:
+            self.open_video(path)
+
+    def _choose_telemetry(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Choose telemetry"), "", TELEMETRY_FILTER)
+        if path and self.video_path:
+            self.open_video(self.video_path, path)
+
+    def open_video(self, path: str, telemetry_path: str | None = None) -> bool:
+        """Open a clip and its telemetry (automatic when `telemetry_path` is None); False on failure."""
+        from ..core.errors import SiamMaskError, TelemetryError
+        from ..core.telemetry import open_telemetry
+        from ..core.video import VideoReader
+
+        self.pause()
+        try:
+            video = VideoReader(path)
+        except SiamMaskError as error:
+            self._set_status(tr("Cannot open the video: {}").format(error.user_message), Qgis.Warning)
+            return False
+        self.close_video()
+        self.video, self.video_path = video, str(path)
+        try:
+            self.telemetry = open_telemetry(path, telemetry_path)
+            self.telemetry_path = telemetry_path
+            records = len(self.telemetry.records)
+            source = self.telemetry.records[0].source if records else "?"
+            telemetry_status = tr("{} telemetry, {} records").format(source.upper(), records)
+        except (TelemetryError, SiamMaskError) as error:
+            self.telemetry, self.telemetry_path = None, None
+            telemetry_status = tr("no telemetry ({}): the map shows nothing").format(error.user_message)
+        self.video_edit.setText(str(path))
+        self.telemetry_edit.setText(telemetry_path or (tr("automatic: ") + telemetry_status))
+        self.group = VideoLayerGroup(Path(path).name)
+        self.owned_groups.append(self.group)
+        self.playback_layers = PlaybackLayers(self.group)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(int(video.frame_count) - 1, 0))
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self._set_status(
+            tr("{}: {}x{} px, {:.2f} fps, {} frames; {}").format(
+                Path(path).name, video.width, video.height, video.fps, video.frame_count, telemetry_status
+            )
+        )
+        self.show_frame(0, update_map=True)
+        self._update_controls()
+        return True
+
+    def close_video(self) -> None:
+        self.pause()
+        if self.video is not None:
+            self.video.close()
+        self.video = self.current_frame = None
+        self.clear_boxes()
+        self.features_by_frame.clear()
+
+    def show_frame(self, index: int, update_map: bool = False) -> bool:
+        """Decode and show frame `index` with its overlays; move the playback map layers."""
+        from ..core.errors import SiamMaskError
+
+        if self.video is None:
+            return False
+        try:
+            frame = self.video.read(index)
+        except (SiamMaskError, IndexError, EOFError):
+            return False
+        if frame is None:
+            return False
+        self.current_frame, self.frame_index = frame, frame.index
+        record, camera = self._camera_at(frame.time_s)
+        self.frame_view.set_image(bgr_to_qimage(frame.image))
+        features = self.features_by_frame.get(frame.index)
+        self.frame_view.set_overlays(overlays_from_features(features, camera) if features is not None else [])
+        self._show_position(frame.index, frame.time_s)
+        now = time.monotonic()
+        if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
+            self._last_map_update_s = now
+            self._update_playback_layers(frame.index, record, camera)
+        return True
+
+    def _show_position(self, index: int, time_s: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        self.time_label.setText(
+            f"{format_time(time_s)} / {format_time(self.video.duration_s or 0.0)}  "
+            + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
+        )
+
+    def _camera_at(self, time_s: float):
+        """(telemetry record, camera model) of a video time; either may be None."""
+        if self.telemetry is None:
+            return None, None
+        from ..core.camera import CameraModel
+        from ..core.errors import SiamMaskError
+
+        record = self.telemetry.at(time_s)
+        try:
+            return record, CameraModel.from_telemetry(record, self.video.width, self.video.height, terrain=None)
+        except SiamMaskError as error:
+            QgsMessageLog.logMessage(f"{format_time(time_s)}: {error.user_message}", PLUGIN_NAME, Qgis.Info)
+            return record, None
+
+    def _update_playback_layers(self, frame_index: int, record, camera) -> None:
+        self.telemetry_label.setText(telemetry_text(record))
+        if self.playback_layers is None or record is None:
+            return
+        footprint = None
+        if camera is not None:
+            corners = camera.footprint()
+            if bool(corners.valid.all()):
+                footprint = corners.lonlat_deg.tolist()
+        platform = _lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
+        centre = _lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
+        self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
+
+    def _slider_moved(self, value: int) -> None:
+        self.show_frame(value)
+
+    def step(self, delta: int) -> None:
+        if self.video is not None:
+            self.show_frame(min(max(self.frame_index + delta, 0), max(int(self.video.frame_count) - 1, 0)))
+
+    def toggle_play(self) -> None:
+        if self._play_timer.isActive():
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if self.video is None:
+            return
+        self._play_timer.start(max(int(1000.0 / (self.video.fps or 25.0)), 5))
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+
+    def pause(self) -> None:
+        self._play_timer.stop()
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+
+    @property
+    def playing(self) -> bool:
+        return self._play_timer.isActive()
+
+    def _play_tick(self) -> None:
+        if not self.show_frame(self.frame_index + 1):
+            self.pause()
+            self.show_frame(self.frame_index, update_map=True)
+
+    # --- boxes -----------------------------------------------------------------------------------
+    def _box_drawn(self, x: float, y: float, width: float, height: float) -> None:
+        self.add_box(x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1))
+
+    def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
+        self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))
+        self._refresh_boxes()
+
+    def clear_boxes(self) -> None:
+        self.boxes = []
+        self._refresh_boxes()
+
+    def _remove_selected_boxes(self) -> None:
+        rows = {index.row() for index in self.box_table.selectedIndexes()}
+        self.boxes = [box for i, box in enumerate(self.boxes) if i not in rows]
+        self._refresh_boxes()
+
+    def _refresh_boxes(self) -> None:
+        self.box_table.blockSignals(True)
+        self.box_table.setRowCount(len(self.boxes))
+        for row, box in enumerate(self.boxes):
+            for column, value in enumerate((box.label, box.x, box.y, box.width, box.height)):
+                item = QTableWidgetItem(str(value))
+                if column:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.box_table.setItem(row, column, item)
+        self.box_table.blockSignals(False)
+        self.frame_view.set_boxes(self.boxes)
+        self._update_controls()
+
+    def _box_label_edited(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0 and item.row() < len(self.boxes):
+            box = self.boxes[item.row()]
+            self.boxes[item.row()] = DrawnBox(box.x, box.y, box.width, box.height, item.text().strip() or box.label)
+            self.frame_view.set_boxes(self.boxes)
+
+    # --- tracking --------------------------------------------------------------------------------
+    def make_job(self, output_gpkg: str | None = None):
+        """The frozen engine job for the current video, frame, boxes and settings."""
+        settings = load_settings()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+        if output_gpkg is None:
+            folder = Path(QgsProject.instance().homePath() or tempfile.gettempdir()) / "siammask_tracks"
+            folder.mkdir(parents=True, exist_ok=True)
+            output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
+        return build_job(
+            video_path=self.video_path,
+            telemetry_path=self.telemetry_path,
+            model_path=settings.effective_model_path,
+            start_frame=self.frame_index,
+            end_frame=None,
+            boxes_xywh=tuple(box.xywh for box in self.boxes),
+            labels=tuple(box.label for box in self.boxes),
+            dem_path=settings.dem_path(),
+            output_gpkg=output_gpkg,
+            crs=settings.output_crs,
+            device=settings.device,
+            score_threshold=settings.score_threshold,
+        )
+
+    def start_tracking(self, output_gpkg: str | None = None) -> TrackingTask | None:
+        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
+            return None
+        self.pause()
+        job = self.make_job(output_gpkg)
+        self.run_count += 1
+        run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
+        self.owned_groups.append(run_group)
+        self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
+        self.task = TrackingTask(job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name))
+        self.task.framesReady.connect(self._drain_task)
+        self.task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self.task.outcomeReady.connect(self._tracking_finished)
+        self.progress.setValue(0)
+        self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
+        QgsApplication.taskManager().addTask(self.task)
+        self._update_controls()
+        return self.task
+
+    def stop_tracking(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _drain_task(self) -> None:
+        """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
+        task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
+        frames = task.take() if task is not None else []
+        if not frames or self.track_layers is None:
+            return
+        self.track_layers.add_frames(frames)
+        self.features_by_frame.update((f.frame, f) for f in frames)
+        self.show_frame(frames[-1].frame)
+
+    def _tracking_finished(self, outcome) -> None:
+        self.last_outcome = outcome
+        self.task = None
+        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
+        text = tr("Tracking {}: {} frames; {}").format(
+            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
+        )
+        if outcome.message:
+            text += f" ({outcome.message})"
+        self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
+        if self.iface is not None and self.iface.messageBar() is not None:
+            level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
+            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
+        self._update_controls()
+
+    # --- export ----------------------------------------------------------------------------------
+    def _choose_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export tracks"), "", "GeoPackage (*.gpkg)")
+        if path:
+            self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
+
+    def export_geopackage(self, path: str) -> Path | None:
+        if self.track_layers is None:
+            return None
+        try:
+            written = self.track_layers.export_geopackage(path)
+        except OSError as error:
+            self._set_status(str(error), Qgis.Critical)
+            return None
+        self._set_status(tr("Exported to {}").format(written))
+        return written
+
+    # --- teardown --------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Cancel the task, close the video, remove every layer and group this dock added."""
+        if self.task is not None:
+            task, self.task = self.task, None
+            task.framesReady.disconnect()
+            task.outcomeReady.disconnect()
+            task.cancel()
+            task.waitForFinished(10000)
+        self.close_video()
+        for group in reversed(self.owned_groups):
+            group.remove()
+        self.owned_groups.clear()
+        self.group = self.playback_layers = self.track_layers = None
+
+
+def _lonlat(lon, lat):
+    return (lon, lat) if lon is not None and lat is not None else None
+
+
+def _row(*widgets) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget, 1 if isinstance(widget, (QLineEdit, QSlider, QProgressBar)) else 0)
+    return row
+
+
+def _tool_button(icon, tooltip: str) -> QToolButton:
+    button = QToolButton()
+    button.setIcon(icon)
+    button.setToolTip(tooltip)
+    return button

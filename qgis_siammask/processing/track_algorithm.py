@@ -1,0 +1,166 @@
+"""Processing algorithm "Track objects in video": the engine's tracking job, video -> GeoPackage.
+
+Parameters are plain values (files, numbers, a box string), so the algorithm works in batch mode and in
+graphical models; the heavy engine is imported only when it runs.
+"""
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.definitions import DEFAULT_CRS, JOB_FAILED
+from ..deps import FEATURE_TRACKING
+from ..settings import DEVICES, default_model_path, load_settings, resource_path
+from ..tasks import build_job, parse_boxes, parse_labels
+
+VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("TrackObjectsAlgorithm", text)
+
+
+class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
+    VIDEO = "VIDEO"
+    TELEMETRY = "TELEMETRY"
+    MODEL = "MODEL"
+    START_FRAME = "START_FRAME"
+    END_FRAME = "END_FRAME"
+    BOXES = "BOXES"
+    LABELS = "LABELS"
+    DEM = "DEM"
+    CRS = "CRS"
+    DEVICE = "DEVICE"
+    SCORE_THRESHOLD = "SCORE_THRESHOLD"
+    OUTPUT = "OUTPUT"
+    FRAMES_TRACKED = "FRAMES_TRACKED"
+    STATUS = "STATUS"
+
+    def __init__(self, dependency_report=None):
+        super().__init__()
+        self._dependency_report = dependency_report
+
+    def createInstance(self):  # noqa: N802 (QGIS API)
+        return TrackObjectsAlgorithm(self._dependency_report)
+
+    def name(self):
+        return "trackobjectsinvideo"
+
+    def displayName(self):  # noqa: N802 (QGIS API)
+        return tr("Track objects in video")
+
+    def group(self):
+        return tr("Full-motion video")
+
+    def groupId(self):  # noqa: N802 (QGIS API)
+        return "fmv"
+
+    def icon(self):
+        return QIcon(resource_path("icon.png"))
+
+    def shortHelpString(self):  # noqa: N802 (QGIS API)
+        return tr(
+            "Tracks one or more objects through a full-motion video with SiamMask and writes every tracked "
+            "frame as ground features (masks, rotated boxes, centre points, track lines, frame footprints) "
+            "to a GeoPackage.\n\nBoxes are pixel boxes on the start frame, 'x,y,width,height', several "
+            "separated by ';'. Labels are optional, separated by ';'. Telemetry is found automatically "
+            "(embedded KLV, a same-name .srt or .csv) unless a file is given. Without a DEM the ground is "
+            "flat at the frame centre's elevation. Cancelling keeps the frames already written."
+        )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
+        settings = load_settings()
+        self.addParameter(QgsProcessingParameterFile(self.VIDEO, tr("Video"), fileFilter=VIDEO_FILTER))
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.TELEMETRY, tr("Telemetry (KLV, SRT or CSV; empty: found automatically)"), optional=True,
+                fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                self.MODEL, tr("TorchScript model (empty: the default model)"), optional=True,
+                fileFilter="TorchScript (*.pt *.pth);;All files (*)",
+                defaultValue=settings.model_path or None,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0)
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.END_FRAME, tr("End frame (empty: to the end)"), QgsProcessingParameterNumber.Integer,
+                optional=True, minValue=0,
+            )
+        )
+        self.addParameter(QgsProcessingParameterString(self.BOXES, tr("Boxes on the start frame (x,y,width,height;...)")))
+        self.addParameter(QgsProcessingParameterString(self.LABELS, tr("Labels (;-separated)"), optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True))
+        self.addParameter(QgsProcessingParameterCrs(self.CRS, tr("Output CRS"), settings.output_crs or DEFAULT_CRS))
+        self.addParameter(
+            QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device))
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SCORE_THRESHOLD, tr("Score below which a target counts as lost"),
+                QgsProcessingParameterNumber.Double, settings.score_threshold, minValue=0.0, maxValue=1.0,
+            )
+        )
+        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)"))
+        self.addOutput(QgsProcessingOutputNumber(self.FRAMES_TRACKED, tr("Frames tracked")))
+        self.addOutput(QgsProcessingOutputString(self.STATUS, tr("Status")))
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 (QGIS API)
+        try:
+            boxes = parse_boxes(self.parameterAsString(parameters, self.BOXES, context))
+            parse_labels(self.parameterAsString(parameters, self.LABELS, context), len(boxes))
+        except ValueError as error:
+            return False, str(error)
+        return super().checkParameterValues(parameters, context)
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
+        report = self._dependency_report() if self._dependency_report is not None else None
+        if report is not None and not report.available(FEATURE_TRACKING):
+            raise QgsProcessingException(report.summary())
+        from ..core.pipeline import run_tracking_job
+
+        dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
+        end_frame = parameters.get(self.END_FRAME)
+        try:
+            boxes = parse_boxes(self.parameterAsString(parameters, self.BOXES, context))
+            labels = parse_labels(self.parameterAsString(parameters, self.LABELS, context), len(boxes))
+        except ValueError as error:
+            raise QgsProcessingException(str(error)) from error
+        job = build_job(
+            video_path=self.parameterAsFile(parameters, self.VIDEO, context),
+            telemetry_path=self.parameterAsFile(parameters, self.TELEMETRY, context) or None,
+            model_path=self.parameterAsFile(parameters, self.MODEL, context) or default_model_path(),
+            start_frame=self.parameterAsInt(parameters, self.START_FRAME, context),
+            end_frame=self.parameterAsInt(parameters, self.END_FRAME, context) if end_frame not in (None, "") else None,
+            boxes_xywh=tuple(boxes),
+            labels=tuple(labels),
+            dem_path=dem_layer.source().split("|")[0] if dem_layer is not None else None,
+            output_gpkg=self.parameterAsFileOutput(parameters, self.OUTPUT, context),
+            crs=self.parameterAsCrs(parameters, self.CRS, context).authid() or DEFAULT_CRS,
+            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
+        )
+        feedback.pushInfo(tr("Tracking {} target(s) from frame {} of {}").format(len(boxes), job.start_frame, job.video_path))
+        result = run_tracking_job(job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled)
+        if result.status == JOB_FAILED:
+            raise QgsProcessingException(result.message)
+        feedback.pushInfo(tr("{}: {} frames tracked, written to {}").format(result.status, result.frames_tracked, job.output_gpkg))
+        return {self.OUTPUT: job.output_gpkg, self.FRAMES_TRACKED: result.frames_tracked, self.STATUS: result.status}

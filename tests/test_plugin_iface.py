@@ -1,0 +1,66 @@
+"""A minimal real QgisInterface for headless tests (qgis.testing.mocked needs the `mock` package).
+
+Real Qt objects (main window, toolbar, menu, message bar, map canvas) so that what the plugin adds and
+removes can be counted; imported by the other plugin tests as a helper (it holds no tests itself).
+"""
+from __future__ import annotations
+
+from qgis.gui import QgsMapCanvas, QgsMessageBar
+from qgis.PyQt.QtWidgets import QDockWidget, QMainWindow, QMenu, QToolBar
+
+
+class StubInterface:
+    def __init__(self):
+        self.main_window = QMainWindow()
+        self.main_window.resize(1200, 800)
+        self.canvas = QgsMapCanvas(self.main_window)
+        self.main_window.setCentralWidget(self.canvas)
+        self.toolbar = self.main_window.addToolBar("Plugins")
+        self.plugin_menu = QMenu("Plugins", self.main_window)
+        self.message_bar = QgsMessageBar(self.main_window)
+        self.plugin_menus: dict[str, QMenu] = {}
+        self.messages: list[tuple] = []
+        self.message_bar.widgetAdded.connect(lambda item: self.messages.append((item.title(), item.text())))
+
+    def mainWindow(self):  # noqa: N802 (QGIS API)
+        return self.main_window
+
+    def mapCanvas(self):  # noqa: N802
+        return self.canvas
+
+    def messageBar(self):  # noqa: N802
+        return self.message_bar
+
+    def addToolBarIcon(self, action):  # noqa: N802
+        self.toolbar.addAction(action)
+
+    def removeToolBarIcon(self, action):  # noqa: N802
+        self.toolbar.removeAction(action)
+
+    def addPluginToMenu(self, name, action):  # noqa: N802
+        menu = self.plugin_menus.get(name) or self.plugin_menu.addMenu(name)
+        self.plugin_menus[name] = menu
+        menu.addAction(action)
+
+    def removePluginMenu(self, name, action):  # noqa: N802
+        menu = self.plugin_menus.get(name)
+        if menu is not None:
+            menu.removeAction(action)
+            if not menu.actions():
+                self.plugin_menu.removeAction(menu.menuAction())
+                del self.plugin_menus[name]
+
+    def addDockWidget(self, area, dock):  # noqa: N802
+        self.main_window.addDockWidget(area, dock)
+
+    def removeDockWidget(self, dock):  # noqa: N802
+        self.main_window.removeDockWidget(dock)
+
+    def docks(self) -> list[QDockWidget]:
+        return [d for d in self.main_window.findChildren(QDockWidget) if d.parent() is self.main_window]
+
+    def toolbar_actions(self) -> list:
+        return list(self.toolbar.actions())
+
+    def all_toolbars(self) -> list[QToolBar]:
+        return self.main_window.findChildren(QToolBar)
