@@ -29,7 +29,7 @@ DEFAULT_SIMPLIFY_TOLERANCE_M = 0.2
 # Pixel (column, row) indices name pixel centres; the camera model uses the same convention, so a
 # pixel's outline runs half a pixel around its index.
 PIXEL_HALF_SIZE = 0.5
-FOOTPRINT_EDGE_SAMPLES = 16  # border samples per image edge when some corners miss the ground
+DENSIFY_STEP_PX = 8.0  # longest pixel edge projected as a straight ground edge
 
 
 @dataclass(frozen=True)
@@ -127,12 +127,13 @@ def frame_features(
         features = tuple(_attributes_only(t, frame_index, time_utc, GEO_FLAG_NO_CAMERA) for t in tracks)
         return FrameFeatures(frame_index, time_utc, crs, None, features, GEO_FLAG_NO_CAMERA, camera_error)
     to_crs = _lonlat_to_crs(crs)
-    footprint, footprint_flag = _footprint(camera)
+    footprint, footprint_flag = ground_polygon(_image_outline_px(camera), camera, simplify_tolerance_m, to_crs)
     seconds = time_s if time_s is not None else (time_utc.timestamp() if time_utc is not None else None)
     features = []
     for track in tracks:
-        mask, mask_flag = _mask_ground(track.mask, camera, simplify_tolerance_m, to_crs)
-        box_lonlat, box_flag = _ring_lonlat(camera, np.asarray(track.rotated_box, dtype=np.float64))
+        mask_px = mask_outline_px(track.mask) if track.mask is not None else None
+        mask, mask_flag = ground_polygon(mask_px, camera, simplify_tolerance_m, to_crs)
+        box, box_flag = ground_polygon(_rotated_box_px(track), camera, simplify_tolerance_m, to_crs)
         centre = camera.pixels_to_ground(_track_centre_px(track)[None, :])
         lonlat = tuple(float(v) for v in centre.lonlat_deg[0]) if bool(centre.valid[0]) else None
         speed_mps = heading_deg = None
@@ -147,7 +148,7 @@ def frame_features(
                 score=float(track.score),
                 status=track.status,
                 mask=mask,
-                box=to_crs(_polygon(box_lonlat)) if box_lonlat is not None else None,
+                box=box,
                 point=to_crs(_point(lonlat)) if lonlat is not None else None,
                 lonlat_deg=lonlat,
                 speed_mps=speed_mps,
@@ -155,9 +156,7 @@ def frame_features(
                 geo_flag=_worst_flag(mask_flag, box_flag, "" if lonlat is not None else GEO_FLAG_OFF_GROUND),
             )
         )
-    return FrameFeatures(
-        frame_index, time_utc, crs, to_crs(footprint) if footprint is not None else None, tuple(features), footprint_flag
-    )
+    return FrameFeatures(frame_index, time_utc, crs, footprint, tuple(features), footprint_flag)
 
 
 def mask_outline_px(mask: np.ndarray):
@@ -193,41 +192,40 @@ def mask_outline_px(mask: np.ndarray):
     return outline if not outline.is_empty else None
 
 
-def _mask_ground(mask: np.ndarray | None, camera, tolerance_m: float, to_crs):
-    """The mask outline on the ground, simplified in metres in the camera's local ENU frame; (geometry, flag).
+def ground_polygon(pixel_polygon, camera, tolerance_m: float, to_crs):
+    """A pixel (Multi)Polygon put on the ground; (geometry in the output CRS or None, geo flag).
 
-    While simplifying, each ENU vertex carries its index into the projected points as z, so the result
-    takes its lon/lat straight from the camera's own projection instead of converting ENU back.
+    Rings are densified to DENSIFY_STEP_PX first, so that edges follow relief and, where the horizon
+    cuts a ring, dropping the vertices that miss the ground leaves the part that lies on it. The
+    ground polygon is simplified in metres in the camera's local ENU frame; while that happens each
+    vertex carries its index into the projected points as z, so the result takes its lon/lat straight
+    from the camera's projection instead of converting ENU back.
     """
-    if mask is None:
-        return None, ""
-    outline = mask_outline_px(mask)
-    if outline is None:
+    if pixel_polygon is None:
         return None, ""
     from shapely.geometry import MultiPolygon, Polygon
     from shapely.ops import transform
 
-    polygons = list(outline.geoms) if outline.geom_type == "MultiPolygon" else [outline]
-    rings = [np.asarray(r.coords)[:-1, :2] for p in polygons for r in (p.exterior, *p.interiors)]
-    ground = camera.pixels_to_ground(np.concatenate(rings))
+    polygons = list(pixel_polygon.geoms) if pixel_polygon.geom_type == "MultiPolygon" else [pixel_polygon]
+    rings = [[_densified(r.coords) for r in (p.exterior, *p.interiors)] for p in polygons]
+    ground = camera.pixels_to_ground(np.concatenate([r for p in rings for r in p]))
     east_north_index = np.column_stack([ground.enu_m[:, :2], np.arange(len(ground.valid), dtype=np.float64)])
     start, flag, kept = 0, "", []
-    for polygon in polygons:
-        ring_arrays = []
-        for ring in (polygon.exterior, *polygon.interiors):
-            count = len(ring.coords) - 1
-            on_ground = ground.valid[start : start + count]
-            ring_arrays.append(east_north_index[start : start + count][on_ground])
-            start += count
+    for polygon_rings in rings:
+        on_ground_rings = []
+        for ring in polygon_rings:
+            on_ground = ground.valid[start : start + len(ring)]
+            on_ground_rings.append(east_north_index[start : start + len(ring)][on_ground])
+            start += len(ring)
             if not on_ground.all():
                 flag = GEO_FLAG_PARTIAL
-        if len(ring_arrays[0]) < 3:
+        if len(on_ground_rings[0]) < 3:
             continue
-        ground_polygon = Polygon(ring_arrays[0], [r for r in ring_arrays[1:] if len(r) >= 3])
-        if not ground_polygon.is_valid:  # vertices dropped at the horizon can fold a ring
+        polygon = Polygon(on_ground_rings[0], [r for r in on_ground_rings[1:] if len(r) >= 3])
+        if not polygon.is_valid:  # a ring cut by the horizon can fold over itself
             flag = GEO_FLAG_PARTIAL
             continue
-        kept.append(ground_polygon)
+        kept.append(polygon)
     if not kept:
         return None, GEO_FLAG_OFF_GROUND
     simplified = (kept[0] if len(kept) == 1 else MultiPolygon(kept)).simplify(tolerance_m, preserve_topology=True)
@@ -239,37 +237,27 @@ def _mask_ground(mask: np.ndarray | None, camera, tolerance_m: float, to_crs):
     return to_crs(transform(vertex_lonlat, simplified)), flag
 
 
-def _ring_lonlat(camera, pixels_xy: np.ndarray):
-    """Lon/lat (N, 2) of a pixel ring whose rays all reach the ground, else (None, flag)."""
-    ground = camera.pixels_to_ground(pixels_xy)
-    if bool(np.all(ground.valid)):
-        return ground.lonlat_deg, ""
-    if int(np.count_nonzero(ground.valid)) >= 3:
-        return ground.lonlat_deg[ground.valid], GEO_FLAG_PARTIAL
-    return None, GEO_FLAG_OFF_GROUND
+def _densified(ring_coords) -> np.ndarray:
+    """(N, 2) vertices of a closed ring (without the closing repeat), no edge longer than DENSIFY_STEP_PX."""
+    closed = np.asarray(ring_coords, dtype=np.float64)[:, :2]
+    starts, edges = closed[:-1], np.diff(closed, axis=0)
+    pieces = np.maximum(1, np.ceil(np.hypot(edges[:, 0], edges[:, 1]) / DENSIFY_STEP_PX).astype(np.int64))
+    edge_of_vertex = np.repeat(np.arange(len(starts)), pieces)
+    fraction = (np.arange(len(edge_of_vertex)) - np.repeat(np.cumsum(pieces) - pieces, pieces)) / pieces[edge_of_vertex]
+    return starts[edge_of_vertex] + fraction[:, None] * edges[edge_of_vertex]
 
 
-def _footprint(camera):
-    """Ground polygon seen by the frame; when corners miss the ground, the border samples that hit it."""
-    corners = camera.footprint()
-    if bool(np.all(corners.valid)):
-        return _polygon(corners.lonlat_deg), ""
-    width, height = camera.image_width_px, camera.image_height_px
-    t = np.linspace(0.0, 1.0, FOOTPRINT_EDGE_SAMPLES, endpoint=False)
-    left, top, right, bottom = -PIXEL_HALF_SIZE, -PIXEL_HALF_SIZE, width - PIXEL_HALF_SIZE, height - PIXEL_HALF_SIZE
-    border = np.concatenate(
-        [
-            np.column_stack([left + t * (right - left), np.full_like(t, top)]),
-            np.column_stack([np.full_like(t, right), top + t * (bottom - top)]),
-            np.column_stack([right - t * (right - left), np.full_like(t, bottom)]),
-            np.column_stack([np.full_like(t, left), bottom - t * (bottom - top)]),
-        ]
-    )
-    lonlat, flag = _ring_lonlat(camera, border)
-    if lonlat is None:
-        return None, flag
-    polygon = _polygon(lonlat)
-    return (polygon, flag) if polygon.is_valid else (None, GEO_FLAG_OFF_GROUND)
+def _image_outline_px(camera):
+    from shapely.geometry import box
+
+    return box(-PIXEL_HALF_SIZE, -PIXEL_HALF_SIZE, camera.image_width_px - PIXEL_HALF_SIZE, camera.image_height_px - PIXEL_HALF_SIZE)
+
+
+def _rotated_box_px(track: Track):
+    from shapely.geometry import Polygon
+
+    polygon = Polygon(np.asarray(track.rotated_box, dtype=np.float64))
+    return polygon if polygon.is_valid and polygon.area > 0 else None
 
 
 def _track_centre_px(track: Track) -> np.ndarray:
@@ -289,12 +277,6 @@ def _worst_flag(*flags: str) -> str:
         if flag in flags:
             return flag
     return ""
-
-
-def _polygon(lonlat_deg: np.ndarray):
-    from shapely.geometry import Polygon
-
-    return Polygon(np.asarray(lonlat_deg, dtype=np.float64))
 
 
 def _point(lonlat_deg):
