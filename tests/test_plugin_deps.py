@@ -56,12 +56,12 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
         """
         import sys, json
         sys.modules["torch"] = None
+        sys.path.insert(0, "tests")
         from qgis.testing import start_app
-        from qgis.testing.mocked import get_iface
+        from test_plugin_iface import StubInterface
         app = start_app()
-        iface = get_iface()
-        messages = []
-        iface.messageBar().pushMessage.side_effect = lambda *a: messages.append([str(x) for x in a])
+        iface = StubInterface()
+        messages = iface.messages
         import qgis_siammask
         plugin = qgis_siammask.classFactory(iface)
         plugin.initGui()
@@ -72,6 +72,7 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
         """
     )
     assert len(out["messages"]) == 1
-    assert "torch" in out["messages"][0][1] and "pip install" in out["messages"][0][2]
+    title, text = out["messages"][0]
+    assert title == "SiamMask FMV Tracker" and "torch" in text
     assert out["track_enabled"] is False and "torch" in out["tooltip"]
     assert out["torch_imported"] is False

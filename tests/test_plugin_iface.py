@@ -20,7 +20,11 @@ class StubInterface:
         self.message_bar = QgsMessageBar(self.main_window)
         self.plugin_menus: dict[str, QMenu] = {}
         self.messages: list[tuple] = []
-        self.message_bar.widgetAdded.connect(lambda item: self.messages.append((item.title(), item.text())))
+        self.message_bar.widgetAdded.connect(self._record_message)
+
+    def _record_message(self, _widget):
+        item = self.message_bar.currentItem()
+        self.messages.append((item.title(), item.text()))
 
     def mainWindow(self):  # noqa: N802 (QGIS API)
         return self.main_window
