@@ -170,13 +170,11 @@ def mask_outline_px(mask: np.ndarray):
     from shapely.geometry import LineString, Point, Polygon
     from shapely.ops import unary_union
 
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
+    cropped = _crop(mask)
+    if cropped is None:
         return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    top, left = int(rows[0]), int(cols[0])
-    crop = np.ascontiguousarray(mask[top : rows[-1] + 1, left : cols[-1] + 1], dtype=np.uint8)
-    contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    crop, left, top = cropped
+    contours, hierarchy = cv2.findContours(crop.view(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     outer, holes = [], []
     for contour, (_, _, _, parent) in zip(contours, hierarchy[0]):
         xy = contour[:, 0, :].astype(np.float64) + (left, top)
@@ -190,6 +188,17 @@ def mask_outline_px(mask: np.ndarray):
     if holes:
         outline = outline.difference(unary_union(holes))
     return outline if not outline.is_empty else None
+
+
+def _crop(mask: np.ndarray):
+    """(the mask's bounding crop as a contiguous bool array, its left column, its top row), or None if empty."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(mask[top:bottom].any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    return np.ascontiguousarray(mask[top:bottom, left:right], dtype=bool), left, top
 
 
 def ground_polygon(pixel_polygon, camera, tolerance_m: float, to_crs):
@@ -262,9 +271,11 @@ def _rotated_box_px(track: Track):
 
 def _track_centre_px(track: Track) -> np.ndarray:
     """(2,) pixel centre: the mask's centroid when there is a mask, else the rotated box's centre."""
-    if track.mask is not None and track.mask.any():
-        rows, cols = np.nonzero(track.mask)
-        return np.array([cols.mean(), rows.mean()], dtype=np.float64)
+    cropped = _crop(track.mask) if track.mask is not None else None
+    if cropped is not None:
+        crop, left, top = cropped
+        rows, cols = np.nonzero(crop)
+        return np.array([left + cols.mean(), top + rows.mean()], dtype=np.float64)
     return np.asarray(track.rotated_box, dtype=np.float64).mean(axis=0)
 
 
