@@ -124,15 +124,15 @@ class _Run:
 
     def prepare(self) -> None:
         """Open and check every input and the output before the first frame is tracked."""
+        job = self.job
+        if not job.boxes_xywh:
+            raise SiamMaskError("draw at least one box around a target to track")
+        check_writable(job.output_gpkg, job.output_mode)
         from .telemetry import open_telemetry
         from .terrain import DemTerrain
         from .tracker import SiamMaskTracker
         from .video import VideoReader
 
-        job = self.job
-        if not job.boxes_xywh:
-            raise SiamMaskError("draw at least one box around a target to track")
-        check_writable(job.output_gpkg, job.output_mode)
         self.telemetry = open_telemetry(job.video_path, job.telemetry_path)
         self.terrain = DemTerrain(job.dem_path) if job.dem_path else None
         self.video = VideoReader(job.video_path)
