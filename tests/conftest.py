@@ -33,3 +33,14 @@ def qgis_app():
 def qapp(qgis_app):
     """pytest-qt uses QGIS's own application instead of creating a second QApplication."""
     return qgis_app
+
+
+@pytest.fixture(scope="session")
+def seeded_model_path(shared_dir, tmp_path_factory) -> Path:
+    """The parity checkpoint (../shared/fixtures/parity/siammask_seeded.pth) exported to TorchScript once."""
+    from model.export import export_torchscript
+
+    checkpoint = shared_dir / "fixtures" / "parity" / "siammask_seeded.pth"
+    if not checkpoint.is_file():
+        pytest.skip(f"parity checkpoint {checkpoint} is absent")
+    return export_torchscript(checkpoint, tmp_path_factory.mktemp("model") / "siammask_seeded.pt")

@@ -50,6 +50,11 @@ GEO_FLAG_NO_CAMERA = "no_camera"  # the frame's telemetry could not define a cam
 GEO_FLAG_PARTIAL = "partial"  # some outline vertices looked above the horizon and were dropped
 GEO_FLAG_OFF_GROUND = "off_ground"  # too few vertices reached the ground to make a geometry
 GPKG_DRIVER = "GPKG"
+
+# --- Tracker: TorchScript model file (engineer A) ---------------------------------------------
+MODEL_METADATA_FILE = "siammask.json"  # extra file inside the TorchScript archive
+MODEL_FORMAT_VERSION = 1
+
 JOB_SUCCESS = "success"  # TrackingJob outcomes (pipeline.JobResult.status)
 JOB_FAILED = "failed"
 JOB_CANCELLED = "cancelled"

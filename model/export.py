@@ -1,0 +1,78 @@
+"""`python -m model.export --checkpoint CKPT.pth --out MODEL.pt`: one TorchScript file with metadata.
+
+The metadata (JSON, stored inside the file as an extra file named by `MODEL_METADATA_FILE`) holds the
+architecture and tracking settings the runtime tracker needs: anchors, crop sizes, hyper-parameters.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from qgis_siammask.core.definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
+from qgis_siammask.core.errors import ModelError, SiamMaskError
+
+from .checkpoint import load_checkpoint
+from .config import ModelConfig
+from .inference import InferenceNet
+
+HP_OVERRIDES = ("penalty_k", "window_influence", "lr", "seg_thr")
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelConfig | None = None) -> Path:
+    """Load `checkpoint`, fold and script the network, write it with its metadata to `out`."""
+    config = config or ModelConfig()
+    net = InferenceNet.from_siammask(load_checkpoint(checkpoint, config))
+    with torch.no_grad():
+        scripted = torch.jit.script(net)
+    metadata = config.to_metadata()
+    metadata.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=Path(checkpoint).name,
+                    source_sha256=sha256_of(checkpoint))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.jit.save(scripted, str(out), _extra_files={MODEL_METADATA_FILE: json.dumps(metadata, indent=1)})
+    except OSError as error:
+        raise ModelError("cannot write the TorchScript file", details=str(error), path=out) from error
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m model.export", description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", required=True, help="official-format .pth (dict with state_dict)")
+    parser.add_argument("--out", required=True, help="TorchScript file to write (.pt)")
+    parser.add_argument("--name", default=ModelConfig.name, help="model name stored in the metadata")
+    for name in HP_OVERRIDES:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
+                            help=f"tracking hyper-parameter (default {getattr(ModelConfig, name)}, DAVIS)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {n: getattr(args, n) for n in HP_OVERRIDES if getattr(args, n) is not None}
+    config = dataclasses.replace(ModelConfig(), name=args.name, **overrides)
+    try:
+        out = export_torchscript(args.checkpoint, args.out, config)
+    except SiamMaskError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The SiamMask network ("sharp" variant: correlation heads, mask head and refinement module).
+
+Module names mirror the authors' code (`features.features.*`, `features.downsample.downsample.*`,
+`rpn_model.cls.*`, `rpn_model.loc.*`, `mask_model.mask.*`, `refine_model.*`) so official checkpoints
+load as they are. Parts are built from an explicit `ModelConfig`; the trunk comes from `BACKBONES`.
+
+Training-side signatures (all tensors float, images BGR 0-255):
+- `SiamMask.forward(template (B,3,127,127), search (B,3,255,255), positions (B,2) long [y, x] or None)`
+  -> `SiamMaskOutput(score (B,2A,25,25) logits [background A channels, then foreground A],
+  delta (B,4A,25,25) [dx A, dy A, dw A, dh A], mask_logits (B,127,127) at `positions` or None)`.
+  Anchor a at cell (y, x) is channel a (score) / k*A + a (delta) at that cell.
+- `SiamMask.coarse_mask(template, search)` -> (B, 63*63, 25, 25) logits of the non-refined mask head.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbone import BACKBONES
+from .config import ModelConfig
+
+
+def xcorr_depthwise(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Per-sample, per-channel cross-correlation as one grouped conv: (B,C,H,W) * (B,C,h,w) -> (B,C,H-h+1,W-w+1)."""
+    batch, channels = kernel.shape[0], kernel.shape[1]
+    flat_search = search.reshape(1, batch * channels, search.shape[2], search.shape[3])
+    flat_kernel = kernel.reshape(batch * channels, 1, kernel.shape[2], kernel.shape[3])
+    out = F.conv2d(flat_search, flat_kernel, groups=batch * channels)
+    return out.reshape(batch, channels, out.shape[2], out.shape[3])
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size, bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class AdjustLayer(nn.Module):
+    """1x1 conv + BN from the trunk's last stage to `out_channels`; crops the exemplar's 15x15 to its 7x7 centre."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                                        nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.downsample(x)
+        if x.shape[3] < 20:
+            x = x[:, :, 4:-4, 4:-4]
+        return x
+
+
+class Features(nn.Module):
+    """Trunk + adjust layer: image -> ([p0, p1, p2], adjusted (B, 256, 7|31, 7|31))."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        trunk, channels = BACKBONES[config.backbone](config)
+        self.features = trunk
+        self.channels = tuple(channels)
+        self.downsample = AdjustLayer(channels[3], config.feature_channels)
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        maps = self.features(x)
+        return [maps[0], maps[1], maps[2]], self.downsample(maps[3])
+
+
+class DepthCorr(nn.Module):
+    """Adjust both branches with a 3x3 conv, correlate depth-wise, then a 1x1 head to `out_channels`."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int):
+        super().__init__()
+        self.conv_kernel = _conv_bn_relu(in_channels, hidden, 3)
+        self.conv_search = _conv_bn_relu(in_channels, hidden, 3)
+        self.head = nn.Sequential(nn.Conv2d(hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden),
+                                  nn.ReLU(inplace=True), nn.Conv2d(hidden, out_channels, 1))
+
+    def correlate(self, template_feature: torch.Tensor, search_feature: torch.Tensor) -> torch.Tensor:
+        return xcorr_depthwise(self.conv_search(search_feature), self.conv_kernel(template_feature))
+
+    def forward(self, template_feature: torch.Tensor, search_feature: torch.Tensor) -> torch.Tensor:
+        return self.head(self.correlate(template_feature, search_feature))
+
+
+class RPNHeads(nn.Module):
+    """Score (2A channels) and box regression (4A channels) heads."""
+
+    def __init__(self, anchor_num: int, channels: int):
+        super().__init__()
+        self.cls = DepthCorr(channels, channels, 2 * anchor_num)
+        self.loc = DepthCorr(channels, channels, 4 * anchor_num)
+
+
+class MaskHead(nn.Module):
+    """The coarse mask branch; with refinement only its correlation (`mask.correlate`) is used."""
+
+    def __init__(self, channels: int, mask_size: int):
+        super().__init__()
+        self.mask = DepthCorr(channels, channels, mask_size ** 2)
+
+
+def _two_convs(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_channels, mid_channels, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(mid_channels, out_channels, 3, padding=1), nn.ReLU())
+
+
+class Refine(nn.Module):
+    """Refinement module: upsamples one correlation vector to a 127x127 mask with trunk skip features.
+
+    `crop_skips` cuts, for each sample's chosen score cell (y, x), the matching windows of p0 (61x61),
+    p1 (31x31) and p2 (15x15); `forward` turns them and the cell's 256-d correlation into logits.
+    """
+
+    def __init__(self, skip_channels: tuple[int, int, int], channels: int = 256, out_size: int = 127):
+        super().__init__()
+        c0, c1, c2 = skip_channels
+        self.out_size = out_size
+        self.v0 = _two_convs(c0, 16, 4)
+        self.v1 = _two_convs(c1, 64, 16)
+        self.v2 = _two_convs(c2, 128, 32)
+        self.h2 = _two_convs(32, 32, 32)
+        self.h1 = _two_convs(16, 16, 16)
+        self.h0 = _two_convs(4, 4, 4)
+        self.deconv = nn.ConvTranspose2d(channels, 32, 15, 15)
+        self.post0 = nn.Conv2d(32, 16, 3, padding=1)
+        self.post1 = nn.Conv2d(16, 4, 3, padding=1)
+        self.post2 = nn.Conv2d(4, 1, 3, padding=1)
+
+    @staticmethod
+    def crop_skips(skips: list[torch.Tensor], positions: torch.Tensor) -> list[torch.Tensor]:
+        """skips [p0, p1, p2] of the search crops, positions (B, 2) long (y, x) -> per-sample windows."""
+        p0 = F.pad(skips[0], [16, 16, 16, 16])
+        p1 = F.pad(skips[1], [8, 8, 8, 8])
+        p2 = F.pad(skips[2], [4, 4, 4, 4])
+        crops0, crops1, crops2 = [], [], []
+        for i in range(positions.shape[0]):
+            y = int(positions[i, 0])
+            x = int(positions[i, 1])
+            crops0.append(p0[i:i + 1, :, 4 * y:4 * y + 61, 4 * x:4 * x + 61])
+            crops1.append(p1[i:i + 1, :, 2 * y:2 * y + 31, 2 * x:2 * x + 31])
+            crops2.append(p2[i:i + 1, :, y:y + 15, x:x + 15])
+        return [torch.cat(crops0), torch.cat(crops1), torch.cat(crops2)]
+
+    def forward(self, skip_crops: list[torch.Tensor], corr_vector: torch.Tensor) -> torch.Tensor:
+        """skip_crops from `crop_skips`, corr_vector (B, 256) -> mask logits (B, 127, 127)."""
+        out = self.deconv(corr_vector.reshape(corr_vector.shape[0], -1, 1, 1))
+        out = self.post0(F.interpolate(self.h2(out) + self.v2(skip_crops[2]), size=(31, 31), mode="nearest"))
+        out = self.post1(F.interpolate(self.h1(out) + self.v1(skip_crops[1]), size=(61, 61), mode="nearest"))
+        size = self.out_size
+        out = self.post2(F.interpolate(self.h0(out) + self.v0(skip_crops[0]), size=(size, size), mode="nearest"))
+        return out.reshape(out.shape[0], size, size)
+
+
+def gather_cells(feature: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    """feature (B, C, H, W), positions (B, 2) long (y, x) -> (B, C) vectors at each sample's cell."""
+    batch_index = torch.arange(feature.shape[0], device=feature.device)
+    return feature[batch_index, :, positions[:, 0], positions[:, 1]]
+
+
+@dataclass
+class SiamMaskOutput:
+    score: torch.Tensor
+    delta: torch.Tensor
+    mask_logits: torch.Tensor | None
+
+
+class SiamMask(nn.Module):
+    """The full network with the authors' module tree (see the module docstring for signatures)."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        channels = config.feature_channels
+        self.features = Features(config)
+        self.rpn_model = RPNHeads(config.anchor_num, channels)
+        self.mask_model = MaskHead(channels, config.mask_head_size)
+        skip_channels = self.features.channels[:3]
+        self.refine_model = Refine(skip_channels, channels, config.out_size)
+
+    def forward(self, template: torch.Tensor, search: torch.Tensor,
+                positions: torch.Tensor | None = None) -> SiamMaskOutput:
+        _, template_feature = self.features(template)
+        skips, search_feature = self.features(search)
+        score = self.rpn_model.cls(template_feature, search_feature)
+        delta = self.rpn_model.loc(template_feature, search_feature)
+        mask_logits = None
+        if positions is not None:
+            corr = self.mask_model.mask.correlate(template_feature, search_feature)
+            mask_logits = self.refine_model(Refine.crop_skips(skips, positions), gather_cells(corr, positions))
+        return SiamMaskOutput(score, delta, mask_logits)
+
+    def coarse_mask(self, template: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
+        _, template_feature = self.features(template)
+        _, search_feature = self.features(search)
+        return self.mask_model.mask(template_feature, search_feature)
+
+
+def build_siammask(config: ModelConfig) -> SiamMask:
+    return SiamMask(config)
