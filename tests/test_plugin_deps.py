@@ -58,7 +58,7 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
         sys.modules["torch"] = None
         sys.path.insert(0, "tests")
         from qgis.testing import start_app
-        from test_plugin_iface import StubInterface
+        from test_plugin_support import StubInterface
         app = start_app()
         iface = StubInterface()
         messages = iface.messages

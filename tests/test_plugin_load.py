@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from qgis.core import QgsApplication, QgsProject
 
-from test_plugin_iface import StubInterface
+from test_plugin_support import StubInterface
 
 ALGORITHM_ID = "siammask:trackobjectsinvideo"
 

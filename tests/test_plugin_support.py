@@ -68,3 +68,36 @@ class StubInterface:
 
     def all_toolbars(self) -> list[QToolBar]:
         return self.main_window.findChildren(QToolBar)
+
+
+# --- shared inputs for the plugin tests (computed once per session, whichever test asks first) ----
+_CACHE: dict = {}
+
+
+def simulated_clip(tmp_root, frames: int = 10):
+    """A short simulated flight (engineer C's simulator): (SimulationResult, first frame's target box)."""
+    key = ("clip", frames)
+    if key not in _CACHE:
+        from qgis_siammask.core.simulator import SimulationConfig, simulate
+
+        result = simulate(
+            SimulationConfig(out_dir=tmp_root / f"clip{frames}", seed=3, frames=frames, width_px=320, height_px=180,
+                             vehicle_count=1, altitude_agl_m=80.0)
+        )
+        _CACHE[key] = (result, first_box(result))
+    return _CACHE[key]
+
+
+def first_box(result):
+    """The (x, y, w, h) pixel box of the simulated vehicle in frame 0, from the simulator's truth."""
+    import json
+
+    boxes = json.loads(result.boxes_path.read_text())
+    return tuple(float(v) for v in boxes[0][0]["bbox_xywh"])
+
+
+def tracking_model(request) -> str:
+    """The committed default model when there is one, else the seeded parity model (engineer A's fixture)."""
+    from qgis_siammask.settings import default_model_path
+
+    return default_model_path() or str(request.getfixturevalue("seeded_model_path"))

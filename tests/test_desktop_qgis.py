@@ -1,0 +1,165 @@
+"""The packaged plugin in desktop QGIS: the zip from scripts/package.py unpacked into a fresh profile,
+QGIS started under xvfb, the dock opened on a simulated clip with a target tracked, a screenshot of the
+whole window saved to build/screenshots/qgis_dock.png, then the plugin unloaded and checked gone."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from test_package import build_zip
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOT = REPO_ROOT / "build" / "screenshots" / "qgis_dock.png"
+DESKTOP_TIMEOUT_S = 170
+
+pytestmark = pytest.mark.desktop
+
+# Runs inside desktop QGIS (its own Python): everything is driven by timers so QGIS keeps painting.
+STARTUP_SCRIPT = r'''
+import json, os, sys, traceback
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QDockWidget
+from qgis.utils import iface, plugins, unloadPlugin
+
+RESULT = os.environ["SIAMMASK_DESKTOP_RESULT"]
+state = {"steps": []}
+
+
+def finish(error=None):
+    if error:
+        state["error"] = error
+    with open(RESULT, "w") as out:
+        json.dump(state, out)
+    QTimer.singleShot(100, lambda: QgsApplication.exit(0))
+
+
+def guarded(step):
+    def run():
+        try:
+            step()
+        except Exception:
+            finish(traceback.format_exc())
+    return run
+
+
+def start():
+    state["loaded"] = "qgis_siammask" in plugins
+    plugin = plugins["qgis_siammask"]
+    from qgis_siammask.settings import PluginSettings, save_settings
+    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))
+    iface.mainWindow().resize(1600, 1000)
+    dock = plugin.show_dock()
+    state["plugin_file"] = sys.modules["qgis_siammask"].__file__
+    state["opened"] = dock.open_video(os.environ["SIAMMASK_VIDEO"])
+    x, y, w, h = (float(v) for v in os.environ["SIAMMASK_BOX"].split(","))
+    dock.label_edit.setText("vehicle")
+    dock.add_box(x, y, w, h, "vehicle")
+    task = dock.start_tracking()
+    state["task_started"] = task is not None
+    poll_tracking(dock, 0)
+
+
+def poll_tracking(dock, waited_ms):
+    if dock.task is None:
+        state["outcome"] = [dock.last_outcome.status, dock.last_outcome.frames_tracked]
+        state["counts"] = dock.track_layers.feature_counts()
+        dock.show_frame(dock.frame_index, update_map=True)
+        canvas = iface.mapCanvas()
+        extent = dock.track_layers.layers["footprints"].extent()
+        extent.scale(1.3)
+        canvas.setExtent(extent)
+        canvas.refresh()
+        QTimer.singleShot(2500, guarded(lambda: screenshot(dock)))
+    elif waited_ms > 120000:
+        finish("tracking did not finish in 120 s")
+    else:
+        QTimer.singleShot(200, guarded(lambda: poll_tracking(dock, waited_ms + 200)))
+
+
+def screenshot(dock):
+    state["overlays"] = len(dock.frame_view._overlays)
+    image = iface.mainWindow().grab()
+    state["screenshot"] = image.save(os.environ["SIAMMASK_SCREENSHOT"])
+    state["groups_before_unload"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
+    unloadPlugin("qgis_siammask")
+    QTimer.singleShot(500, guarded(check_unloaded))  # let deleteLater() run first
+
+
+def check_unloaded():
+    from qgis.PyQt.QtWidgets import QAction
+
+    window = iface.mainWindow()
+    state["docks_after_unload"] = [d.objectName() for d in window.findChildren(QDockWidget) if d.objectName() == "SiamMaskVideoDock"]
+    state["actions_after_unload"] = [a.objectName() for a in window.findChildren(QAction) if a.objectName().startswith("siammask")]
+    state["groups_after_unload"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
+    state["provider_after_unload"] = QgsApplication.processingRegistry().providerById("siammask") is not None
+    finish()
+
+
+QTimer.singleShot(1000, guarded(start))
+'''
+
+
+def _venv_site_packages() -> str:
+    return sysconfig.get_paths()["purelib"]
+
+
+def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_model_path):
+    if shutil.which("xvfb-run") is None or shutil.which("qgis") is None:
+        pytest.skip("desktop QGIS or xvfb-run is not installed")
+    video_path, box_xywh = simulated_clip
+    profiles = tmp_path / "profiles"
+    plugins_dir = profiles / "default" / "python" / "plugins"
+    plugins_dir.mkdir(parents=True)
+    with zipfile.ZipFile(build_zip(tmp_path / "dist")) as archive:
+        archive.extractall(plugins_dir)
+    ini = profiles / "default" / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_text(
+        "[PythonPlugins]\nqgis_siammask=true\n\n[qgis]\nshowTips=false\ncheckVersion=false\n"
+        "allowCrashReporter=false\n\n[core]\nNewsFeed\\httpsfeedqgisorg\\disabled=true\n"
+    )
+    script = tmp_path / "startup.py"
+    script.write_text(STARTUP_SCRIPT)
+    result_path = tmp_path / "result.json"
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"},
+        # desktop QGIS runs Debian's Python: give it the venv's torch, cv2, av (as a user's pip would)
+        "PYTHONPATH": _venv_site_packages(),
+        "SIAMMASK_DESKTOP_RESULT": str(result_path),
+        "SIAMMASK_VIDEO": str(video_path),
+        "SIAMMASK_BOX": ",".join(str(v) for v in box_xywh),
+        "SIAMMASK_MODEL": str(tracking_model_path),
+        "SIAMMASK_SCREENSHOT": str(SCREENSHOT),
+        "OMP_NUM_THREADS": "2",
+    }
+    completed = subprocess.run(
+        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(profiles),
+         "--nologo", "--noversioncheck", "--code", str(script)],
+        env=env, capture_output=True, text=True, timeout=DESKTOP_TIMEOUT_S, cwd=tmp_path,
+    )
+    assert result_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    state = json.loads(result_path.read_text())
+    assert "error" not in state, state["error"]
+    assert state["loaded"] and state["opened"] and state["task_started"]
+    assert state["plugin_file"].startswith(str(plugins_dir))  # the packaged copy, not the checkout
+    status, frames = state["outcome"]
+    assert status == "success" and frames >= 5
+    assert state["counts"]["points"] >= frames - 1 and state["counts"]["footprints"] == frames
+    assert state["overlays"] >= 1
+    assert state["screenshot"] and SCREENSHOT.stat().st_size > 20000
+    assert state["groups_before_unload"]
+    assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []
+    assert state["groups_after_unload"] == [] and state["provider_after_unload"] is False
