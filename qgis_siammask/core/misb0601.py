@@ -112,11 +112,12 @@ def _imapb_parameters(low: float, high: float, length: int) -> tuple[float, floa
 
 
 def imapb_decode(data: bytes, low: float, high: float) -> float | None:
-    """ST 1201 reverse mapping; patterns with the top bit set are special values (None here)."""
+    """ST 1201 reverse mapping; special values (top bit set) and values past `high` are None."""
     if not data or data[0] & 0x80:
         return None
     _, reverse, z_offset = _imapb_parameters(low, high, len(data))
-    return reverse * (int.from_bytes(data, "big") - z_offset) + low
+    value = reverse * (int.from_bytes(data, "big") - z_offset) + low
+    return value if value <= high else None
 
 
 def imapb_encode(value: float, low: float, high: float, length: int) -> bytes:
