@@ -43,6 +43,7 @@ from .terrain import FlatTerrain
 NEWTON_ITERATIONS = 4  # flat ground: each one squares the error of a metre-level start
 DEM_BISECTION_ITERATIONS = 32
 DEM_MAX_MARCH_STEPS = 512
+DEM_SHELL_MARGIN_M = 0.5
 
 
 @dataclass(frozen=True)
@@ -241,9 +242,12 @@ class CameraModel(_ImageGeometry):
         the DEM pixel size (fewer steps if the span would need more than DEM_MAX_MARCH_STEPS).
         """
         low_m, high_m = self.terrain.height_range_m
-        start, _ = intersect_height_surface(self.sensor_ecef_m, rays, min(high_m, self.sensor_height_m - 1e-3))
-        end, valid = intersect_height_surface(self.sensor_ecef_m, rays, low_m)
-        start = np.where(self.sensor_height_m <= high_m, 0.0, np.where(np.isfinite(start), start, 0.0))
+        # Margins make sure the march starts above and ends below every DEM height, even on plateaus
+        # lying exactly at the DEM's extremes.
+        top_m = high_m + DEM_SHELL_MARGIN_M
+        start, _ = intersect_height_surface(self.sensor_ecef_m, rays, min(top_m, self.sensor_height_m - 1e-3))
+        end, valid = intersect_height_surface(self.sensor_ecef_m, rays, low_m - DEM_SHELL_MARGIN_M)
+        start = np.where(self.sensor_height_m <= top_m, 0.0, np.where(np.isfinite(start), start, 0.0))
         span = np.where(valid, end - start, 0.0)
         step_m = max(float(self.terrain.pixel_size_m), float(span.max(initial=0.0)) / DEM_MAX_MARCH_STEPS, 1e-3)
         steps = int(np.ceil(span.max(initial=0.0) / step_m)) + 1

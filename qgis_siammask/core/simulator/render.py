@@ -1,0 +1,118 @@
+"""Frame rendering: every image pixel looks up the ground texture through the camera model.
+
+Rays are cast (pixel -> ground, flat or DEM) on a coarse grid every GRID_STEP_PX pixels and the
+texture coordinates are interpolated bilinearly in between, then `cv2.remap` samples the texture and
+the label raster; the ground->image mapping is smooth, so the coarse grid costs well under a
+hundredth of a pixel and keeps a 640x360 frame in milliseconds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .scene import Scene
+from .vehicles import Vehicle, draw_vehicle, footprint_window
+
+GRID_STEP_PX = 8
+SKY_BGR = (235, 206, 170)
+SHADOW_MAX_M_PER_M = 3.0  # shadow length per metre of vehicle height, at low sun
+
+
+class Renderer:
+    """Renders frames of one scene; `occluder_mask` (texture grid) marks crowns drawn over vehicles."""
+
+    def __init__(self, scene: Scene, vehicles: list[Vehicle], config, rng: np.random.Generator, occluder_mask=None):
+        from pyproj import Transformer
+
+        self.scene, self.vehicles, self.config = scene, vehicles, config
+        self.occluder_mask = occluder_mask
+        self.labels = np.zeros(scene.texture_bgr.shape[:2], np.uint8)
+        self._to_grid = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
+        self._noise_rng = rng
+        sun_azimuth = np.radians(config.sun_azimuth_deg if config.sun_azimuth_deg is not None else rng.uniform(0, 360))
+        sun_elevation = np.radians(config.sun_elevation_deg if config.sun_elevation_deg is not None else rng.uniform(25, 70))
+        length = min(1.0 / np.tan(sun_elevation), SHADOW_MAX_M_PER_M)
+        self.shadow_vector_m = -length * np.array([np.sin(sun_azimuth), np.cos(sun_azimuth)])
+        self.gain = config.brightness if config.brightness is not None else float(rng.uniform(0.8, 1.15))
+        self.blur_kernel = _motion_kernel(config.motion_blur_px, float(rng.uniform(0, np.pi)))
+        width, height = config.width_px, config.height_px
+        self._grid_x = np.linspace(0.0, width - 1.0, int(np.ceil((width - 1) / GRID_STEP_PX)) + 1)
+        self._grid_y = np.linspace(0.0, height - 1.0, int(np.ceil((height - 1) / GRID_STEP_PX)) + 1)
+        self._interp_x = _interpolation_matrix(width, len(self._grid_x))
+        self._interp_y = _interpolation_matrix(height, len(self._grid_y))
+
+    def texture_maps(self, camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(H, W) float32 texture column and row of every pixel, and (H, W) bool `on_ground`."""
+        gx, gy = np.meshgrid(self._grid_x, self._grid_y)
+        ground = camera.pixels_to_ground(np.column_stack([gx.ravel(), gy.ravel()]))
+        east, north = self._to_grid.transform(ground.lonlat_deg[:, 0], ground.lonlat_deg[:, 1])
+        col, row = self.scene.to_texture_px(np.asarray(east), np.asarray(north))
+        shape = gx.shape
+        valid = ground.valid.reshape(shape).astype(np.float64)
+        upsample = lambda grid: self._interp_y @ np.where(np.isfinite(grid), grid, 0.0).reshape(shape) @ self._interp_x.T
+        on_ground = upsample(valid) > 0.999
+        return upsample(col).astype(np.float32), upsample(row).astype(np.float32), on_ground
+
+    def render(self, camera, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """((H, W, 3) uint8 BGR frame, (H, W) uint8 vehicle ids, 0 for background)."""
+        import cv2
+
+        texture, saved = self.scene.texture_bgr, []
+        for vehicle in self.vehicles:
+            centre, bearing = vehicle.pose(time_s, self.scene)
+            window = footprint_window(vehicle, centre, self.scene, margin_m=vehicle.height_m * SHADOW_MAX_M_PER_M + 1)
+            if window is None:
+                continue
+            rows, cols = slice(*window[0]), slice(*window[1])
+            saved.append((rows, cols, texture[rows, cols].copy()))
+            draw_vehicle(texture, self.labels, vehicle, centre, bearing, self.scene, self.shadow_vector_m)
+        if self.occluder_mask is not None:
+            for rows, cols, original in saved:
+                crown = self.occluder_mask[rows, cols].astype(bool)
+                texture[rows, cols][crown] = original[crown]
+                self.labels[rows, cols][crown] = 0
+        map_x, map_y, on_ground = self.texture_maps(camera)
+        image = cv2.remap(texture, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        labels = cv2.remap(self.labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        for rows, cols, original in saved[::-1]:
+            texture[rows, cols] = original
+            self.labels[rows, cols] = 0
+        image[~on_ground] = SKY_BGR
+        labels[~on_ground] = 0
+        return self._camera_effects(image), labels
+
+    def _camera_effects(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        if self.blur_kernel is not None:
+            image = cv2.filter2D(image, -1, self.blur_kernel)
+        frame = image.astype(np.float32) * self.gain
+        if self.config.noise_sigma > 0:
+            frame += self._noise_rng.normal(0.0, self.config.noise_sigma, frame.shape).astype(np.float32)
+        return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def _interpolation_matrix(size: int, grid_count: int) -> np.ndarray:
+    """(size, grid_count) linear interpolation weights from a grid spanning pixel 0 .. size-1."""
+    position = np.arange(size) * (grid_count - 1) / max(size - 1, 1)
+    lower = np.minimum(np.floor(position).astype(int), grid_count - 2)
+    fraction = position - lower
+    matrix = np.zeros((size, grid_count))
+    matrix[np.arange(size), lower] = 1 - fraction
+    matrix[np.arange(size), lower + 1] += fraction
+    return matrix
+
+
+def _motion_kernel(length_px: float, angle_rad: float) -> np.ndarray | None:
+    """A normalised line kernel of `length_px` along `angle_rad`, or None for no blur."""
+    import cv2
+
+    if length_px < 1.0:
+        return None
+    size = int(np.ceil(length_px)) | 1
+    kernel = np.zeros((size, size), np.float32)
+    half = (length_px - 1) / 2
+    centre = size // 2
+    start = (centre - half * np.cos(angle_rad), centre - half * np.sin(angle_rad))
+    end = (centre + half * np.cos(angle_rad), centre + half * np.sin(angle_rad))
+    cv2.line(kernel, tuple(np.round(np.array(start) * 16).astype(int)), tuple(np.round(np.array(end) * 16).astype(int)), 1.0, 1, cv2.LINE_AA, shift=4)
+    return kernel / kernel.sum()
