@@ -148,7 +148,7 @@ def cut_key_of(data: bytes) -> bytes:
 def read_klv_file(path: str | Path) -> tuple[list[tuple[int, dict]], KlvStats]:
     """Every valid packet of a raw KLV file (.bin/.klv) as (byte offset, tag values), plus its stats.
 
-    Raises TelemetryError when the file holds no UAS Local Set packet at all.
+    Raises TelemetryError when the file holds no valid UAS Local Set packet.
     """
     path = Path(path)
     try:
@@ -160,6 +160,10 @@ def read_klv_file(path: str | Path) -> tuple[list[tuple[int, dict]], KlvStats]:
     packets, _ = split_st0601(data, stats, key=key)
     if stats.packets == 0:
         raise TelemetryError("no MISB ST 0601 (UAS Local Set) packet found", path=path)
+    if stats.valid == 0:
+        raise TelemetryError(
+            f"none of its {stats.packets} MISB ST 0601 packets is valid "
+            f"({stats.bad_checksum} with a bad checksum, {stats.malformed} malformed)", path=path)
     return packets, stats
 
 
