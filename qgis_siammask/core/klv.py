@@ -61,8 +61,14 @@ def _is_packet_valid(data: bytes, start: int, end: int, restored_key: bytes = b"
         end - start >= 5
         and data[end - 4] == d.KLV_TAG_CHECKSUM
         and data[end - 3] == 2
-        and checksum(restored_key + data[start:end - 2]) == (data[end - 2] << 8 | data[end - 1])
+        and (checksum(restored_key + data[start:end - 2]) if restored_key else _checksum_at(data, start, end - 2))
+        == (data[end - 2] << 8 | data[end - 1])
     )
+
+
+def _checksum_at(data: bytes, start: int, stop: int) -> int:
+    """`checksum(data[start:stop])` without copying the packet first (the decoder's hot path)."""
+    return ((sum(data[start:stop:2]) << 8) + sum(data[start + 1:stop:2])) & 0xFFFF
 
 
 def split_st0601(

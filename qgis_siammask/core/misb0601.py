@@ -135,46 +135,32 @@ def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None 
     Unknown tags map to their raw bytes; a scaled value of the wrong length or the error pattern maps
     to None. Raises TelemetryError (no path: the caller adds it) when an item runs past the end.
     """
-    data = bytes(value)
+    data = value if type(value) is bytes else bytes(value)
     end = len(data) if end is None else end
     values = {}
-    table = _DECODE_TABLE
+    table_get = _DECODE_TABLE.get
     pos = start
     while pos < end:
+        if pos + 1 >= end:
+            raise TelemetryError(f"tag {data[pos]} has no length")
         tag = data[pos]
-        pos += 1
-        if tag & 0x80:  # BER-OID tag number over several bytes
-            tag &= 0x7F
-            while True:
-                if pos >= end:
-                    raise TelemetryError("local set tag runs past the end of the packet")
-                byte = data[pos]
-                pos += 1
-                tag = (tag << 7) | (byte & 0x7F)
-                if not byte & 0x80:
-                    break
-        if pos >= end:
-            raise TelemetryError(f"tag {tag} has no length")
-        length = data[pos]
-        pos += 1
-        if length & 0x80:
-            count = length & 0x7F
-            if pos + count > end:
-                raise TelemetryError(f"tag {tag} length runs past the end of the packet")
-            length = int.from_bytes(data[pos:pos + count], "big")
-            pos += count
+        length = data[pos + 1]
+        if tag < 0x80 and length < 0x80:
+            pos += 2
+        else:
+            tag, length, pos = _long_item_header(data, pos, end)
         stop = pos + length
         if stop > end:
             raise TelemetryError(f"tag {tag} value ({length} bytes) runs past the end of the packet")
-        row = table.get(tag)
+        row = table_get(tag)
         if row is None:
             values[tag] = data[pos:stop]
         else:
-            kind = row[0]
+            kind, size, unpack, scale, offset, error_raw = row
             if kind == SCALED:
-                if length == row[1]:
-                    raw = row[2](data, pos)[0]
-                    values[tag] = None if raw == row[5] else raw * row[3] + row[4]
+                if length == size:
+                    raw = unpack(data, pos)[0]
+                    values[tag] = None if raw == error_raw else raw * scale + offset
                 else:
                     values[tag] = None
             elif kind == INTEGER:
@@ -190,6 +176,33 @@ def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None 
                 values[tag] = data[pos:stop]
         pos = stop
     return values
+
+
+def _long_item_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, length, value position) for an item with a multi-byte tag (BER-OID) or long-form length."""
+    tag = data[pos]
+    pos += 1
+    if tag & 0x80:
+        tag &= 0x7F
+        while True:
+            if pos >= end:
+                raise TelemetryError("local set tag runs past the end of the packet")
+            byte = data[pos]
+            pos += 1
+            tag = (tag << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+    if pos >= end:
+        raise TelemetryError(f"tag {tag} has no length")
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        count = length & 0x7F
+        if pos + count > end:
+            raise TelemetryError(f"tag {tag} length runs past the end of the packet")
+        length = int.from_bytes(data[pos:pos + count], "big")
+        pos += count
+    return tag, length, pos
 
 
 def named_values(values: dict) -> dict:
