@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,12 +113,36 @@ def _draw(canvas, ids, centre, size, angle, colour, ellipse: bool, object_id: in
         cv2.fillConvexPoly(ids, corners, object_id)
 
 
-def simulator_clip(seed: int, frames: int, workdir: Path):
-    """Frames and id masks of one simulator clip (qgis_siammask.core.simulator)."""
-    from qgis_siammask.core.errors import DependencyError
+def simulation_config(seed: int, frames: int, out_dir: Path):
+    """A varied simulator set-up drawn from `seed`: height, view angle, lens, traffic, light, blur, trees."""
+    from qgis_siammask.core.simulator import SimulationConfig
 
-    raise DependencyError("the FMV simulator (qgis_siammask.core.simulator) is not available yet: "
-                          "use --source shapes")
+    rng = np.random.default_rng([seed, 1])
+    return SimulationConfig(
+        out_dir=out_dir, seed=seed, frames=frames,
+        altitude_agl_m=float(rng.uniform(60.0, 220.0)),
+        oblique_deg=float(rng.choice([0.0, rng.uniform(10.0, 50.0)])),
+        horizontal_fov_deg=float(rng.uniform(25.0, 55.0)),
+        dem=bool(rng.random() < 0.3),
+        vehicle_count=int(rng.integers(2, 7)),
+        motion_blur_px=float(rng.choice([0.0, rng.uniform(1.0, 4.0)])),
+        noise_sigma=float(rng.uniform(0.5, 5.0)),
+        occluder_count=int(rng.integers(0, 5)),
+        platform_wobble_deg=float(rng.uniform(0.5, 4.0)),
+    )
+
+
+def simulator_clip(seed: int, frames: int, workdir: Path):
+    """Frames and id masks of one simulator clip: the decoded H.264 video and the vehicle id masks."""
+    from qgis_siammask.core.simulator import simulate
+    from qgis_siammask.core.video import VideoReader
+
+    result = simulate(simulation_config(seed, frames, workdir))
+    with VideoReader(result.video_path) as video:
+        images = [frame.image for frame in video]
+    with np.load(result.masks_path) as masks:
+        labels = masks["labels"]
+    return images[:len(labels)], list(labels[:len(images)])
 
 
 def make_dataset(out: Path, clips: int, seed: int, source: str = SOURCE_SIMULATOR, frames: int = 24,
@@ -130,7 +155,8 @@ def make_dataset(out: Path, clips: int, seed: int, source: str = SOURCE_SIMULATO
         if source == SOURCE_SHAPES:
             clip_frames, clip_masks = shapes_clip(clip_seed, ShapesClipConfig(frames=frames))
         else:
-            clip_frames, clip_masks = simulator_clip(clip_seed, frames, out / "_work" / f"{clip_seed}")
+            with tempfile.TemporaryDirectory(prefix="siammask_sim_") as workdir:
+                clip_frames, clip_masks = simulator_clip(clip_seed, frames, Path(workdir))
         videos[f"{source}_{clip_seed:06d}"] = write_clip(out, f"{source}_{clip_seed:06d}", clip_frames, clip_masks)
         if progress is not None:
             progress(c + 1, clips)
