@@ -6,8 +6,8 @@ negative pattern (0x80..00) meaning "error / out of range", decoded here as None
 values (tags 96, 103-105, 112-114) use the float-to-integer mapping of that standard. Strings are
 decoded text, nested sets (48 security, 74 VMTI, ...) and unknown tags stay raw bytes.
 
-The decoder is table-driven for speed (`make bench` asks for >= 50,000 packets/s): one dict lookup,
-one precompiled `struct` unpack and one multiply-add per tag.
+The decoder is table-driven for speed (`make bench` asks for >= 50,000 packets/s): each layout of
+tags and lengths becomes one `struct` unpack and one dict display (see `decode_local_set`).
 """
 from __future__ import annotations
 
@@ -87,20 +87,6 @@ _STRUCT_FORMATS = {(1, False): "B", (2, False): ">H", (4, False): ">I", (1, True
                    (4, True): ">i"}
 
 
-def _decode_row(spec: TagSpec) -> tuple:
-    """Precomputed (kind, size, unpack, scale, offset, error_raw) used by the hot loop."""
-    if spec.kind != SCALED:
-        return (spec.kind, 0, None, 0.0, 0.0, None)
-    bits = 8 * spec.size
-    unpack = struct.Struct(_STRUCT_FORMATS[(spec.size, spec.signed)]).unpack_from
-    if spec.signed:
-        return (SCALED, spec.size, unpack, (spec.high - spec.low) / (2**bits - 2), 0.0, -(2 ** (bits - 1)))
-    return (SCALED, spec.size, unpack, (spec.high - spec.low) / (2**bits - 1), spec.low, None)
-
-
-_DECODE_TABLE = {tag: _decode_row(spec) for tag, spec in TAG_SPECS.items()}
-
-
 # --- ST 1201 IMAPB -------------------------------------------------------------------------------
 def _imapb_parameters(low: float, high: float, length: int) -> tuple[float, float, float]:
     """(forward scale sF, reverse scale sR, zero offset) for a value range coded in `length` bytes."""
@@ -134,48 +120,111 @@ def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None 
 
     Unknown tags map to their raw bytes; a scaled value of the wrong length or the error pattern maps
     to None. Raises TelemetryError (no path: the caller adds it) when an item runs past the end.
+
+    Speed: a stream repeats the same layout (tags and lengths) packet after packet, so each layout is
+    compiled once into a decoder (one `struct` unpack and one dict display, generated like
+    `collections.namedtuple` does, from integers of the tag table only) and reused after a C-level
+    check that every tag and length byte is where the layout says.
     """
     data = value if type(value) is bytes else bytes(value)
-    end = len(data) if end is None else end
-    values = {}
-    table_get = _DECODE_TABLE.get
-    pos = start
+    items = data[start:end]
+    if not items:
+        return {}
+    plans = _PLANS.get(len(items))
+    if plans:
+        for plan in plans:
+            if plan.header_bytes(items) == plan.header_values:
+                return plan.decode(items)
+    plan = _compile_layout(items)
+    if sum(len(p) for p in _PLANS.values()) >= MAX_CACHED_LAYOUTS:
+        _PLANS.clear()
+    _PLANS.setdefault(len(items), []).append(plan)
+    return plan.decode(items)
+
+
+MAX_CACHED_LAYOUTS = 256
+
+
+@dataclass(frozen=True)
+class _LayoutPlan:
+    header_bytes: object  # operator.itemgetter over the positions of every tag and length byte
+    header_values: tuple
+    decode: object  # items bytes -> {tag: value}
+
+
+_PLANS: dict[int, list[_LayoutPlan]] = {}
+_PLAIN_INTEGER_FORMATS = {1: "B", 2: "H", 4: "I", 8: "Q"}
+
+
+def _item_layout(items: bytes) -> list[tuple[int, int, int, int]]:
+    """(tag, header start, value start, value length) of every item; TelemetryError past the end."""
+    layout = []
+    pos, end = 0, len(items)
     while pos < end:
         if pos + 1 >= end:
-            raise TelemetryError(f"tag {data[pos]} has no length")
-        tag = data[pos]
-        length = data[pos + 1]
+            raise TelemetryError(f"tag {items[pos]} has no length")
+        tag, length = items[pos], items[pos + 1]
+        header = pos
         if tag < 0x80 and length < 0x80:
             pos += 2
         else:
-            tag, length, pos = _long_item_header(data, pos, end)
-        stop = pos + length
-        if stop > end:
+            tag, length, pos = _long_item_header(items, pos, end)
+        if pos + length > end:
             raise TelemetryError(f"tag {tag} value ({length} bytes) runs past the end of the packet")
-        row = table_get(tag)
-        if row is None:
-            values[tag] = data[pos:stop]
-        else:
-            kind, size, unpack, scale, offset, error_raw = row
-            if kind == SCALED:
-                if length == size:
-                    raw = unpack(data, pos)[0]
-                    values[tag] = None if raw == error_raw else raw * scale + offset
-                else:
-                    values[tag] = None
-            elif kind == INTEGER:
-                values[tag] = int.from_bytes(data[pos:stop], "big") if length else None
-            elif kind == TEXT:
-                values[tag] = data[pos:stop].decode("utf-8", "replace")
-            elif kind == SIGNED_INTEGER:
-                values[tag] = int.from_bytes(data[pos:stop], "big", signed=True) if length else None
-            elif kind == IMAPB:
-                spec = TAG_SPECS[tag]
-                values[tag] = imapb_decode(data[pos:stop], spec.low, spec.high)
-            else:
-                values[tag] = data[pos:stop]
-        pos = stop
-    return values
+        layout.append((tag, header, pos, length))
+        pos += length
+    return layout
+
+
+def _field(tag: int, length: int, index: int) -> tuple[str, str]:
+    """(struct format of the value, Python expression decoding it from r[index])."""
+    spec = TAG_SPECS.get(tag)
+    kind = spec.kind if spec else RAW
+    raw = f"r[{index}]"
+    if kind == SCALED:
+        if length != spec.size:
+            return f"{length}x", "None"
+        bits = 8 * spec.size
+        code = _STRUCT_FORMATS[(spec.size, spec.signed)][-1]
+        if spec.signed:
+            scale = (spec.high - spec.low) / (2**bits - 2)
+            return code, f"(None if {raw} == {-(2 ** (bits - 1))} else {raw} * {scale!r})"
+        scale = (spec.high - spec.low) / (2**bits - 1)
+        return code, f"{raw} * {scale!r} + {float(spec.low)!r}"
+    if kind in (INTEGER, SIGNED_INTEGER):
+        if length == 0:
+            return "0x", "None"
+        if length in _PLAIN_INTEGER_FORMATS:
+            code = _PLAIN_INTEGER_FORMATS[length]
+            return (code.lower() if kind == SIGNED_INTEGER else code), raw
+        return f"{length}s", f"_int({raw}, 'big', signed={kind == SIGNED_INTEGER})"
+    if kind == TEXT:
+        return f"{length}s", f"{raw}.decode('utf-8', 'replace')"
+    if kind == IMAPB:
+        return f"{length}s", f"_imapb({raw}, {spec.low!r}, {spec.high!r})"
+    return f"{length}s", raw
+
+
+def _compile_layout(items: bytes) -> _LayoutPlan:
+    import operator
+
+    layout = _item_layout(items)
+    formats, entries, positions = [">"], [], []
+    index = 0
+    for tag, header, value_start, length in layout:
+        positions.extend(range(header, value_start))
+        formats.append(f"{value_start - header}x")
+        code, expression = _field(tag, length, index)
+        formats.append(code)
+        if not code.endswith("x"):
+            index += 1
+        entries.append(f"{tag}: {expression}")
+    namespace = {"_unpack": struct.Struct("".join(formats)).unpack, "_int": int.from_bytes,
+                 "_imapb": imapb_decode}
+    source = "def decode(items):\n    r = _unpack(items)\n    return {" + ", ".join(entries) + "}\n"
+    exec(compile(source, "<st0601 layout>", "exec"), namespace)  # noqa: S102 - integers only, see docstring
+    getter = operator.itemgetter(*positions)
+    return _LayoutPlan(getter, getter(items), namespace["decode"])
 
 
 def _long_item_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
