@@ -14,7 +14,6 @@ from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsCoordinateTransformContext,
     QgsFeature,
-    QgsField,
     QgsGeometry,
     QgsLayerTreeGroup,
     QgsMarkerSymbol,

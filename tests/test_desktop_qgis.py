@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
-import sys
 import sysconfig
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -118,12 +117,12 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_mode
     if shutil.which("xvfb-run") is None or shutil.which("qgis") is None:
         pytest.skip("desktop QGIS or xvfb-run is not installed")
     video_path, box_xywh = simulated_clip
-    profiles = tmp_path / "profiles"
-    plugins_dir = profiles / "default" / "python" / "plugins"
+    profiles = tmp_path / "qgis_profiles"  # --profiles-path holds profiles/<name>/
+    plugins_dir = profiles / "profiles" / "default" / "python" / "plugins"
     plugins_dir.mkdir(parents=True)
     with zipfile.ZipFile(build_zip(tmp_path / "dist")) as archive:
         archive.extractall(plugins_dir)
-    ini = profiles / "default" / "QGIS" / "QGIS3.ini"
+    ini = profiles / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text(
         "[PythonPlugins]\nqgis_siammask=true\n\n[qgis]\nshowTips=false\ncheckVersion=false\n"
@@ -145,12 +144,18 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_mode
         "SIAMMASK_SCREENSHOT": str(SCREENSHOT),
         "OMP_NUM_THREADS": "2",
     }
-    completed = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(profiles),
-         "--nologo", "--noversioncheck", "--code", str(script)],
-        env=env, capture_output=True, text=True, timeout=DESKTOP_TIMEOUT_S, cwd=tmp_path,
-    )
-    assert result_path.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    command = [
+        "xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(profiles),
+        "--nologo", "--noversioncheck", "--code", str(script),
+    ]
+    qgis = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        log, _ = qgis.communicate(timeout=DESKTOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(qgis.pid, signal.SIGKILL)  # xvfb-run, Xvfb and QGIS together
+        log, _ = qgis.communicate()
+    assert result_path.exists(), f"QGIS wrote no result (a modal error dialog?):\n{log[-4000:]}"
     state = json.loads(result_path.read_text())
     assert "error" not in state, state["error"]
     assert state["loaded"] and state["opened"] and state["task_started"]

@@ -3,19 +3,21 @@ the plugin still loads (one message, tracking disabled) when a package is missin
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-from qgis_siammask.deps import FEATURE_DEM, FEATURE_TRACKING, FEATURE_VIDEO, check_dependencies
+from qgis_siammask.deps import FEATURE_DEM, FEATURE_TRACKING, check_dependencies
 
-REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run(script: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
