@@ -75,25 +75,50 @@ _CACHE: dict = {}
 
 
 def simulated_clip(tmp_root, frames: int = 10):
-    """A short simulated flight (engineer C's simulator): (SimulationResult, first frame's target box)."""
+    """A short simulated flight (engineer C's simulator) over three vehicles, rendered once per session.
+
+    Returns (SimulationResult, targets): targets are (vehicle_id, (x, y, w, h) pixel box in frame 0) of
+    the vehicles wholly inside the first frame, largest first.
+    """
     key = ("clip", frames)
     if key not in _CACHE:
         from qgis_siammask.core.simulator import SimulationConfig, simulate
 
-        result = simulate(
-            SimulationConfig(out_dir=tmp_root / f"clip{frames}", seed=3, frames=frames, width_px=320, height_px=180,
-                             vehicle_count=1, altitude_agl_m=80.0)
-        )
-        _CACHE[key] = (result, first_box(result))
+        config = SimulationConfig(out_dir=tmp_root / f"clip{frames}", seed=0, frames=frames, width_px=480, height_px=270,
+                                  vehicle_count=3, altitude_agl_m=80.0)
+        result = simulate(config)
+        _CACHE[key] = (result, visible_targets(result))
     return _CACHE[key]
 
 
-def first_box(result):
-    """The (x, y, w, h) pixel box of the simulated vehicle in frame 0, from the simulator's truth."""
+def visible_targets(result) -> list:
+    width, height = result.config.width_px, result.config.height_px
+    targets = [
+        (v["vehicle_id"], tuple(float(c) for c in v["box_xywh"]), v["pixels"])
+        for v in result.frames[0]["vehicles"]
+        if v["box_xywh"] and v["box_xywh"][0] > 2 and v["box_xywh"][1] > 2
+        and v["box_xywh"][0] + v["box_xywh"][2] < width - 2 and v["box_xywh"][1] + v["box_xywh"][3] < height - 2
+    ]
+    return [(vehicle_id, box) for vehicle_id, box, _ in sorted(targets, key=lambda t: -t[2])]
+
+
+def truth_centres(result, vehicle_id: int) -> dict:
+    """Frame -> (lon, lat) of a simulated vehicle's true centre (truth.geojson)."""
     import json
 
-    boxes = json.loads(result.boxes_path.read_text())
-    return tuple(float(v) for v in boxes[0][0]["bbox_xywh"])
+    truth = json.loads(result.truth_path.read_text())
+    return {
+        f["properties"]["frame"]: tuple(f["geometry"]["coordinates"][:2])
+        for f in truth["features"]
+        if f["geometry"]["type"] == "Point" and f["properties"]["vehicle_id"] == vehicle_id
+    }
+
+
+def is_trained_model(path: str) -> bool:
+    """True for the committed default (trained) model, False for the seeded random-weight parity model."""
+    from qgis_siammask.settings import default_model_path
+
+    return bool(default_model_path()) and path == default_model_path()
 
 
 def tracking_model(request) -> str:
