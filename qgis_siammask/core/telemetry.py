@@ -89,6 +89,8 @@ def _interpolated(a: TelemetryRecord, b: TelemetryRecord, weight: float) -> Tele
     """Numeric fields of `a` moved `weight` (0..1) of the way to `b`; others taken from `a`."""
     updates = {name: _blend(getattr(a, name), getattr(b, name), weight, name in CIRCULAR_FIELDS)
                for name in _SCALAR_FIELDS}
+    if a.altitude_reference != b.altitude_reference:
+        updates["sensor_altitude_m"] = a.sensor_altitude_m  # never blend heights of different references
     if a.timestamp_us is not None and b.timestamp_us is not None:
         updates["timestamp_us"] = round(_blend(a.timestamp_us, b.timestamp_us, weight))
     if a.corners_latlon_deg and b.corners_latlon_deg and len(a.corners_latlon_deg) == len(b.corners_latlon_deg):
@@ -237,7 +239,10 @@ def open_telemetry(video_path: str | Path, telemetry_path: str | Path | None = N
     if video_path.suffix.lower() in KLV_SUFFIXES + (".srt", ".csv"):
         return open_telemetry_file(video_path, csv_mapping)
     if video_path.is_file():
-        series = klv_series_from_container(video_path)
+        try:
+            series = klv_series_from_container(video_path)
+        except InputFileError:
+            series = None  # an unreadable video may still have a sidecar; the video reader reports it
         if series is not None and series.stats.packets:
             return series
     for suffix in SIDECAR_SUFFIXES:
