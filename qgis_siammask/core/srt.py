@@ -213,7 +213,13 @@ def relative_sensor_angles(platform_hpr_deg, gimbal_ypr_deg) -> tuple[float, flo
     """
     heading, pitch, roll = platform_hpr_deg
     relative = _rotation(heading, pitch, roll).T @ _rotation(*gimbal_ypr_deg)
-    azimuth = math.degrees(math.atan2(relative[1, 0], relative[0, 0])) % 360.0
+    azimuth = _wrap_360(math.degrees(math.atan2(relative[1, 0], relative[0, 0])))
     elevation = math.degrees(math.asin(max(-1.0, min(1.0, -relative[2, 0]))))
-    sensor_roll = math.degrees(math.atan2(relative[2, 1], relative[2, 2])) % 360.0
+    sensor_roll = _wrap_360(math.degrees(math.atan2(relative[2, 1], relative[2, 2])))
     return azimuth, elevation, sensor_roll
+
+
+def _wrap_360(angle_deg: float) -> float:
+    """Angle in [0, 360): a tiny negative rounding error must give 0, not 360."""
+    wrapped = angle_deg % 360.0
+    return 0.0 if wrapped >= 360.0 else wrapped
