@@ -69,7 +69,7 @@ def parse_srt(text: str) -> tuple[list[TelemetryRecord], list[float], KlvStats]:
         if record is None:
             continue
         stats.valid += 1
-        stats.tags_seen.update(k for k, v in vars(record).items() if v is not None and k != "extra")
+        stats.tags_seen.update(k for k, v in vars(record).items() if v is not None and k not in ("extra", "source"))
         timecode = _TIMECODE.search(cue)
         cue_times.append(_seconds(timecode) if timecode else None)
         stamps.append(record.timestamp_us)
