@@ -41,7 +41,8 @@ from .records import TelemetryRecord
 from .terrain import FlatTerrain
 
 NEWTON_ITERATIONS = 4  # flat ground: each one squares the error of a metre-level start
-DEM_BISECTION_ITERATIONS = 32
+DEM_REFINE_ITERATIONS = 60
+DEM_TOLERANCE_M = 1e-6  # clearance above/below the DEM accepted as on it
 DEM_MAX_MARCH_STEPS = 512
 DEM_SHELL_MARGIN_M = 0.5
 
@@ -236,47 +237,70 @@ class CameraModel(_ImageGeometry):
         return pixels, in_front & inside
 
     def _march_dem(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance along each ray to the first DEM crossing: march in metre steps, then bisect.
+        """Distance along each ray to the first DEM crossing: march, then refine by regula falsi.
 
-        The march runs between the surfaces of the DEM's highest and lowest heights, with a step of
-        the DEM pixel size (fewer steps if the span would need more than DEM_MAX_MARCH_STEPS).
+        The march runs between the surfaces of the DEM's highest and lowest heights (plus a margin,
+        for plateaus at the extremes), with steps that advance each ray about one DEM pixel
+        horizontally (a near-vertical ray needs few samples: heights along a vertical do not change).
+        The Illinois variant of regula falsi then converges on the bilinear surface in a few steps.
         """
         low_m, high_m = self.terrain.height_range_m
-        # Margins make sure the march starts above and ends below every DEM height, even on plateaus
-        # lying exactly at the DEM's extremes.
         top_m = high_m + DEM_SHELL_MARGIN_M
         start, _ = intersect_height_surface(self.sensor_ecef_m, rays, min(top_m, self.sensor_height_m - 1e-3))
         end, valid = intersect_height_surface(self.sensor_ecef_m, rays, low_m - DEM_SHELL_MARGIN_M)
         start = np.where(self.sensor_height_m <= top_m, 0.0, np.where(np.isfinite(start), start, 0.0))
         span = np.where(valid, end - start, 0.0)
-        step_m = max(float(self.terrain.pixel_size_m), float(span.max(initial=0.0)) / DEM_MAX_MARCH_STEPS, 1e-3)
-        steps = int(np.ceil(span.max(initial=0.0) / step_m)) + 1
-        above, below = start.copy(), np.full(len(rays), np.nan)
+        pixel_m = float(self.terrain.pixel_size_m)
+        horizontal = np.sqrt(np.clip(1.0 - (rays @ up_vectors(self.sensor_ecef_m[None])[0]) ** 2, 0.0, 1.0))
+        step = np.maximum(pixel_m / np.maximum(horizontal, 1e-9), span / DEM_MAX_MARCH_STEPS)
+        step = np.clip(step, 1e-3, np.maximum(span, 1e-3))
+        above_t, above_c = start.copy(), self._clearance(rays, start)
+        below_t, below_c = np.full(len(rays), np.nan), np.full(len(rays), np.nan)
         active = valid.copy()
-        for k in range(1, steps + 1):
-            if not active.any():
-                break
+        k = 0
+        while active.any():
+            k += 1
             index = np.flatnonzero(active)
-            t = np.minimum(start[index] + k * step_m, end[index])
+            t = np.minimum(start[index] + k * step[index], end[index])
             clearance = self._clearance(rays[index], t)
             hit = clearance <= 0
-            below[index[hit]] = t[hit]
-            above[index[~hit]] = t[~hit]
-            finished = hit | np.isnan(clearance) | (t >= end[index])
-            active[index[finished]] = False
-        valid &= np.isfinite(below)
-        index = np.flatnonzero(valid)
-        low_t, high_t = above[index], below[index]
-        for _ in range(DEM_BISECTION_ITERATIONS):
-            middle = 0.5 * (low_t + high_t)
-            clearance = self._clearance(rays[index], middle)
-            hit = ~(clearance > 0)
-            high_t = np.where(hit, middle, high_t)
-            low_t = np.where(hit, low_t, middle)
+            below_t[index[hit]], below_c[index[hit]] = t[hit], clearance[hit]
+            clear = clearance > 0  # NaN (off the DEM) is neither: the ray may still enter the DEM
+            above_t[index[clear]], above_c[index[clear]] = t[clear], clearance[clear]
+            active[index[hit | (t >= end[index])]] = False
+        valid &= np.isfinite(below_t)
         distance = np.full(len(rays), np.nan)
-        distance[index] = high_t
-        valid[index] &= np.isfinite(self._clearance(rays[index], high_t))
+        index = np.flatnonzero(valid)
+        distance[index] = self._refine(rays[index], above_t[index], above_c[index], below_t[index], below_c[index])
+        valid[index] &= np.isfinite(distance[index])
         return distance, valid
+
+    def _refine(self, rays, a_t, a_c, b_t, b_c) -> np.ndarray:
+        """Illinois regula falsi on brackets (a above the DEM, b on or below it); bisection where a
+        bracket end is off the DEM. Returns distances with |clearance| < DEM_TOLERANCE_M, NaN if none."""
+        result = np.full(len(rays), np.nan)
+        active = np.arange(len(rays))
+        last_side = np.zeros(len(rays), np.int8)
+        for _ in range(DEM_REFINE_ITERATIONS):
+            if active.size == 0:
+                break
+            a, fa, b, fb = a_t[active], a_c[active], b_t[active], b_c[active]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = b - fb * (b - a) / (fb - fa)
+            t = np.where(np.isfinite(t) & (t > np.minimum(a, b)) & (t < np.maximum(a, b)), t, 0.5 * (a + b))
+            c = self._clearance(rays[active], t)
+            done = np.isfinite(c) & ((np.abs(c) < DEM_TOLERANCE_M) | (np.abs(b - a) < DEM_TOLERANCE_M * 1e-3))
+            result[active[done]] = t[done]
+            hit = ~(c > 0)
+            side = np.where(hit, 1, -1).astype(np.int8)
+            repeated = side == last_side[active]
+            a_c[active] = np.where(~hit, c, np.where(repeated, fa * 0.5, fa))
+            a_t[active] = np.where(~hit, t, a)
+            b_c[active] = np.where(hit, c, np.where(repeated, fb * 0.5, fb))
+            b_t[active] = np.where(hit, t, b)
+            last_side[active] = side
+            active = active[~done]
+        return result
 
     def _clearance(self, rays: np.ndarray, distance_m: np.ndarray) -> np.ndarray:
         """Height of ray points above the DEM (m); NaN off the DEM."""

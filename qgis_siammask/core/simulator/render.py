@@ -15,6 +15,8 @@ from .vehicles import Vehicle, draw_vehicle, footprint_window
 GRID_STEP_PX = 8
 SKY_BGR = (235, 206, 170)
 SHADOW_MAX_M_PER_M = 3.0  # shadow length per metre of vehicle height, at low sun
+NOISE_OFFSET = 128.0  # noise stored as uint8 around this value
+NOISE_MARGIN_PX = 64  # the noise field is this much larger than a frame, for random windows
 
 
 class Renderer:
@@ -28,6 +30,7 @@ class Renderer:
         self.labels = np.zeros(scene.texture_bgr.shape[:2], np.uint8)
         self._to_grid = Transformer.from_crs("EPSG:4326", scene.crs, always_xy=True)
         self._noise_rng = rng
+        self._noise = None
         sun_azimuth = np.radians(config.sun_azimuth_deg if config.sun_azimuth_deg is not None else rng.uniform(0, 360))
         sun_elevation = np.radians(config.sun_elevation_deg if config.sun_elevation_deg is not None else rng.uniform(25, 70))
         length = min(1.0 / np.tan(sun_elevation), SHADOW_MAX_M_PER_M)
@@ -81,14 +84,21 @@ class Renderer:
         return self._camera_effects(image), labels
 
     def _camera_effects(self, image: np.ndarray) -> np.ndarray:
+        """Motion blur, gain and sensor noise; the noise is a window of a pre-drawn field at a random
+        offset (drawing fresh Gaussian noise for every frame would cost more than the rendering)."""
         import cv2
 
         if self.blur_kernel is not None:
             image = cv2.filter2D(image, -1, self.blur_kernel)
-        frame = image.astype(np.float32) * self.gain
-        if self.config.noise_sigma > 0:
-            frame += self._noise_rng.normal(0.0, self.config.noise_sigma, frame.shape).astype(np.float32)
-        return np.clip(frame, 0, 255).astype(np.uint8)
+        if self.config.noise_sigma <= 0:
+            return cv2.convertScaleAbs(image, alpha=self.gain)
+        if self._noise is None:
+            height, width = image.shape[:2]
+            field = self._noise_rng.normal(NOISE_OFFSET, self.config.noise_sigma, (height + NOISE_MARGIN_PX, width + NOISE_MARGIN_PX, 3))
+            self._noise = np.clip(np.round(field), 0, 255).astype(np.uint8)
+        row, col = self._noise_rng.integers(0, NOISE_MARGIN_PX, 2)
+        window = self._noise[row : row + image.shape[0], col : col + image.shape[1]]
+        return cv2.addWeighted(image, self.gain, window, 1.0, -NOISE_OFFSET)
 
 
 def _interpolation_matrix(size: int, grid_count: int) -> np.ndarray:
