@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from qgis_siammask.core.cli import main
 
@@ -30,6 +31,7 @@ def test_probe_reports_bad_checksum_and_errors(shared_dir, tmp_path, capsys):
 def test_probe_as_a_command(shared_dir):
     result = subprocess.run([sys.executable, "-m", "qgis_siammask", "probe",
                              str(shared_dir / "data/fmv/srt/juanirache_p4_rtk.SRT")],
-                            capture_output=True, text=True, timeout=60, check=False)
+                            capture_output=True, text=True, timeout=60, check=False,
+                            cwd=Path(__file__).resolve().parents[1])
     assert result.returncode == 0, result.stderr
     assert "telemetry: srt" in result.stdout and "sensor_latitude_deg: -34.237922" in result.stdout

@@ -23,6 +23,7 @@ from .misb0601 import record_from_values
 from .records import TelemetryRecord
 
 KLV_SUFFIXES = (".klv", ".bin")
+SYNC_TOLERANCE_S = 1e-6  # a packet this close after a frame time still counts as at that frame
 SIDECAR_SUFFIXES = (".srt", ".SRT", ".csv", ".CSV", ".klv", ".bin")
 # Fields interpolated as angles (shortest way round 360 degrees) rather than linearly.
 CIRCULAR_FIELDS = frozenset({"platform_heading_deg", "sensor_relative_azimuth_deg", "sensor_relative_roll_deg"})
@@ -56,7 +57,7 @@ class TelemetrySeries:
 
         The time stamp is advanced from the sample to `time_s`, so each frame gets its own UTC time.
         """
-        index = int(np.searchsorted(self.times_s, time_s, side="right")) - 1
+        index = int(np.searchsorted(self.times_s, time_s + SYNC_TOLERANCE_S, side="right")) - 1
         if index < 0:
             return TelemetryRecord(source=self.source)
         record = self.records[index]
@@ -167,7 +168,7 @@ def demux_klv(path: str | Path) -> list[_StreamKlv]:
         if not data_streams:
             return []
         video = container.streams.video[0] if container.streams.video else None
-        origin_s = float(video.start_time * video.time_base) if video is not None and video.start_time else 0.0
+        origin = video.start_time * video.time_base if video is not None and video.start_time else 0  # exact
         found: dict[int, _StreamKlv] = {}
         rejected: set[int] = set()
         try:
@@ -181,7 +182,7 @@ def demux_klv(path: str | Path) -> list[_StreamKlv]:
                         rejected.add(index)
                         continue
                     found[index] = _StreamKlv(index)
-                time_s = float(packet.pts * packet.time_base) - origin_s if packet.pts is not None else None
+                time_s = float(packet.pts * packet.time_base - origin) if packet.pts is not None else None
                 found[index].feed(payload, time_s)
         except av.error.FFmpegError:
             pass  # keep the packets read before the damage

@@ -5,13 +5,14 @@ timeline, which starts at 0 at the video stream's first PTS. KLV packets are pla
 timeline by `qgis_siammask.core.telemetry` (see `VideoReader.start_time_s`), so frame i and the
 telemetry valid at `frame.time_s` are in sync whatever the container's clock origin.
 
-Writing KLV beside video (for a simulator) with PyAV 18:
+Writing KLV beside video (for a simulator) with PyAV 18 (tested in tests/test_telemetry.py):
     out = av.open("clip.ts", "w", format="mpegts")
     video = out.add_stream("libx264", rate=30); data = out.add_data_stream("klv")
     packet = av.Packet(encode_st0601(record)); packet.stream = data
-    packet.pts = packet.dts = round(frame_time_s / data.time_base); out.mux(packet)
-The mpegts muxer writes a `klv` data stream as stream type 0x06 with a KLVA registration descriptor,
-which `telemetry.open_telemetry` finds again.
+    packet.time_base = Fraction(1, 90000)  # data.time_base is None until the header is written
+    packet.pts = packet.dts = round(frame_time_s * 90000); out.mux(packet)
+The mpegts muxer writes it as a `klv` data stream, which `telemetry.open_telemetry` finds again and
+places on the same timeline as the frames.
 """
 from __future__ import annotations
 

@@ -1,0 +1,109 @@
+"""Telemetry on the video timeline: KLV muxed with PyAV and read back in sync, PES splitting, sources."""
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from qgis_siammask.core import definitions as d
+from qgis_siammask.core.errors import SiamMaskError, TelemetryError
+from qgis_siammask.core.klv import read_klv_file
+from qgis_siammask.core.misb0601 import encode_st0601
+from qgis_siammask.core.records import TelemetryRecord
+from qgis_siammask.core.telemetry import _StreamKlv, open_telemetry
+from qgis_siammask.core.video import VideoReader
+
+T0_US = 1_700_000_000_000_000
+
+
+def _write_ts_with_klv(path, frames=20, fps=10, klv_every=2, with_latitude=lambda i: 10.0 + i):
+    """The recipe documented in video.py: libx264 video + a `klv` data stream, PTS at frame times."""
+    import av
+
+    with av.open(str(path), "w", format="mpegts") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        data = out.add_data_stream("klv")
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), index, np.uint8), format="bgr24")
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            out.mux(video.encode(frame))
+            if index % klv_every == 0:
+                record = TelemetryRecord(timestamp_us=T0_US + index * 100_000,
+                                         sensor_latitude_deg=with_latitude(index),
+                                         platform_heading_deg=5.0 if index == 0 else None)
+                packet = av.Packet(encode_st0601(record))
+                packet.stream, packet.time_base = data, Fraction(1, 90000)
+                packet.pts = packet.dts = round(index / fps * 90000)
+                out.mux(packet)
+        out.mux(video.encode(None))
+
+
+def test_muxed_klv_is_in_sync_with_frames(tmp_path):
+    path = tmp_path / "sim.ts"
+    _write_ts_with_klv(path)
+    series = open_telemetry(path)
+    assert series.source == d.SOURCE_KLV and series.stats.valid == 10
+    with VideoReader(path) as video:
+        for frame in video:
+            record = series.at(frame.time_s)
+            last_packet_frame = frame.index - frame.index % 2
+            assert record.sensor_latitude_deg == pytest.approx(10.0 + last_packet_frame, abs=1e-6)
+            assert record.timestamp_us == T0_US + frame.index * 100_000  # each frame its own time
+            assert record.platform_heading_deg == pytest.approx(5.0, abs=0.01)  # report-on-change carry
+
+
+def test_packets_split_across_pes_keep_the_time_of_their_start(shared_dir):
+    data = (shared_dir / "data/fmv/klv/klvdata_Cheyenne.bin").read_bytes()
+    expected, _ = read_klv_file(shared_dir / "data/fmv/klv/klvdata_Cheyenne.bin")
+    rng = random.Random(7)
+    cuts = sorted(rng.sample(range(1, len(data)), 900))
+    stream = _StreamKlv(0)
+    for number, (start, stop) in enumerate(zip([0] + cuts, cuts + [len(data)])):
+        stream.feed(data[start:stop], float(number))
+    stream.finish()
+    assert [values for _, values in stream.packets] == [values for _, values in expected]
+    assert stream.stats.skipped_bytes == 0 and stream.stats.truncated == 0
+    chunk_starts = [0] + cuts
+    for (time_s, _), (offset, _) in zip(stream.packets, expected):
+        assert chunk_starts[int(time_s)] <= offset < (cuts + [len(data)])[int(time_s)]
+
+
+def test_raw_klv_is_placed_by_tag_2(shared_dir):
+    series = open_telemetry(shared_dir / "data/fmv/klv/klvdata_Cheyenne.bin")
+    stamps = np.array([r.timestamp_us for r in series.records])
+    np.testing.assert_allclose(series.times_s, (stamps - stamps[0]) / 1e6)
+    assert 84 < series.times_s[-1] < 86
+
+
+def test_out_of_range_values_do_not_erase_the_last_valid_one(shared_dir):
+    series = open_telemetry(shared_dir / "data/fmv/klv/qgisfmv_realflight.bin")
+    raw_first = series.records[0]
+    assert raw_first.frame_center_latitude_deg is None  # error marker in the first packet, nothing before
+    for record in series.records:
+        assert record.sensor_latitude_deg is not None
+
+
+def test_explicit_telemetry_file_wins(shared_dir):
+    ts = shared_dir / "data/fmv/ts/cheyenne_klv_synthetic_video.ts"
+    srt = shared_dir / "data/fmv/srt/juanirache_p4p_sample.SRT"
+    assert open_telemetry(ts, srt).source == d.SOURCE_SRT
+    with pytest.raises(SiamMaskError, match="nothing.srt"):
+        open_telemetry(ts, shared_dir / "nothing.srt")
+
+
+def test_video_without_klv_and_without_sidecar(tmp_path):
+    path = tmp_path / "plain.mp4"
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(3):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="bgr24")))
+        out.mux(stream.encode(None))
+    with pytest.raises(TelemetryError, match="plain.mp4: no telemetry"):
+        open_telemetry(path)
+
