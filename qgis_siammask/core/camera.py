@@ -95,6 +95,11 @@ class _ImageGeometry:
     def centre_pixel(self) -> np.ndarray:
         return np.array([(self.image_width_px - 1) / 2.0, (self.image_height_px - 1) / 2.0])
 
+    def inside_image(self, pixels_xy: np.ndarray) -> np.ndarray:
+        """(N,) bool: (N, 2) pixel positions within the image's outer edges (NaN is outside)."""
+        x, y = pixels_xy[:, 0], pixels_xy[:, 1]
+        return (x >= -0.5) & (x <= self.image_width_px - 0.5) & (y >= -0.5) & (y <= self.image_height_px - 0.5)
+
     def footprint(self) -> GroundPoints:
         """Ground points of the 4 image corners (UL, UR, LR, LL); corners above the horizon invalid."""
         return self.pixels_to_ground(self.corner_pixels())
@@ -228,13 +233,7 @@ class CameraModel(_ImageGeometry):
             )
         in_front = camera[:, 0] > 0
         pixels[~in_front] = np.nan
-        inside = (
-            (pixels[:, 0] >= -0.5)
-            & (pixels[:, 0] <= self.image_width_px - 0.5)
-            & (pixels[:, 1] >= -0.5)
-            & (pixels[:, 1] <= self.image_height_px - 0.5)
-        )
-        return pixels, in_front & inside
+        return pixels, in_front & self.inside_image(pixels)
 
     def _march_dem(self, rays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Distance along each ray to the first DEM crossing: march, then refine by regula falsi.
@@ -381,9 +380,7 @@ class CornerHomography(_ImageGeometry):
         mapped = np.column_stack([east_north, np.ones(len(east_north))]) @ np.linalg.inv(self.homography).T
         with np.errstate(divide="ignore", invalid="ignore"):
             pixels = mapped[:, :2] / mapped[:, 2:3]
-        right, bottom = self.image_width_px - 0.5, self.image_height_px - 0.5
-        visible = (pixels[:, 0] >= -0.5) & (pixels[:, 0] <= right) & (pixels[:, 1] >= -0.5) & (pixels[:, 1] <= bottom)
-        return pixels, visible
+        return pixels, self.inside_image(pixels)
 
 
 def fit_homography(source_xy: np.ndarray, target_xy: np.ndarray) -> np.ndarray:

@@ -139,7 +139,7 @@ def _texture(scene: Scene, config, rng: np.random.Generator, size_px: int) -> np
     return texture
 
 
-def _grid_to_px(scene: Scene, points_en: np.ndarray) -> np.ndarray:
+def grid_to_px(scene: Scene, points_en: np.ndarray) -> np.ndarray:
     """(N, 2) grid metres -> (N, 2) texture pixel coordinates for OpenCV drawing (pixel-centre based)."""
     col, row = scene.to_texture_px(points_en[:, 0], points_en[:, 1])
     return np.column_stack([col, row])
@@ -159,14 +159,14 @@ def _draw_road(scene: Scene, texture: np.ndarray, rng: np.random.Generator) -> N
     asphalt = tuple(float(v) for v in np.full(3, rng.uniform(55, 95)))
     for lateral, colour, width_m in ((0.0, (150, 150, 150), ROAD_WIDTH_M + 1.2), (0.0, asphalt, ROAD_WIDTH_M)):
         centre, _ = scene.road_point(stations, lateral)
-        line = _grid_to_px(scene, centre.T)
+        line = grid_to_px(scene, centre.T)
         thickness = max(1, int(round(width_m / scene.resolution_m)))
         cv2.polylines(texture, [np.round(line * 16).astype(np.int32)], False, colour, thickness, cv2.LINE_AA, shift=4)
     dash = np.arange(stations[0], stations[-1], 6.0)
     for lateral in (-3.5, 0.0, 3.5):
         for start in dash[::2] if lateral else dash:
             segment, _ = scene.road_point(np.array([start, start + (3.0 if lateral else 6.0)]), lateral)
-            line = _grid_to_px(scene, segment.T)
+            line = grid_to_px(scene, segment.T)
             cv2.polylines(texture, [np.round(line * 16).astype(np.int32)], False, (235, 235, 235),
                           max(1, int(round(0.15 / scene.resolution_m))), cv2.LINE_AA, shift=4)
 
@@ -190,10 +190,10 @@ def _draw_building(scene: Scene, texture: np.ndarray, rng: np.random.Generator) 
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     footprint = centre + corners @ rotation.T
     roof = tuple(float(v) for v in rng.uniform(60, 200, 3))
-    draw_polygon(texture, _grid_to_px(scene, footprint + [1.5, -1.5]), (40, 45, 40))  # shadow
-    draw_polygon(texture, _grid_to_px(scene, footprint), roof)
+    draw_polygon(texture, grid_to_px(scene, footprint + [1.5, -1.5]), (40, 45, 40))  # shadow
+    draw_polygon(texture, grid_to_px(scene, footprint), roof)
     ridge = centre + (corners * [1, 0.05]) @ rotation.T
-    draw_polygon(texture, _grid_to_px(scene, ridge), tuple(0.7 * v for v in roof))
+    draw_polygon(texture, grid_to_px(scene, ridge), tuple(0.7 * v for v in roof))
 
 
 def _draw_tree(scene: Scene, texture: np.ndarray, rng: np.random.Generator, on_road: bool, centre=None) -> None:
@@ -202,7 +202,7 @@ def _draw_tree(scene: Scene, texture: np.ndarray, rng: np.random.Generator, on_r
     if centre is None:
         centre = _off_road_point(scene, rng, 8.0)
     radius_px = rng.uniform(1.5, 4.0) / scene.resolution_m
-    px = _grid_to_px(scene, centre[None, :])[0]
+    px = grid_to_px(scene, centre[None, :])[0]
     shadow = (px + [radius_px * 0.6, radius_px * 0.4]) * 16
     cv2.circle(texture, tuple(np.round(shadow).astype(int)), int(radius_px * 16), (25, 40, 25), -1, cv2.LINE_AA, shift=4)
     green = (float(rng.uniform(20, 50)), float(rng.uniform(70, 110)), float(rng.uniform(30, 60)))
@@ -225,7 +225,7 @@ def add_occluders(scene: Scene, count: int, rng: np.random.Generator) -> np.ndar
     for station in rng.uniform(-30, 30, count):
         centre, _ = scene.road_point(np.array([station]), float(rng.uniform(-3, 3)))
         radius_px = rng.uniform(2.0, 3.5) / scene.resolution_m
-        px = _grid_to_px(scene, centre.T)[0]
+        px = grid_to_px(scene, centre.T)[0]
         green = (float(rng.uniform(20, 50)), float(rng.uniform(70, 110)), float(rng.uniform(30, 60)))
         cv2.circle(scene.texture_bgr, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), green, -1, cv2.LINE_AA, shift=4)
         cv2.circle(mask, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), 1, -1, cv2.LINE_8, shift=4)

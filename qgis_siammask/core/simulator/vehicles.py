@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scene import LANE_OFFSETS_M, Scene, draw_polygon
+from .scene import LANE_OFFSETS_M, Scene, draw_polygon, grid_to_px
 
 KINDS = ("car", "car", "van", "pickup", "truck", "bus")
 PALETTE_BGR = (
@@ -136,8 +136,8 @@ def draw_vehicle(
     import cv2
 
     outline = _to_grid(vehicle.outline_m(), centre, bearing_rad)
-    px = _px(scene, outline)
-    shadow_px = _px(scene, outline + shadow_vector_m * vehicle.height_m)
+    px = grid_to_px(scene, outline)
+    shadow_px = grid_to_px(scene, outline + shadow_vector_m * vehicle.height_m)
     window = _window(np.vstack([px, shadow_px]), texture.shape)
     if window is None:
         return
@@ -151,7 +151,7 @@ def draw_vehicle(
     texture[r0:r1, c0:c1] = patch.astype(np.uint8)
     draw_polygon(texture, px, tuple(float(c) for c in vehicle.colour_bgr))
     for polygon, colour in _details(vehicle):
-        draw_polygon(texture, _px(scene, _to_grid(polygon, centre, bearing_rad)), colour)
+        draw_polygon(texture, grid_to_px(scene, _to_grid(polygon, centre, bearing_rad)), colour)
     cv2.fillPoly(labels, [np.round(px * 16).astype(np.int32)], int(vehicle.vehicle_id), cv2.LINE_8, shift=4)
 
 
@@ -159,12 +159,7 @@ def footprint_window(vehicle: Vehicle, centre: np.ndarray, scene: Scene, margin_
     """Texture (rows, cols) slices around a vehicle at `centre`, large enough for it and its shadow."""
     reach = vehicle.length_m / 2 + margin_m
     corners = centre + np.array([[-reach, -reach], [reach, reach]])
-    return _window(_px(scene, corners), scene.texture_bgr.shape)
-
-
-def _px(scene: Scene, points_en: np.ndarray) -> np.ndarray:
-    col, row = scene.to_texture_px(points_en[:, 0], points_en[:, 1])
-    return np.column_stack([col, row])
+    return _window(grid_to_px(scene, corners), scene.texture_bgr.shape)
 
 
 def _window(points_px: np.ndarray, shape) -> tuple | None:
