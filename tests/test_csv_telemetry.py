@@ -67,14 +67,3 @@ def test_column_names_normalised():
     columns = match_columns(["Lat", "LON", "height_above_takeoff(feet)"])
     assert columns["sensor_latitude_deg"][0] == 0 and columns["sensor_longitude_deg"][0] == 1
     assert columns["sensor_altitude_takeoff_m"] == (2, "feet")
-
-
-def test_bad_csv_files(tmp_path):
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    with pytest.raises(TelemetryError, match="empty.csv"):
-        read_csv_telemetry(empty)
-    binary = tmp_path / "binary.csv"
-    binary.write_bytes(bytes(range(256)) * 10)
-    with pytest.raises(TelemetryError, match="binary.csv"):
-        read_csv_telemetry(binary)

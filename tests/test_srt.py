@@ -114,17 +114,3 @@ def test_sidecar_found_beside_a_video(shared_dir, tmp_path):
     video.write_bytes(b"")  # no video: the sidecar must still be found
     shutil.copy(shared_dir / SRT / "juanirache_p4p_sample.SRT", tmp_path / "clip.SRT")
     assert open_telemetry(video).source == d.SOURCE_SRT
-
-
-def test_bad_srt_files(tmp_path):
-    empty = tmp_path / "empty.srt"
-    empty.write_text("")
-    with pytest.raises(TelemetryError, match="empty.srt"):
-        read_srt(empty)
-    binary = tmp_path / "binary.srt"
-    binary.write_bytes(bytes(range(256)) * 20)
-    with pytest.raises(TelemetryError, match="binary.srt"):
-        read_srt(binary)
-    nothing = tmp_path / "video.ts"
-    with pytest.raises(TelemetryError, match="no telemetry"):
-        open_telemetry(nothing)

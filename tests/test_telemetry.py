@@ -6,6 +6,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError, TelemetryError
@@ -107,3 +109,31 @@ def test_video_without_klv_and_without_sidecar(tmp_path):
     with pytest.raises(TelemetryError, match="plain.mp4: no telemetry"):
         open_telemetry(path)
 
+
+
+@pytest.mark.parametrize("suffix", [".srt", ".csv", ".klv", ".bin"])
+@pytest.mark.parametrize("content", [b"", bytes(range(256)) * 20, b"1\n00:00:00,000 --> 00:00:01,000\nno data\n"])
+def test_bad_telemetry_files_name_the_file(tmp_path, suffix, content):
+    path = tmp_path / f"bad{suffix}"
+    path.write_bytes(content)
+    with pytest.raises(TelemetryError, match=f"bad{suffix}"):
+        open_telemetry(tmp_path / "video.ts", path)
+
+
+def test_nothing_found(tmp_path):
+    with pytest.raises(TelemetryError, match="video.ts: no telemetry"):
+        open_telemetry(tmp_path / "video.ts")
+
+
+@settings(max_examples=400, deadline=500, derandomize=True)
+@given(text=st.text(alphabet=st.sampled_from(list("0123456789-.,:()[]° \nGPSHOMElatitudeFPRYMm")), max_size=300))
+def test_random_text_never_escapes_as_a_foreign_exception(tmp_path_factory, text):
+    from qgis_siammask.core.srt import parse_srt
+
+    parse_srt(text)
+    path = tmp_path_factory.mktemp("csv") / "random.csv"
+    path.write_text("latitude,longitude,time\n" + text)
+    try:
+        open_telemetry(path)
+    except TelemetryError:
+        pass
