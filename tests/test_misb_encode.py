@@ -73,3 +73,15 @@ def test_msl_record_uses_msl_tags_and_small_attitude_uses_short_tags_too():
 def test_time_stamp_is_required():
     with pytest.raises(TelemetryError, match="time stamp"):
         encode_st0601(TelemetryRecord(sensor_latitude_deg=1.0))
+
+
+@pytest.mark.parametrize("length", [2, 3, 4])
+def test_imapb_zero_is_exact_and_values_round_trip(length):
+    from qgis_siammask.core.misb0601 import imapb_decode, imapb_encode
+
+    low, high = -900.0, 40_000.0  # ST 1201's zero offset makes 0.0 an exact integer when low < 0
+    assert imapb_decode(imapb_encode(0.0, low, high, length), low, high) == 0.0
+    resolution = 2.0 ** (16 - (8 * length - 1))  # 2**ceil(log2(40900)) / 2**(8L-1)
+    for value in (-900.0, -12.3, 1234.5, 39_999.0):
+        assert imapb_decode(imapb_encode(value, low, high, length), low, high) == pytest.approx(value, abs=resolution)
+    assert imapb_decode(b"\xc8" + bytes(length - 1), low, high) is None  # special value (top bit set)

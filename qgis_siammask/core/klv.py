@@ -35,12 +35,6 @@ class KlvStats:
     cut_key_bytes: int = 0  # leading key bytes missing from every packet of a raw file
     tags_seen: Counter = field(default_factory=Counter)  # tag -> number of valid packets holding it
 
-    def merge(self, other: "KlvStats") -> None:
-        for name in ("packets", "valid", "bad_checksum", "malformed", "truncated", "skipped_bytes",
-                     "other_keys", "cut_key_bytes"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.tags_seen.update(other.tags_seen)
-
 
 def read_ber_length(data: bytes, pos: int) -> tuple[int, int] | None:
     """(length, position after the length field) or None when the field runs past the data."""

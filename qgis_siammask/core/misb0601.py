@@ -42,10 +42,6 @@ class TagSpec:
     low: float = 0.0
     high: float = 0.0
 
-    @property
-    def name(self) -> str:
-        return d.ST0601_TAG_NAMES.get(self.tag, f"tag_{self.tag}")
-
 
 def _u(tag: int, size: int, low: float, high: float) -> TagSpec:
     return TagSpec(tag, SCALED, size, False, low, high)
@@ -76,10 +72,8 @@ _SPECS = [
     _s(79, 2, 327), _s(80, 2, 327), TagSpec(81, RAW),
     *(_s(tag, 4, 90 if i % 2 == 0 else 180) for i, tag in enumerate(d.KLV_TAGS_FULL_CORNERS)),
     _s(90, 4, 90), _s(91, 4, 90), _s(92, 4, 90), _s(93, 4, 180), TagSpec(94, RAW), TagSpec(95, RAW),
-    TagSpec(96, IMAPB, low=0, high=1_500_000), TagSpec(103, IMAPB, low=-900, high=40_000),
-    TagSpec(104, IMAPB, low=-900, high=40_000), TagSpec(105, IMAPB, low=-900, high=40_000),
-    TagSpec(112, IMAPB, low=0, high=360), TagSpec(113, IMAPB, low=-900, high=40_000),
-    TagSpec(114, IMAPB, low=-900, high=40_000),
+    TagSpec(96, IMAPB, low=0, high=1_500_000), TagSpec(112, IMAPB, low=0, high=360),
+    *(TagSpec(tag, IMAPB, low=_EXTENDED_HEIGHT[0], high=_EXTENDED_HEIGHT[1]) for tag in (103, 104, 105, 113, 114)),
 ]
 TAG_SPECS: dict[int, TagSpec] = {spec.tag: spec for spec in _SPECS}
 
