@@ -28,8 +28,8 @@ class SimulationConfig:
     origin_lat_deg: float = 41.14
     origin_lon_deg: float = -104.82
     ground_height_m: float = 1850.0  # ellipsoidal height of the scene's base level
-    ground_size_m: float = 400.0
-    ground_resolution_m: float = 0.15
+    ground_size_m: float | None = None  # None: just large enough for the view and the vehicles' travel
+    ground_resolution_m: float = 0.15  # coarsened when the texture would exceed MAX_TEXTURE_PX
     platform_wobble_deg: float = 2.0  # amplitude of the platform pitch/roll oscillation
     sensor_roll_deg: float | None = None
     vehicle_count: int = 3

@@ -13,6 +13,10 @@ import numpy as np
 from ..terrain import bilinear
 
 DEM_RESOLUTION_M = 1.0
+MAX_TEXTURE_PX = 3072
+REFERENCE_AREA_M2 = 400.0 * 400.0  # the area the base object counts are drawn for
+MAX_VIEW_ANGLE_DEG = 75.0
+SCENE_MARGIN_M = 40.0
 ROAD_WIDTH_M = 14.0
 LANE_OFFSETS_M = (1.75, 5.25)  # lane centres either side of the axis; 3.5 m lanes
 
@@ -62,6 +66,24 @@ class Scene:
         return position, np.arctan2(tangent[0], tangent[1])
 
 
+def scene_size_m(config) -> float:
+    """Side of the square scene: the view's reach around the aim point's path, plus the traffic's travel.
+
+    Corner rays are bounded by the obliquity plus the half-diagonal FOV (and MAX_VIEW_ANGLE_DEG:
+    beyond it the texture repeats mirrored and DEM rays are flagged as sky).
+    """
+    if config.ground_size_m is not None:
+        return float(config.ground_size_m)
+    half_w = np.tan(np.radians(config.horizontal_fov_deg) / 2)
+    half_diagonal_deg = np.degrees(np.arctan(np.hypot(half_w, half_w * config.height_px / config.width_px)))
+    agl = config.altitude_agl_m
+    standoff = agl * np.tan(np.radians(config.oblique_deg))
+    forward = agl * np.tan(np.radians(min(config.oblique_deg + half_diagonal_deg, MAX_VIEW_ANGLE_DEG))) - standoff
+    backward = standoff + agl * np.tan(np.radians(max(half_diagonal_deg - config.oblique_deg, 0.0)))
+    travel = max(config.vehicle_speed_range_mps) * config.frames / config.fps
+    return 2.0 * (max(forward, backward) + travel + SCENE_MARGIN_M)
+
+
 def utm_crs_for(lon_deg: float, lat_deg: float) -> str:
     zone = int((lon_deg + 180.0) // 6.0) % 60 + 1
     return f"EPSG:{(32600 if lat_deg >= 0 else 32700) + zone}"
@@ -90,13 +112,15 @@ def build_scene(config, rng: np.random.Generator) -> Scene:
 
     crs = utm_crs_for(config.origin_lon_deg, config.origin_lat_deg)
     east0, north0 = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(config.origin_lon_deg, config.origin_lat_deg)
-    size_px = int(round(config.ground_size_m / config.ground_resolution_m))
-    half_m = size_px * config.ground_resolution_m / 2
+    size_m = scene_size_m(config)
+    resolution_m = max(config.ground_resolution_m, size_m / MAX_TEXTURE_PX)
+    size_px = int(round(size_m / resolution_m))
+    half_m = size_px * resolution_m / 2
     scene = Scene(
         crs=crs,
         west_m=float(east0) - half_m,
         north_m=float(north0) + half_m,
-        resolution_m=config.ground_resolution_m,
+        resolution_m=resolution_m,
         texture_bgr=np.zeros((size_px, size_px, 3), np.uint8),
         base_height_m=config.ground_height_m,
         dem_m=None,
@@ -115,26 +139,28 @@ def _texture(scene: Scene, config, rng: np.random.Generator, size_px: int) -> np
     import cv2
 
     shape = (size_px, size_px)
-    grass = np.array([rng.uniform(40, 80), rng.uniform(100, 150), rng.uniform(70, 120)])
-    soil = np.array([rng.uniform(60, 110), rng.uniform(100, 140), rng.uniform(130, 180)])
+    grass = np.array([rng.uniform(40, 80), rng.uniform(100, 150), rng.uniform(70, 120)], dtype=np.float32)
+    soil = np.array([rng.uniform(60, 110), rng.uniform(100, 140), rng.uniform(130, 180)], dtype=np.float32)
     mix = fractal_noise(rng, shape, base_cells=3)[..., None]
     detail = fractal_noise(rng, shape, octaves=4, base_cells=64)[..., None]
     texture = grass * (1 - mix) + soil * mix
     texture = texture * (0.8 + 0.4 * detail)
-    for _ in range(int(rng.integers(6, 14))):  # fields: tinted polygons
+    area_ratio = (size_px * scene.resolution_m) ** 2 / REFERENCE_AREA_M2  # object counts scale with area
+    fields = np.zeros(shape, np.uint8)  # field id per texel; later fields overlap earlier ones
+    field_count = max(1, min(254, int(rng.integers(6, 14) * area_ratio)))
+    for field_id in range(1, field_count + 1):
         centre = rng.uniform(0, size_px, 2)
-        radius = rng.uniform(0.05, 0.2) * size_px
+        radius = rng.uniform(0.05, 0.2) * size_px / np.sqrt(area_ratio)
         angles = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(4, 7))))
         polygon = (centre + radius * np.column_stack([np.cos(angles), np.sin(angles)])).astype(np.int32)
-        field_mask = np.zeros(shape, np.uint8)
-        cv2.fillPoly(field_mask, [polygon], 1)
-        tint = rng.uniform(0.75, 1.25, 3)
-        texture[field_mask.astype(bool)] *= tint
+        cv2.fillPoly(fields, [polygon], field_id)
+    tints = np.vstack([np.ones(3), rng.uniform(0.75, 1.25, (field_count, 3))]).astype(np.float32)
+    texture = texture * tints[fields]
     texture = np.clip(texture, 0, 255).astype(np.uint8)
     _draw_road(scene, texture, rng)
-    for _ in range(int(rng.integers(4, 10))):  # buildings away from the road
+    for _ in range(int(rng.integers(4, 10) * area_ratio)):  # buildings away from the road
         _draw_building(scene, texture, rng)
-    for _ in range(int(rng.integers(40, 90))):
+    for _ in range(int(rng.integers(40, 90) * area_ratio)):
         _draw_tree(scene, texture, rng, on_road=False)
     return texture
 
