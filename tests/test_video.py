@@ -70,8 +70,8 @@ def test_written_files_seek_by_frame_and_time(tmp_path, suffix, codec):
 def test_image_folder(tmp_path):
     import cv2
 
-    for index in range(5):
-        cv2.imwrite(str(tmp_path / f"frame_{index:04d}.png"), np.full((20, 30, 3), index * 10, np.uint8))
+    for index in range(5):  # unpadded numbers: frame_2 must come before frame_10
+        cv2.imwrite(str(tmp_path / f"frame_{index * 4 - 2 * (index > 2)}.png"), np.full((20, 30, 3), index * 10, np.uint8))
     (tmp_path / "notes.txt").write_text("not a frame")
     with VideoReader(tmp_path, folder_fps=5) as video:
         assert (video.width, video.height, video.frame_count, video.duration_s) == (30, 20, 5, 1.0)

@@ -17,6 +17,7 @@ places on the same timeline as the frames.
 from __future__ import annotations
 
 import itertools
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -28,6 +29,11 @@ from .records import VideoFrame
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DEFAULT_FOLDER_FPS = 25.0
+
+
+def _natural_key(path: Path) -> list:
+    """frame_9.png before frame_10.png: digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
 class VideoReader:
@@ -52,7 +58,7 @@ class VideoReader:
 
     # --- opening ----------------------------------------------------------------------------------
     def _open_folder(self, fps: float) -> None:
-        images = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        images = sorted((p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not images:
             raise InputFileError("folder holds no images (png, jpg, tif, bmp)", path=self.path)
         self._images = images
