@@ -18,6 +18,7 @@ from qgis_siammask.core.telemetry import _StreamKlv, open_telemetry
 from qgis_siammask.core.video import VideoReader
 
 T0_US = 1_700_000_000_000_000
+TAG2_STEP_US = 50_000  # tag 2 runs at half speed: sync must follow the PTS (0.1 s per frame), not tag 2
 
 
 def _write_ts_with_klv(path, frames=20, fps=10, klv_every=2, with_latitude=lambda i: 10.0 + i):
@@ -33,7 +34,7 @@ def _write_ts_with_klv(path, frames=20, fps=10, klv_every=2, with_latitude=lambd
             frame.pts, frame.time_base = index, Fraction(1, fps)
             out.mux(video.encode(frame))
             if index % klv_every == 0:
-                record = TelemetryRecord(timestamp_us=T0_US + index * 100_000,
+                record = TelemetryRecord(timestamp_us=T0_US + index * TAG2_STEP_US,
                                          sensor_latitude_deg=with_latitude(index),
                                          platform_heading_deg=5.0 if index == 0 else None)
                 packet = av.Packet(encode_st0601(record))
@@ -48,12 +49,14 @@ def test_muxed_klv_is_in_sync_with_frames(tmp_path):
     _write_ts_with_klv(path)
     series = open_telemetry(path)
     assert series.source == d.SOURCE_KLV and series.stats.valid == 10
+    np.testing.assert_allclose(series.times_s, np.arange(0, 2.0, 0.2))  # PTS, not tag 2
     with VideoReader(path) as video:
         for frame in video:
             record = series.at(frame.time_s)
             last_packet_frame = frame.index - frame.index % 2
             assert record.sensor_latitude_deg == pytest.approx(10.0 + last_packet_frame, abs=1e-6)
-            assert record.timestamp_us == T0_US + frame.index * 100_000  # each frame its own time
+            # each frame its own time: the packet's stamp advanced by the frame's distance from it
+            assert record.timestamp_us == T0_US + last_packet_frame * TAG2_STEP_US + (frame.index % 2) * 100_000
             assert record.platform_heading_deg == pytest.approx(5.0, abs=0.01)  # report-on-change carry
 
 
