@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.errors import TelemetryError
 from qgis_siammask.core.srt import _rotation, read_srt, relative_sensor_angles
 from qgis_siammask.core.telemetry import open_telemetry
 
