@@ -80,6 +80,21 @@ def test_quantised_klv_from_the_video_stays_within_a_metre(flights, name):
         assert _errors_m(camera, frame).max() < 1.0
 
 
+@pytest.mark.parametrize("name", ["nadir_flat", "oblique_dem"])
+def test_srt_sidecar_rebuilds_the_camera_within_10_cm(flights, name):
+    """The DJI-style SRT read by the project's SRT parser: 7-decimal positions, 2-decimal angles (F.PRY,
+    G.PRY), FOV from the 35 mm-equivalent focal length. Its heights are ellipsoidal (no geoid here)."""
+    from qgis_siammask.core.telemetry import open_telemetry_file
+
+    result = flights[name]
+    records = open_telemetry_file(result.srt_path).records
+    assert len(records) == len(result.frames)
+    for record, frame in zip(records, result.frames):
+        record = dataclasses.replace(record, altitude_reference="HAE")
+        camera = CameraModel.from_telemetry(record, 640, 360, _terrain(result), ground_height_m=result.config.ground_height_m)
+        assert _errors_m(camera, frame).max() < 0.1
+
+
 def test_files_written_and_consistent(flights):
     import av
     import rasterio

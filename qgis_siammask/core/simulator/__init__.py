@@ -130,7 +130,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
             "heading_deg": [float(np.degrees(p[1]) % 360.0) for p in poses],
         }
     write_truth_geojson(out / d.SIMULATION_TRUTH, vehicles, tracks, [f["time_utc"] for f in frames])
-    write_srt(out / d.SIMULATION_SRT, records_out, config.fps)
+    write_srt(out / d.SIMULATION_SRT, records_out, config.fps, config.ground_height_m)
     write_simulation_json(out / d.SIMULATION_JSON, config, scene.crs, vehicles, frames, video is not None)
     return SimulationResult(
         config=config,

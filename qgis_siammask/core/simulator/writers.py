@@ -52,26 +52,37 @@ class VideoWriter:
         self._container.close()
 
 
-def write_srt(path: Path, records: list, fps: float) -> None:
-    """A DJI-style SRT sidecar (per-frame block: FrameCnt, time, position, altitudes, gimbal angles).
+def write_srt(path: Path, records: list, fps: float, ground_height_m: float) -> None:
+    """A DJI-style SRT sidecar: per frame FrameCnt, time, position, altitudes, focal length and the
+    aircraft (F.PRY) and absolute gimbal (G.PRY) pitch/roll/yaw, as P4 RTK files write them.
 
-    `abs_alt` is the ellipsoidal height here (the simulator has no geoid); `rel_alt` is above the
-    scene's base level.
+    `focal_len` is the 35 mm-equivalent focal length of the horizontal FOV (36 mm frame width);
+    `abs_alt` is the ellipsoidal height (the simulator has no geoid), `rel_alt` the height above the
+    scene's base level. Angles have 2 decimals, so a camera rebuilt from the SRT is close, not exact.
     """
+    from ..camera import rotation_ned_from_camera
+
     blocks = []
-    base = records[0].sensor_altitude_m if records else 0.0
     for index, record in enumerate(records):
         start_ms, end_ms = int(round(index * 1000 / fps)), int(round((index + 1) * 1000 / fps))
         when = datetime.fromtimestamp(record.timestamp_us / 1e6, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        gimbal_pitch = record.platform_pitch_deg + record.sensor_relative_elevation_deg
-        gimbal_yaw = (record.platform_heading_deg + record.sensor_relative_azimuth_deg + 180.0) % 360.0 - 180.0
+        rotation = rotation_ned_from_camera(
+            record.platform_heading_deg, record.platform_pitch_deg, record.platform_roll_deg,
+            record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg, record.sensor_relative_roll_deg,
+        )
+        gimbal_yaw = np.degrees(np.arctan2(rotation[1, 0], rotation[0, 0]))
+        gimbal_pitch = np.degrees(np.arcsin(np.clip(-rotation[2, 0], -1.0, 1.0)))
+        gimbal_roll = np.degrees(np.arctan2(rotation[2, 1], rotation[2, 2]))
+        heading = (record.platform_heading_deg + 180.0) % 360.0 - 180.0
+        focal_mm = 18.0 / np.tan(np.radians(record.horizontal_fov_deg) / 2)
         blocks.append(
             f"{index + 1}\n{_srt_time(start_ms)} --> {_srt_time(end_ms)}\n"
             f'<font size="28">FrameCnt: {index + 1}, DiffTime: {end_ms - start_ms}ms\n{when}\n'
-            f"[iso: 100] [shutter: 1/1000.0] [fnum: 2.8] [ev: 0] [focal_len: 24.00] "
+            f"[iso: 100] [shutter: 1/1000.0] [fnum: 2.8] [ev: 0] [focal_len: {focal_mm:.2f}] "
             f"[latitude: {record.sensor_latitude_deg:.7f}] [longitude: {record.sensor_longitude_deg:.7f}] "
-            f"[rel_alt: {record.sensor_altitude_m - base + 0.0:.3f} abs_alt: {record.sensor_altitude_m:.3f}] "
-            f"[gb_yaw: {gimbal_yaw:.1f} gb_pitch: {gimbal_pitch:.1f} gb_roll: {record.sensor_relative_roll_deg:.1f}] </font>\n"
+            f"[rel_alt: {record.sensor_altitude_m - ground_height_m:.3f} abs_alt: {record.sensor_altitude_m:.3f}] "
+            f"F.PRY ({record.platform_pitch_deg:.2f}°, {record.platform_roll_deg:.2f}°, {heading:.2f}°), "
+            f"G.PRY ({gimbal_pitch:.2f}°, {gimbal_roll:.2f}°, {gimbal_yaw:.2f}°)</font>\n"
         )
     path.write_text("\n".join(blocks), encoding="utf-8")
 
