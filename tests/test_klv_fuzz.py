@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError
-from qgis_siammask.core.klv import KlvStats, split_st0601
+from qgis_siammask.core.klv import KlvStats, cut_key_of, split_st0601
 from qgis_siammask.core.misb0601 import decode_local_set, record_from_values
 from qgis_siammask.core.telemetry import TelemetrySeries
 
@@ -28,6 +28,7 @@ mutation = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 10**6), st.integers(1, 40)),
     st.tuples(st.just("truncate"), st.integers(0, 10**6), st.just(0)),
     st.tuples(st.just("key"), st.integers(0, 10**6), st.just(0)),  # a stray key in the middle
+    st.tuples(st.just("cut"), st.integers(1, 8), st.just(0)),  # the first key bytes cut off
 )
 
 
@@ -43,6 +44,8 @@ def _mutate(data: bytes, mutations) -> bytes:
             del buffer[at:at + what]
         elif kind == "truncate":
             del buffer[at:]
+        elif kind == "cut":
+            del buffer[:where]
         elif kind == "key":
             buffer[at:at] = d.UAS_LOCAL_SET_KEY + bytes([0x81])
     return bytes(buffer)
@@ -50,7 +53,7 @@ def _mutate(data: bytes, mutations) -> bytes:
 
 def _check(data: bytes) -> None:
     stats = KlvStats()
-    packets, consumed = split_st0601(data, stats)
+    packets, consumed = split_st0601(data, stats, key=cut_key_of(data))  # also the cut-key path
     assert consumed == len(data)
     assert stats.valid == len(packets) <= stats.packets
     assert stats.valid + stats.bad_checksum + stats.malformed == stats.packets
