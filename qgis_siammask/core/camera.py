@@ -129,7 +129,7 @@ class CameraModel(_ImageGeometry):
         values = (sensor_lat_deg, sensor_lon_deg, sensor_height_m, horizontal_fov_deg, vertical_fov_deg)
         if not all(v is not None and np.isfinite(v) for v in values):
             raise ProjectionError(f"camera position or field of view missing or not a number: {values}")
-        if abs(sensor_lat_deg) > 90 or abs(sensor_lon_deg) > 360:
+        if abs(sensor_lat_deg) > 90 or abs(sensor_lon_deg) > 180:
             raise ProjectionError(f"sensor position out of range: lat {sensor_lat_deg}, lon {sensor_lon_deg}")
         for name, fov in (("horizontal", horizontal_fov_deg), ("vertical", vertical_fov_deg)):
             if not 0.0 < fov < 180.0:
