@@ -106,3 +106,25 @@ def test_truncated_video_reads_what_is_there(shared_dir, tmp_path):
     with VideoReader(cut) as video:
         frames = list(video)
     assert 100 < len(frames) < 600
+
+
+def test_corrupt_ts_is_read_through(shared_dir, tmp_path):
+    """2,000 random bytes overwritten: frames keep coming in order, KLV damage is counted, no crash."""
+    import random
+
+    from qgis_siammask.core.telemetry import open_telemetry
+
+    data = bytearray((shared_dir / TS_NAME).read_bytes())
+    rng = random.Random(3)
+    for _ in range(2000):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    path = tmp_path / "corrupt.ts"
+    path.write_bytes(bytes(data))
+    with VideoReader(path) as video:
+        indices = [frame.index for frame in video]
+        assert video.corrupt_packets > 0
+    assert len(indices) > 400 and indices[-1] <= 599
+    assert all(b > a for a, b in zip(indices, indices[1:]))
+    series = open_telemetry(path)
+    assert series.stats.valid > 10 and series.stats.bad_checksum > 0
+    assert series.stats.valid + series.stats.bad_checksum + series.stats.malformed == series.stats.packets

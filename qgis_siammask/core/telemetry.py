@@ -21,6 +21,7 @@ from .errors import InputFileError, TelemetryError
 from .klv import KlvStats, is_klv_stream, read_klv_file, split_st0601
 from .misb0601 import record_from_values
 from .records import TelemetryRecord
+from .video import demux_resilient
 
 KLV_SUFFIXES = (".klv", ".bin")
 SYNC_TOLERANCE_S = 1e-6  # a packet this close after a frame time still counts as at that frame
@@ -154,7 +155,7 @@ class _StreamKlv:
 def demux_klv(path: str | Path) -> list[_StreamKlv]:
     """Every KLV data stream of a container, demuxed in process; [] when it has none.
 
-    Damage after the start (a truncated file, a corrupt PES) ends the demux and keeps what was read.
+    Damage (a truncated file, corrupt TS packets) is demuxed through, see `video.demux_resilient`.
     """
     import av
 
@@ -171,21 +172,18 @@ def demux_klv(path: str | Path) -> list[_StreamKlv]:
         origin = video.start_time * video.time_base if video is not None and video.start_time else 0  # exact
         found: dict[int, _StreamKlv] = {}
         rejected: set[int] = set()
-        try:
-            for packet in container.demux(data_streams):
-                index = packet.stream.index
-                if packet.size == 0 or index in rejected:
+        for packet in demux_resilient(container, data_streams):
+            index = packet.stream.index
+            if packet.size == 0 or index in rejected:
+                continue
+            payload = bytes(packet)
+            if index not in found:
+                if not is_klv_stream(packet.stream, payload):
+                    rejected.add(index)
                     continue
-                payload = bytes(packet)
-                if index not in found:
-                    if not is_klv_stream(packet.stream, payload):
-                        rejected.add(index)
-                        continue
-                    found[index] = _StreamKlv(index)
-                time_s = float(packet.pts * packet.time_base - origin) if packet.pts is not None else None
-                found[index].feed(payload, time_s)
-        except av.error.FFmpegError:
-            pass  # keep the packets read before the damage
+                found[index] = _StreamKlv(index)
+            time_s = float(packet.pts * packet.time_base - origin) if packet.pts is not None else None
+            found[index].feed(payload, time_s)
     for stream in found.values():
         stream.finish()
     return list(found.values())

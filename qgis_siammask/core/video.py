@@ -36,6 +36,27 @@ def _natural_key(path: Path) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
 
 
+MAX_DEMUX_RESTARTS = 3
+MAX_FRAME_GAP_S = 5.0  # longest run of lost frames a PTS may skip over in frame numbering
+
+
+def demux_resilient(container, streams) -> Iterator:
+    """`container.demux(streams)` that survives damage: when the demuxer fails (FFmpeg error, or
+    PyAV's IndexError on a packet of a stream that appeared mid-file) it is restarted from the current
+    file position; after MAX_DEMUX_RESTARTS failures in a row without a packet it ends."""
+    import av
+
+    failures = 0
+    while failures < MAX_DEMUX_RESTARTS:
+        try:
+            for packet in container.demux(streams):
+                failures = 0
+                yield packet
+            return
+        except (av.error.FFmpegError, IndexError):
+            failures += 1
+
+
 class VideoReader:
     """Frames of one video (file or image folder); use as a context manager.
 
@@ -49,6 +70,8 @@ class VideoReader:
         self._images: list[Path] | None = None
         self._decoder: Iterator | None = None
         self._next_index = 0
+        self._skip_before = -1
+        self.corrupt_packets = 0  # video packets the decoder rejected and that were skipped
         if self.path.is_dir():
             self._open_folder(folder_fps)
         elif self.path.is_file():
@@ -101,13 +124,10 @@ class VideoReader:
 
     # --- reading ----------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[VideoFrame]:
-        index = 0
-        while True:
-            frame = self._read_sequential(index) if index else self.read(0)
-            if frame is None:
-                return
+        frame = self.read(0)
+        while frame is not None:
             yield frame
-            index += 1
+            frame = self._read_sequential(frame.index + 1)
 
     def __len__(self) -> int:
         return self.frame_count
@@ -129,25 +149,38 @@ class VideoReader:
         return self.read(max(0, int(np.floor(time_s * self.fps + 1e-6))))
 
     def _read_sequential(self, index: int) -> VideoFrame | None:
+        """The next decoded frame, numbered `index` unless its PTS says it comes later (frames lost to
+        corruption are skipped, not renumbered); after a seek, frames before the target are passed."""
         if self._images is not None:
             return self.read(index)
         if self._decoder is None:
             self._seek(index)
-        import av
-
-        try:
-            for frame in self._decoder:
-                frame_index = self._index_of(frame)
-                if frame_index < index:
-                    continue
-                self._next_index = index + 1
-                pts = frame.pts
-                time_s = float((pts - self._start_pts) * self.time_base) if pts is not None else index / self.fps
-                return VideoFrame(index, pts, time_s, frame.to_ndarray(format="bgr24"))
-        except av.error.FFmpegError as error:
-            raise VideoError(f"cannot decode frame {index}", details=str(error), path=self.path) from error
+        for frame in self._decoder:
+            pts_index = self._index_of(frame)
+            if pts_index < self._skip_before:
+                continue
+            self._skip_before = -1
+            # trust the PTS for a gap of lost frames, not for a jump (a corrupt PTS) or a step back
+            label = pts_index if index <= pts_index <= index + MAX_FRAME_GAP_S * self.fps else index
+            self._next_index = label + 1
+            pts = frame.pts
+            time_s = float((pts - self._start_pts) * self.time_base) if pts is not None else label / self.fps
+            return VideoFrame(label, pts, time_s, frame.to_ndarray(format="bgr24"))
         self._decoder = None
         return None
+
+    def _decoded_frames(self) -> Iterator:
+        """Frames of the video stream from the current position; a packet the decoder rejects
+        (corrupt data) is skipped and counted in `corrupt_packets`, damage in the container ends it."""
+        import av
+
+        for packet in demux_resilient(self._container, self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self.corrupt_packets += 1
+                continue
+            yield from frames
 
     def _index_of(self, frame) -> int:
         if frame.pts is None:
@@ -172,7 +205,7 @@ class VideoReader:
                     self._container.seek(0)  # the file's start, whatever its clock origin
                 else:
                     self._container.seek(seek_pts, stream=self._stream, backward=True, any_frame=False)
-                decoder = self._container.decode(self._stream)
+                decoder = self._decoded_frames()
                 first = next(decoder, None)
             except av.error.FFmpegError as error:
                 raise VideoError(f"cannot seek to frame {index}", details=str(error), path=self.path) from error
@@ -181,6 +214,7 @@ class VideoReader:
             margin_pts = max(2 * margin_pts, one_second_pts)
         self._decoder = itertools.chain([first] if first is not None else [], decoder)
         self._next_index = index
+        self._skip_before = index
 
     def _read_image(self, index: int) -> np.ndarray:
         import cv2
