@@ -87,6 +87,8 @@ def test_out_of_range_values_do_not_erase_the_last_valid_one(shared_dir):
     series = open_telemetry(shared_dir / "data/fmv/klv/qgisfmv_realflight.bin")
     raw_first = series.records[0]
     assert raw_first.frame_center_latitude_deg is None  # error marker in the first packet, nothing before
+    assert "corner_latitude_1" not in raw_first.extra  # error markers never enter extra
+    assert raw_first.extra["corner_latitude_3"] == pytest.approx(39.3437685, abs=1e-6)
     for record in series.records:
         assert record.sensor_latitude_deg is not None
 

@@ -277,6 +277,9 @@ def _corners(values: dict) -> tuple[tuple[float, float], ...] | None:
 def record_from_values(values: dict) -> TelemetryRecord:
     """One packet's values as a TelemetryRecord; fields it does not report stay None.
 
+    Other tags go to `extra` by name, valid values only, so that report-on-change merging
+    (`TelemetryRecord.merged_over`) keeps the last valid value of every tag there too.
+
     Altitudes: MSL (tags 15, 25) when the sensor's MSL altitude is present, otherwise HAE (104/75,
     78), so that sensor and frame-centre heights share one reference; the other reference goes to
     `extra` under the standard's names.
@@ -310,7 +313,7 @@ def record_from_values(values: dict) -> TelemetryRecord:
         frame_center_longitude_deg=values.get(d.KLV_TAG_FRAME_CENTER_LONGITUDE),
         frame_center_elevation_m=centre_height,
         corners_latlon_deg=_corners(values),
-        extra=named_values({t: v for t, v in values.items() if t not in _RECORD_TAGS}),
+        extra=named_values({t: v for t, v in values.items() if t not in _RECORD_TAGS and v is not None}),
     )
 
 
