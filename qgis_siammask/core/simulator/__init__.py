@@ -22,7 +22,7 @@ from .config import SimulationConfig, SimulationResult
 from .flight import telemetry_for_frames
 from .render import Renderer
 from .scene import DEM_RESOLUTION_M, add_occluders, build_scene
-from .truth import ground_truth
+from .truth import GroundTruth
 from .vehicles import make_vehicles
 from .writers import VideoWriter, boxes_from_labels, write_geotiff, write_simulation_json, write_srt, write_truth_geojson
 
@@ -63,9 +63,10 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 
     records = telemetry_for_frames(config, scene, flight_rng, vehicles)
     pixels = truth_pixels(config.width_px, config.height_px)
+    ground_truth = GroundTruth(scene)
     frames, records_out = [], []
     for index, record in enumerate(records):
-        truth = ground_truth(record, config.width_px, config.height_px, pixels, scene)
+        truth = ground_truth(record, config.width_px, config.height_px, pixels)
         if truth["valid"][0]:
             record = dataclasses.replace(
                 record,

@@ -42,8 +42,8 @@ class Renderer:
         step = GRID_STEP_PX if scene.dem_m is None else DEM_GRID_STEP_PX
         self._grid_x = np.linspace(0.0, width - 1.0, int(np.ceil((width - 1) / step)) + 1)
         self._grid_y = np.linspace(0.0, height - 1.0, int(np.ceil((height - 1) / step)) + 1)
-        self._interp_x = _interpolation_matrix(width, len(self._grid_x))
-        self._interp_y = _interpolation_matrix(height, len(self._grid_y))
+        self._interp_x = _interpolation_matrix(width, len(self._grid_x)).astype(np.float32)
+        self._interp_y = _interpolation_matrix(height, len(self._grid_y)).astype(np.float32)
 
     def texture_maps(self, camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(H, W) float32 texture column and row of every pixel, and (H, W) bool `on_ground`."""
@@ -51,11 +51,10 @@ class Renderer:
         ground = camera.pixels_to_ground(np.column_stack([gx.ravel(), gy.ravel()]))
         east, north = self._to_grid.transform(ground.lonlat_deg[:, 0], ground.lonlat_deg[:, 1])
         col, row = self.scene.to_texture_px(np.asarray(east), np.asarray(north))
-        shape = gx.shape
-        valid = ground.valid.reshape(shape).astype(np.float64)
-        upsample = lambda grid: self._interp_y @ np.where(np.isfinite(grid), grid, 0.0).reshape(shape) @ self._interp_x.T
-        on_ground = upsample(valid) > 0.999
-        return upsample(col).astype(np.float32), upsample(row).astype(np.float32), on_ground
+        coarse = np.stack([col, row, ground.valid.astype(np.float64)]).reshape(3, *gx.shape)
+        coarse = np.where(np.isfinite(coarse), coarse, 0.0).astype(np.float32)
+        full = self._interp_y @ coarse @ self._interp_x.T  # (3, H, W), separable bilinear upsampling
+        return full[0], full[1], full[2] > 0.999
 
     def render(self, camera, time_s: float) -> tuple[np.ndarray, np.ndarray]:
         """((H, W, 3) uint8 BGR frame, (H, W) uint8 vehicle ids, 0 for background)."""

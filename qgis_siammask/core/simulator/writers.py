@@ -100,7 +100,7 @@ def write_geotiff(path: Path, array: np.ndarray, scene, resolution_m: float, ver
     profile = dict(
         driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=bands.shape[0], dtype=bands.dtype,
         crs=scene.crs, transform=from_origin(scene.west_m, scene.north_m, resolution_m, resolution_m),
-        compress="deflate", tiled=True, blockxsize=256, blockysize=256,
+        compress="deflate", zlevel=1, tiled=True, blockxsize=256, blockysize=256,
     )
     with rasterio.open(path, "w", **profile) as dataset:
         dataset.write(bands)
