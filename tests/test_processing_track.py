@@ -31,7 +31,7 @@ def processing_ready(qgis_app):
 def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factory, tmp_path, request):
     import processing
 
-    result, box = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     output = tmp_path / "tracks.gpkg"
     outputs = processing.run(
         "siammask:trackobjectsinvideo",
@@ -40,8 +40,8 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
             "MODEL": tracking_model(request),
             "START_FRAME": 0,
             "END_FRAME": 5,
-            "BOXES": ",".join(f"{v:.1f}" for v in box),
-            "LABELS": "truck",
+            "BOXES": ";".join(",".join(f"{v:.1f}" for v in box) for _, box in targets[:2]),
+            "LABELS": "truck;car",
             "DEVICE": 2,  # cpu
             "OUTPUT": str(output),
         },
@@ -50,8 +50,9 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
     assert outputs["FRAMES_TRACKED"] == 6
     assert outputs["OUTPUT"] == str(output)
     points = QgsVectorLayer(f"{output}|layername=points", "points", "ogr")
-    assert points.isValid() and points.featureCount() == 6
-    assert {f["label"] for f in points.getFeatures()} == {"truck"}
+    assert points.isValid() and points.featureCount() == 12
+    assert {f["label"] for f in points.getFeatures()} == {"truck", "car"}
+    assert QgsVectorLayer(f"{output}|layername=lines", "lines", "ogr").featureCount() == 2
     assert {f["frame"] for f in points.getFeatures()} == set(range(6))
 
 

@@ -109,7 +109,9 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterString(self.BOXES, tr("Boxes on the start frame (x,y,width,height;...)")))
         self.addParameter(QgsProcessingParameterString(self.LABELS, tr("Labels (;-separated)"), optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True))
-        self.addParameter(QgsProcessingParameterCrs(self.CRS, tr("Output CRS"), settings.output_crs or DEFAULT_CRS))
+        self.addParameter(
+            QgsProcessingParameterCrs(self.CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True)
+        )
         self.addParameter(
             QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device))
         )
