@@ -185,6 +185,10 @@ def test_corner_homography_when_attitude_is_unusable():
     assert np.abs(error).max() < 0.1
     back, visible = fallback.ground_to_pixels(fallback.pixels_to_ground(pixels).lonlat_deg, GROUND)
     assert visible.all() and np.abs(back - pixels).max() < 1e-6
+    # Corners need no sensor position either.
+    no_position = CameraModel.from_telemetry(dataclasses.replace(reported, sensor_latitude_deg=None), WIDTH, HEIGHT)
+    assert isinstance(no_position, CornerHomography)
+    assert np.allclose(no_position.footprint().lonlat_deg, fallback.footprint().lonlat_deg, atol=1e-9)
 
 
 def test_homography_fit_is_exact_in_float64_and_rejects_degenerate_points():

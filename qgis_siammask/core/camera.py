@@ -168,19 +168,20 @@ class CameraModel(_ImageGeometry):
         """
         flags: list[str] = []
         lat, lon = record.sensor_latitude_deg, record.sensor_longitude_deg
-        if not _finite(lat, lon, record.sensor_altitude_m):
-            raise ProjectionError("telemetry has no usable sensor position (latitude, longitude, altitude)")
-        height_m = _ellipsoidal(record.sensor_altitude_m, record.altitude_reference, lat, lon, flags)
-        if terrain is None:
-            terrain = FlatTerrain(_flat_ground_height(record, ground_height_m, flags))
         attitude = (record.platform_heading_deg, record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg)
         hfov = record.horizontal_fov_deg
-        if not _finite(*attitude) or not _finite(hfov) or hfov <= 0:
+        position_usable = _finite(lat, lon, record.sensor_altitude_m)
+        if terrain is None and (position_usable or record.corners_latlon_deg):
+            terrain = FlatTerrain(_flat_ground_height(record, ground_height_m, flags))
+        if not position_usable or not _finite(*attitude, hfov) or hfov <= 0:
             if record.corners_latlon_deg:
                 return CornerHomography.from_telemetry(record, image_width_px, image_height_px, terrain, flags)
+            if not position_usable:
+                raise ProjectionError("telemetry has no usable sensor position (latitude, longitude, altitude)")
             if _finite(hfov) and hfov <= 0:
                 raise ProjectionError(f"horizontal field of view is {hfov} degrees")
             raise ProjectionError("telemetry has no usable attitude or field of view, and no corner points")
+        height_m = _ellipsoidal(record.sensor_altitude_m, record.altitude_reference, lat, lon, flags)
         optional = (record.platform_pitch_deg, record.platform_roll_deg, record.sensor_relative_roll_deg)
         if not all(_finite(v) for v in optional):
             flags.append(CAMERA_FLAG_ATTITUDE_DEFAULTED)
@@ -362,7 +363,12 @@ class CornerHomography(_ImageGeometry):
         centre = None
         if _finite(record.frame_center_latitude_deg, record.frame_center_longitude_deg):
             centre = np.array([record.frame_center_longitude_deg, record.frame_center_latitude_deg])
-        ground_height = terrain.height_m if isinstance(terrain, FlatTerrain) else float(np.mean(terrain.height_range_m))
+        if isinstance(terrain, FlatTerrain):
+            ground_height = terrain.height_m
+        else:  # the plane through the DEM heights under the corners (and centre)
+            points = latlon[:, ::-1] if centre is None else np.vstack([latlon[:, ::-1], centre])
+            heights = terrain.heights_m(points)
+            ground_height = float(np.nanmean(heights)) if np.isfinite(heights).any() else float(np.mean(terrain.height_range_m))
         return cls(latlon[:, ::-1], ground_height, width, height, centre, tuple(flags))
 
     def pixels_to_ground(self, pixels_xy: np.ndarray) -> GroundPoints:
@@ -425,8 +431,12 @@ def _flat_ground_height(record: TelemetryRecord, ground_height_m, flags: list[st
         return float(ground_height_m)
     elevation = record.frame_center_elevation_m
     if _finite(elevation):
-        lat = record.frame_center_latitude_deg if _finite(record.frame_center_latitude_deg) else record.sensor_latitude_deg
-        lon = record.frame_center_longitude_deg if _finite(record.frame_center_longitude_deg) else record.sensor_longitude_deg
-        return _ellipsoidal(elevation, record.altitude_reference, lat, lon, flags)
+        for lat, lon in (
+            (record.frame_center_latitude_deg, record.frame_center_longitude_deg),
+            (record.sensor_latitude_deg, record.sensor_longitude_deg),
+            *(record.corners_latlon_deg or ()),
+        ):
+            if _finite(lat, lon):
+                return _ellipsoidal(elevation, record.altitude_reference, lat, lon, flags)
     flags.append(CAMERA_FLAG_GROUND_HEIGHT_ASSUMED)
     return 0.0
