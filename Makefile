@@ -8,7 +8,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
-	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin
+	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
+	python3-scipy
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
