@@ -188,6 +188,7 @@ class TrackLayers:
     def add_frames(self, frames) -> None:
         """Append a batch of `core.geometry.FrameFeatures` (one edit session per layer per batch)."""
         per_layer = {name: [] for name in TRACK_LAYERS}
+        categories_before = len(self._categories)
         for frame in frames:
             if frame.footprint is not None:
                 per_layer[LAYER_FOOTPRINTS].append(
@@ -208,6 +209,9 @@ class TrackLayers:
             if features:
                 self.layers[name].dataProvider().addFeatures(features)
         self._write_lines()
+        if len(self._categories) != categories_before:  # a renderer set anew refreshes the legend
+            for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS, LAYER_LINES):
+                self.layers[name].setRenderer(self.layers[name].renderer().clone())
         for layer in self.layers.values():
             layer.updateExtents()
             layer.triggerRepaint()
@@ -331,7 +335,7 @@ def _style_footprints(layer: QgsVectorLayer, outline: str = "#404040") -> None:
     symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
     symbol.symbolLayer(0).setStrokeColor(QColor(outline))
     symbol.symbolLayer(0).setStrokeWidth(0.5)
-    layer.renderer().setSymbol(symbol)
+    layer.setRenderer(QgsSingleSymbolRenderer(symbol))
 
 
 def _set_temporal(layer: QgsVectorLayer, name: str, frame_duration_s: float) -> None:

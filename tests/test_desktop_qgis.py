@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from test_package import build_zip
+from test_plugin_support import simulated_clip, tracking_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO_ROOT / "build" / "screenshots" / "qgis_dock.png"
 DESKTOP_TIMEOUT_S = 170
+FRAMES = 10
 
 pytestmark = pytest.mark.desktop
 
@@ -57,6 +59,7 @@ def start():
     from qgis_siammask.settings import PluginSettings, save_settings
     save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))
     iface.mainWindow().resize(1600, 1000)
+    iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")  # the map's backdrop
     dock = plugin.show_dock()
     state["plugin_file"] = sys.modules["qgis_siammask"].__file__
     state["opened"] = dock.open_video(os.environ["SIAMMASK_VIDEO"])
@@ -74,6 +77,9 @@ def poll_tracking(dock, waited_ms):
         state["counts"] = dock.track_layers.feature_counts()
         dock.show_frame(dock.frame_index, update_map=True)
         canvas = iface.mapCanvas()
+        root = QgsProject.instance().layerTreeRoot()
+        for node in root.children():
+            node.setExpanded(node.name() != "simulated ground")
         extent = dock.track_layers.layers["footprints"].extent()
         extent.scale(1.3)
         canvas.setExtent(extent)
@@ -113,10 +119,12 @@ def _venv_site_packages() -> str:
     return sysconfig.get_paths()["purelib"]
 
 
-def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_model_path):
+def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     if shutil.which("xvfb-run") is None or shutil.which("qgis") is None:
         pytest.skip("desktop QGIS or xvfb-run is not installed")
-    video_path, box_xywh = simulated_clip
+    clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
+    video_path, box_xywh = clip.video_path, targets[0][1]
+    model_path = tracking_model(request)
     profiles = tmp_path / "qgis_profiles"  # --profiles-path holds profiles/<name>/
     plugins_dir = profiles / "profiles" / "default" / "python" / "plugins"
     plugins_dir.mkdir(parents=True)
@@ -140,7 +148,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_mode
         "SIAMMASK_DESKTOP_RESULT": str(result_path),
         "SIAMMASK_VIDEO": str(video_path),
         "SIAMMASK_BOX": ",".join(str(v) for v in box_xywh),
-        "SIAMMASK_MODEL": str(tracking_model_path),
+        "SIAMMASK_MODEL": str(model_path),
+        "SIAMMASK_BACKGROUND": str(clip.texture_path),
         "SIAMMASK_SCREENSHOT": str(SCREENSHOT),
         "OMP_NUM_THREADS": "2",
     }
@@ -161,8 +170,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, simulated_clip, tracking_mode
     assert state["loaded"] and state["opened"] and state["task_started"]
     assert state["plugin_file"].startswith(str(plugins_dir))  # the packaged copy, not the checkout
     status, frames = state["outcome"]
-    assert status == "success" and frames >= 5
-    assert state["counts"]["points"] >= frames - 1 and state["counts"]["footprints"] == frames
+    assert status == "success" and frames == FRAMES
+    assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES
     assert state["overlays"] >= 1
     assert state["screenshot"] and SCREENSHOT.stat().st_size > 20000
     assert state["groups_before_unload"]
