@@ -24,9 +24,11 @@ def describe_model(path: str) -> tuple[bool, str]:
         info = SiamMaskTracker(path, device="cpu").model_info
     except SiamMaskError as error:
         return False, error.user_message
-    fields = getattr(info, "__dataclass_fields__", {})
-    shown = {name: getattr(info, name) for name in ("name", "model_name", "backbone", "has_mask") if name in fields}
-    return True, ", ".join(f"{name}: {value}" for name, value in shown.items()) or str(info)
+    text = tr("{name}: backbone {backbone}, mask {mask}, refine {refine}, exemplar {exemplar}px, search {search}px").format(
+        name=info.name, backbone=info.backbone, mask=tr("yes") if info.has_mask else tr("no"),
+        refine=tr("yes") if info.has_refine else tr("no"), exemplar=info.exemplar_size, search=info.instance_size,
+    )
+    return True, text
 
 
 class SettingsDialog(QDialog):

@@ -1,0 +1,50 @@
+"""The settings dialog: a model file is checked when chosen (what it is, or why it is unusable),
+the DEM comes from the project's raster layers, and the values survive a save/load round trip."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qgis.core import QgsProject, QgsRasterLayer
+
+from test_plugin_support import tracking_model
+
+
+@pytest.fixture()
+def dem_layer(qgis_app, tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = tmp_path / "dem.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(-104.83, 41.15, 0.001, 0.001)) as dem:
+        dem.write(np.full((1, 8, 8), 1850.0, dtype="float32"))
+    layer = QgsRasterLayer(str(path), "dem")
+    assert layer.isValid()
+    QgsProject.instance().addMapLayer(layer)
+    yield layer
+    QgsProject.instance().removeMapLayer(layer.id())
+
+
+def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_path, request):
+    from qgis_siammask.gui.settings_dialog import SettingsDialog
+    from qgis_siammask.settings import load_settings
+
+    model = tracking_model(request)
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a torchscript file")
+    assert not dialog.check_model(str(broken))
+    assert dialog.model_label.text().startswith("Not usable") and "broken.pt" in dialog.model_label.text()
+    dialog.model_widget.setFilePath(model)  # fileChanged checks it
+    assert "backbone" in dialog.model_label.text() and "mask yes" in dialog.model_label.text()
+
+    dialog.device_combo.setCurrentText("cpu")
+    dialog.threshold_spin.setValue(0.45)
+    dialog.dem_combo.setLayer(dem_layer)
+    dialog.crs_widget.setCrs(dem_layer.crs())
+    dialog.accept()
+    saved = load_settings()
+    assert (saved.model_path, saved.device, saved.score_threshold) == (model, "cpu", pytest.approx(0.45))
+    assert saved.dem_layer_id == dem_layer.id() and saved.dem_path() == dem_layer.source()
+    assert saved.output_crs == "EPSG:4326"
