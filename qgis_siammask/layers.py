@@ -29,7 +29,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QDateTime, Qt
 from qgis.PyQt.QtGui import QColor
 
 from .core.definitions import (
@@ -40,6 +40,7 @@ from .core.definitions import (
     FIELD_HEADING_DEG,
     FIELD_LABEL,
     FIELD_LAST_FRAME,
+    FIELD_LENGTH_M,
     FIELD_POINT_COUNT,
     FIELD_SCORE,
     FIELD_SPEED_MPS,
@@ -54,6 +55,8 @@ from .core.definitions import (
     LAYER_POINTS,
     TRACK_LAYERS,
 )
+from .core.geometry import ground_distance_heading
+from .core.track_store import LAYER_FIELDS
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
 TRACK_PALETTE = (
@@ -63,27 +66,8 @@ PLAYBACK_FOOTPRINT = "frame footprint"
 PLAYBACK_PLATFORM = "platform"
 PLAYBACK_CENTRE = "frame centre"
 
-_TRACK_FIELDS = (
-    (FIELD_TRACK_ID, QVariant.Int),
-    (FIELD_LABEL, QVariant.String),
-    (FIELD_FRAME, QVariant.Int),
-    (FIELD_TIME_UTC, QVariant.DateTime),
-    (FIELD_SCORE, QVariant.Double),
-    (FIELD_STATUS, QVariant.String),
-    (FIELD_SPEED_MPS, QVariant.Double),
-    (FIELD_HEADING_DEG, QVariant.Double),
-    (FIELD_GEO_FLAG, QVariant.String),
-)
-_LINE_FIELDS = (
-    (FIELD_TRACK_ID, QVariant.Int),
-    (FIELD_LABEL, QVariant.String),
-    (FIELD_FIRST_FRAME, QVariant.Int),
-    (FIELD_LAST_FRAME, QVariant.Int),
-    (FIELD_START_UTC, QVariant.DateTime),
-    (FIELD_END_UTC, QVariant.DateTime),
-    (FIELD_POINT_COUNT, QVariant.Int),
-)
-_FOOTPRINT_FIELDS = ((FIELD_FRAME, QVariant.Int), (FIELD_TIME_UTC, QVariant.DateTime), (FIELD_GEO_FLAG, QVariant.String))
+_MEMORY_TYPE = {"int": "integer", "real": "double", "str": "string", "datetime": "datetime"}
+_PLAYBACK_FIELDS = LAYER_FIELDS[LAYER_FOOTPRINTS]
 _LAYER_GEOMETRY = {
     LAYER_MASKS: "MultiPolygon",
     LAYER_BOXES: "Polygon",
@@ -112,14 +96,12 @@ def qdatetime(value) -> QDateTime:
 
 
 def memory_layer(geometry: str, crs: str, name: str, fields) -> QgsVectorLayer:
-    field_uri = "".join(f"&field={n}:{_MEMORY_TYPE[t]}" for n, t in fields)
+    """A memory layer with the track store's fields (core.track_store.LAYER_FIELDS entries)."""
+    field_uri = "".join(f"&field={f.name}:{_MEMORY_TYPE[f.kind]}" for f in fields)
     layer = QgsVectorLayer(f"{geometry}?crs={crs}{field_uri}", name, "memory")
     if not layer.isValid():
         raise RuntimeError(f"could not create memory layer {name} ({geometry}, {crs})")
     return layer
-
-
-_MEMORY_TYPE = {QVariant.Int: "integer", QVariant.String: "string", QVariant.Double: "double", QVariant.DateTime: "datetime"}
 
 
 @dataclass
@@ -130,6 +112,8 @@ class _LineState:
     last_frame: int = 0
     start_utc: object = None
     end_utc: object = None
+    length_m: float = 0.0
+    last_lonlat: tuple | None = None
     feature_id: int | None = None
 
 
@@ -177,8 +161,7 @@ class TrackLayers:
         self._lines: dict[int, _LineState] = {}
         self._categories: set[int] = set()
         for name in TRACK_LAYERS:
-            fields = _LINE_FIELDS if name == LAYER_LINES else _FOOTPRINT_FIELDS if name == LAYER_FOOTPRINTS else _TRACK_FIELDS
-            layer = group.add(memory_layer(_LAYER_GEOMETRY[name], crs, name, fields))
+            layer = group.add(memory_layer(_LAYER_GEOMETRY[name], crs, name, LAYER_FIELDS[name]))
             self.layers[name] = layer
             _set_temporal(layer, name, frame_duration_s)
             if name != LAYER_FOOTPRINTS:
@@ -191,15 +174,15 @@ class TrackLayers:
         categories_before = len(self._categories)
         for frame in frames:
             if frame.footprint is not None:
-                per_layer[LAYER_FOOTPRINTS].append(
-                    self._feature(LAYER_FOOTPRINTS, frame.footprint, [frame.frame, qdatetime(frame.time_utc), frame.geo_flag])
-                )
+                values = {FIELD_FRAME: frame.frame, FIELD_TIME_UTC: qdatetime(frame.time_utc), FIELD_GEO_FLAG: frame.geo_flag}
+                per_layer[LAYER_FOOTPRINTS].append(self._feature(LAYER_FOOTPRINTS, frame.footprint, values))
             for track in frame.tracks:
                 self._ensure_category(track.track_id, track.label)
-                values = [
-                    track.track_id, track.label, track.frame, qdatetime(track.time_utc), track.score, track.status,
-                    track.speed_mps, track.heading_deg, track.geo_flag,
-                ]
+                values = {
+                    FIELD_TRACK_ID: track.track_id, FIELD_LABEL: track.label, FIELD_FRAME: track.frame,
+                    FIELD_TIME_UTC: qdatetime(track.time_utc), FIELD_SCORE: track.score, FIELD_STATUS: track.status,
+                    FIELD_SPEED_MPS: track.speed_mps, FIELD_HEADING_DEG: track.heading_deg, FIELD_GEO_FLAG: track.geo_flag,
+                }
                 for name, geometry in ((LAYER_MASKS, track.mask), (LAYER_BOXES, track.box), (LAYER_POINTS, track.point)):
                     if geometry is not None:
                         per_layer[name].append(self._feature(name, geometry, values))
@@ -236,13 +219,18 @@ class TrackLayers:
                 raise OSError(f"{path}: could not write layer {name}: {message}")
         return path
 
-    def _feature(self, name: str, geometry, values) -> QgsFeature:
-        feature = QgsFeature(self.layers[name].fields())
-        qgs_geometry = shapely_to_qgs(geometry)
+    def _feature(self, name: str, geometry, values: dict) -> QgsFeature:
+        """A feature of layer `name`; `values` by field name (fields the layer lacks are ignored)."""
+        fields = self.layers[name].fields()
+        feature = QgsFeature(fields)
+        qgs_geometry = geometry if isinstance(geometry, QgsGeometry) else shapely_to_qgs(geometry)
         if name == LAYER_MASKS and not qgs_geometry.isMultipart():
             qgs_geometry.convertToMultiType()
         feature.setGeometry(qgs_geometry)
-        feature.setAttributes(list(values))
+        for field_name, value in values.items():
+            index = fields.indexOf(field_name)
+            if index >= 0:
+                feature.setAttribute(index, value)
         return feature
 
     def _ensure_category(self, track_id: int, label: str) -> None:
@@ -270,6 +258,10 @@ class TrackLayers:
             state = self._lines[track.track_id] = _LineState(track.label, first_frame=track.frame, start_utc=track.time_utc)
         state.vertices.append(QgsPointXY(track.point.x, track.point.y))
         state.last_frame, state.end_utc = track.frame, track.time_utc
+        if track.lonlat_deg is not None:
+            if state.last_lonlat is not None:
+                state.length_m += ground_distance_heading(state.last_lonlat, track.lonlat_deg)[0]
+            state.last_lonlat = track.lonlat_deg
 
     def _write_lines(self) -> None:
         layer = self.layers[LAYER_LINES]
@@ -277,29 +269,29 @@ class TrackLayers:
         for track_id, state in self._lines.items():
             if len(state.vertices) < 2:
                 continue
-            values = [
-                track_id, state.label, state.first_frame, state.last_frame,
-                qdatetime(state.start_utc), qdatetime(state.end_utc), len(state.vertices),
-            ]
+            values = {
+                FIELD_TRACK_ID: track_id, FIELD_LABEL: state.label, FIELD_FIRST_FRAME: state.first_frame,
+                FIELD_LAST_FRAME: state.last_frame, FIELD_START_UTC: qdatetime(state.start_utc),
+                FIELD_END_UTC: qdatetime(state.end_utc), FIELD_POINT_COUNT: len(state.vertices),
+                FIELD_LENGTH_M: state.length_m,
+            }
             geometry = QgsGeometry.fromPolylineXY(state.vertices)
             if state.feature_id is None:
-                feature = QgsFeature(layer.fields())
-                feature.setGeometry(geometry)
-                feature.setAttributes(values)
-                _, added = provider.addFeatures([feature])
+                _, added = provider.addFeatures([self._feature(LAYER_LINES, geometry, values)])
                 state.feature_id = added[0].id()
             else:
+                fields = layer.fields()
                 provider.changeGeometryValues({state.feature_id: geometry})
-                provider.changeAttributeValues({state.feature_id: dict(enumerate(values))})
+                provider.changeAttributeValues({state.feature_id: {fields.indexOf(k): v for k, v in values.items()}})
 
 
 class PlaybackLayers:
     """Footprint, platform position and frame centre of the frame on screen (lon/lat, one feature each)."""
 
     def __init__(self, group: VideoLayerGroup):
-        self.footprint = group.add(memory_layer("Polygon", "EPSG:4326", PLAYBACK_FOOTPRINT, _FOOTPRINT_FIELDS))
-        self.platform = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_PLATFORM, _FOOTPRINT_FIELDS))
-        self.centre = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_CENTRE, _FOOTPRINT_FIELDS))
+        self.footprint = group.add(memory_layer("Polygon", "EPSG:4326", PLAYBACK_FOOTPRINT, _PLAYBACK_FIELDS))
+        self.platform = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_PLATFORM, _PLAYBACK_FIELDS))
+        self.centre = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_CENTRE, _PLAYBACK_FIELDS))
         _style_footprints(self.footprint, outline="#00bfff")
         self.platform.setRenderer(QgsSingleSymbolRenderer(_marker("triangle", "#ff00ff", 4.0)))
         self.centre.setRenderer(QgsSingleSymbolRenderer(_marker("cross2", "#00bfff", 5.0)))

@@ -53,7 +53,7 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
     assert counts == {"masks": 7, "boxes": 7, "points": 7, "lines": 2, "footprints": 4}
     lines = {f["track_id"]: f for f in layers.layers["lines"].getFeatures()}
     assert lines[1].geometry().constGet().numPoints() == 4 and lines[2]["points"] == 3
-    assert lines[1]["last_frame"] == 3 and lines[1]["end_utc"].toMSecsSinceEpoch() > lines[1]["start_utc"].toMSecsSinceEpoch()
+    assert lines[1]["length_m"] > 0 and lines[1]["last_frame"] == 3 and lines[1]["end_utc"].toMSecsSinceEpoch() > lines[1]["start_utc"].toMSecsSinceEpoch()
 
     renderer = layers.layers["masks"].renderer()
     assert [c.value() for c in renderer.categories()] == [1, 2]
