@@ -92,11 +92,14 @@ def box_deltas(anchors: np.ndarray, box_xyxy: np.ndarray) -> np.ndarray:
 
 
 def decode_deltas(anchors: np.ndarray, deltas: np.ndarray) -> np.ndarray:
-    """(..., 4) x1, y1, x2, y2 boxes from (4, ...) deltas and matching (4, ...) anchors."""
+    """(..., 4) x1, y1, x2, y2 boxes from (4, ...) deltas and matching (4, ...) anchors.
+
+    Size deltas are clipped to +-6 (a factor of 400) so an untrained network cannot overflow exp().
+    """
     cx = anchors[0] + deltas[0] * anchors[2]
     cy = anchors[1] + deltas[1] * anchors[3]
-    w = anchors[2] * np.exp(deltas[2])
-    h = anchors[3] * np.exp(deltas[3])
+    w = anchors[2] * np.exp(np.clip(deltas[2], -6.0, 6.0))
+    h = anchors[3] * np.exp(np.clip(deltas[3], -6.0, 6.0))
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=-1)
 
 

@@ -237,12 +237,13 @@ def train(cfg: TrainingConfig, log=print) -> TrainingResult:
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     if resume_payload is not None:
         optimizer.load_state_dict(resume_payload["optimizer"])
+        for group in optimizer.param_groups:  # the schedule below restarts from the base rate
+            group["lr"] = group["initial_lr"] = cfg.learning_rate
     steps_per_epoch = math.ceil(cfg.samples_per_epoch / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
+    warmup_steps, done_steps = min(steps_per_epoch, total_steps // 10 + 1), start_epoch * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _learning_rate_factor(step, total_steps, min(steps_per_epoch, total_steps // 10 + 1)))
-    for _ in range(start_epoch * steps_per_epoch):
-        scheduler.step()
+        optimizer, lambda step: _learning_rate_factor(done_steps + step, total_steps, warmup_steps))
     generator = torch.Generator().manual_seed(cfg.seed)
     cfg.out.mkdir(parents=True, exist_ok=True)
     best_iou = max((h.val_box_iou for h in history if h.val_box_iou is not None), default=-1.0)

@@ -1,0 +1,262 @@
+"""Evaluate a SiamMask TorchScript model: simulated clips (with targets) and real sequences (without).
+
+    .venv/bin/python scripts/evaluate.py [--model model/default/siammask_sim_light.pt] [--clips 10]
+        [--seed 100000] [--frames 60] [--shared ../shared] [--json OUT.json]
+
+Simulated clips use seeds seed .. seed + clips - 1, disjoint from the training sets (model card: training
+seeds are below 100000). Per sequence the tracker is initialised on frame 0 with the true box and run to
+the end; frames 1.. are scored. Metrics: mean box IoU (axis-aligned box vs true box), mean mask IoU,
+success rate (box IoU > 0.5), and on simulated clips the mean ground error in metres of the track point
+(the mask centroid, else the box centre) projected with the frame's camera model against the true
+vehicle position. Targets for the simulated set: box IoU >= 0.7, mask IoU >= 0.6, success >= 90 %.
+The real sequences (../shared/data/tracking: DAVIS tennis masks, VOT bag polygons) are reported as is.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_MODEL = REPO_ROOT / "model" / "default" / "siammask_sim_light.pt"
+EVAL_SEED = 100000
+TARGETS = {"box_iou": 0.7, "mask_iou": 0.6, "success": 0.9}
+
+
+@dataclass
+class Sequence:
+    """Frames (BGR) with per-frame truth: boxes (F, 4) x, y, w, h; masks (F, H, W) bool or None."""
+
+    name: str
+    frames: list
+    boxes_xywh: np.ndarray
+    masks: list | None = None
+    ground_error_m: object = None  # callable(frame_index, point_xy) -> metres, simulated clips only
+
+
+@dataclass
+class SequenceResult:
+    name: str
+    frames: int
+    box_iou: float
+    mask_iou: float | None
+    success: float
+    ground_error_m: float | None
+    fps: float
+    per_frame_box_iou: list = field(default_factory=list, repr=False)
+
+
+def box_iou_xywh(a, b) -> float:
+    ax2, ay2, bx2, by2 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    inter = max(0.0, min(ax2, bx2) - max(a[0], b[0])) * max(0.0, min(ay2, by2) - max(a[1], b[1]))
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+def track_point(track) -> tuple[float, float]:
+    """The point a track reports on the ground: its mask centroid, else its box centre (pixels)."""
+    if track.mask is not None and track.mask.any():
+        ys, xs = np.nonzero(track.mask)
+        return float(xs.mean()), float(ys.mean())
+    x, y, w, h = track.bbox_xywh
+    return x + w / 2.0, y + h / 2.0
+
+
+def evaluate_sequence(tracker_factory, sequence: Sequence) -> SequenceResult:
+    tracker = tracker_factory()
+    tracker.init(sequence.frames[0], [tuple(float(v) for v in sequence.boxes_xywh[0])])
+    box_ious, mask_ious, errors = [], [], []
+    start = time.perf_counter()
+    for index in range(1, len(sequence.frames)):
+        track = tracker.update(sequence.frames[index])[0]
+        if np.isnan(sequence.boxes_xywh[index]).any():
+            continue
+        box_ious.append(box_iou_xywh(track.bbox_xywh, sequence.boxes_xywh[index]))
+        if sequence.masks is not None and track.mask is not None:
+            mask_ious.append(mask_iou(track.mask, sequence.masks[index]))
+        if sequence.ground_error_m is not None:
+            error = sequence.ground_error_m(index, track_point(track))
+            if error is not None:
+                errors.append(error)
+    elapsed = time.perf_counter() - start
+    return SequenceResult(
+        name=sequence.name, frames=len(box_ious), box_iou=float(np.mean(box_ious)),
+        mask_iou=float(np.mean(mask_ious)) if mask_ious else None,
+        success=float(np.mean(np.array(box_ious) > 0.5)),
+        ground_error_m=float(np.mean(errors)) if errors else None,
+        fps=len(box_ious) / max(elapsed, 1e-9), per_frame_box_iou=[round(v, 4) for v in box_ious],
+    )
+
+
+def tennis_sequence(shared: Path) -> Sequence:
+    root = shared / "data" / "tracking" / "tennis"
+    masks_paths = sorted((root / "Annotations").glob("*.png"))
+    frames = [cv2.imread(str(root / "JPEGImages" / f"{p.stem}.jpg")) for p in masks_paths]
+    masks = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 0 for p in masks_paths]
+    boxes = []
+    for mask in masks:
+        ys, xs = np.nonzero(mask)
+        boxes.append((xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()))
+    return Sequence("tennis (DAVIS masks)", frames, np.array(boxes, np.float64), masks)
+
+
+def bag_sequence(shared: Path) -> Sequence:
+    """VOT bag: truth boxes are the polygons' bounding boxes, truth masks the filled polygons."""
+    root = shared / "data" / "tracking" / "vot_bag"
+    polygons = np.loadtxt(root / "groundtruth.txt", delimiter=",").reshape(-1, 4, 2)
+    frames = [cv2.imread(str(p)) for p in sorted((root / "color").glob("*.jpg"))][:len(polygons)]
+    height, width = frames[0].shape[:2]
+    masks, boxes = [], []
+    for polygon in polygons:
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
+        masks.append(mask > 0)
+        lo, hi = polygon.min(axis=0), polygon.max(axis=0)
+        boxes.append((lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]))
+    return Sequence("bag (VOT polygons)", frames, np.array(boxes, np.float64), masks)
+
+
+def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence:
+    """One simulator clip (same variety as the training set, model.make_sim_dataset) and its truth.
+
+    The target is the vehicle with the most visible frames (ties: the largest in frame 0) among those
+    fully inside frame 0; frames where it is hidden or out of view are not scored (truth box None).
+    """
+    from model.make_sim_dataset import simulation_config
+    from qgis_siammask.core.camera import CameraModel
+    from qgis_siammask.core.simulator import simulate
+    from qgis_siammask.core.terrain import DemTerrain, FlatTerrain
+    from qgis_siammask.core.video import VideoReader
+
+    config = simulation_config(seed, frames, workdir)
+    result = simulate(config)
+    with VideoReader(result.video_path) as video:
+        images = [frame.image for frame in video]
+    with np.load(result.masks_path) as stored:
+        labels = stored["labels"][:len(images)]
+    height, width = labels.shape[1:]
+
+    def fully_inside(vehicle_id: int) -> bool:
+        ys, xs = np.nonzero(labels[0] == vehicle_id)
+        return xs.size > 50 and xs.min() > 0 and ys.min() > 0 and xs.max() < width - 1 and ys.max() < height - 1
+
+    candidates = [int(v) for v in np.unique(labels[0]) if v and fully_inside(int(v))]
+    if not candidates:
+        raise RuntimeError(f"simulated clip {seed}: no vehicle fully in view in frame 0")
+    target = max(candidates, key=lambda v: ((labels == v).any(axis=(1, 2)).sum(), (labels[0] == v).sum()))
+    masks = [label == target for label in labels]
+    boxes = np.full((len(masks), 4), np.nan)
+    for index, mask in enumerate(masks):
+        ys, xs = np.nonzero(mask)
+        if xs.size >= 20:
+            boxes[index] = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    truth = json.loads(result.truth_path.read_text())
+    feature = next(f for f in truth["features"] if f["properties"]["vehicle_id"] == target)
+    truth_by_frame = dict(zip(feature["properties"]["frames"], feature["geometry"]["coordinates"]))
+    terrain = DemTerrain(result.dem_path) if result.dem_path else FlatTerrain(config.ground_height_m)
+
+    def ground_error_m(index: int, point_xy) -> float | None:
+        if index not in truth_by_frame:
+            return None
+        camera = CameraModel.from_telemetry(result.telemetry[index], width, height, terrain)
+        ground = camera.pixels_to_ground(np.array([point_xy], np.float64))
+        if not ground.valid[0]:
+            return None
+        lon, lat, h = truth_by_frame[index]
+        truth_enu = camera.local_frame.to_enu(np.array([[lon, lat]]), np.array([h]))
+        return float(np.hypot(*(ground.enu_m[0, :2] - np.asarray(truth_enu).reshape(-1, 3)[0, :2])))
+
+    return Sequence(f"sim seed {seed}", images, boxes, masks, ground_error_m)
+
+
+def simulated_sequences(seed: int, clips: int, frames: int, workdir: Path) -> list[Sequence]:
+    return [simulated_sequence(seed + c, frames, workdir / f"clip_{seed + c}") for c in range(clips)]
+
+
+def summarise(results: list[SequenceResult]) -> dict:
+    """Frame-weighted means over the given sequences."""
+    weights = np.array([r.frames for r in results], np.float64)
+
+    def mean(values):
+        pairs = [(v, w) for v, w in zip(values, weights) if v is not None]
+        return float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs])) if pairs else None
+
+    return {
+        "frames": int(weights.sum()),
+        "box_iou": mean([r.box_iou for r in results]),
+        "mask_iou": mean([r.mask_iou for r in results]),
+        "success": mean([r.success for r in results]),
+        "ground_error_m": mean([r.ground_error_m for r in results]),
+        "fps": mean([r.fps for r in results]),
+    }
+
+
+def _fmt(value, spec=".3f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def print_table(title: str, results: list[SequenceResult], summary: dict, targets: dict | None):
+    print(f"\n{title}")
+    print(f"{'sequence':<28}{'frames':>7}{'box IoU':>9}{'mask IoU':>10}{'success':>9}{'ground m':>10}{'fps':>7}")
+    for r in results:
+        print(f"{r.name:<28}{r.frames:>7}{_fmt(r.box_iou):>9}{_fmt(r.mask_iou):>10}{_fmt(r.success):>9}"
+              f"{_fmt(r.ground_error_m, '.2f'):>10}{r.fps:>7.1f}")
+    s = summary
+    print(f"{'ALL (frame-weighted)':<28}{s['frames']:>7}{_fmt(s['box_iou']):>9}{_fmt(s['mask_iou']):>10}"
+          f"{_fmt(s['success']):>9}{_fmt(s['ground_error_m'], '.2f'):>10}{_fmt(s['fps'], '.1f'):>7}")
+    if targets:
+        verdicts = [f"{k} {_fmt(s[k])} {'>=' if (s[k] or 0) >= t else '<'} {t} "
+                    f"({'met' if (s[k] or 0) >= t else 'MISSED'})" for k, t in targets.items()]
+        print("targets: " + "; ".join(verdicts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--clips", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=EVAL_SEED, help="first simulated clip seed")
+    parser.add_argument("--frames", type=int, default=60, help="frames per simulated clip")
+    parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/siammask_eval"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    from qgis_siammask.core.tracker import SiamMaskTracker
+
+    def factory():
+        return SiamMaskTracker(str(args.model), device=args.device, score_threshold=0.0)
+
+    report = {"model": str(args.model)}
+    if args.clips > 0:
+        sim = [evaluate_sequence(factory, s) for s in simulated_sequences(args.seed, args.clips, args.frames, args.workdir)]
+        report["simulated"] = {"summary": summarise(sim), "sequences": [asdict(r) for r in sim]}
+        print_table(f"simulated clips, seeds {args.seed}..{args.seed + args.clips - 1}", sim,
+                    report["simulated"]["summary"], TARGETS)
+    if (args.shared / "data" / "tracking").is_dir():
+        real = [evaluate_sequence(factory, tennis_sequence(args.shared)),
+                evaluate_sequence(factory, bag_sequence(args.shared))]
+        report["real"] = {"summary": summarise(real), "sequences": [asdict(r) for r in real]}
+        print_table("real sequences (no target)", real, report["real"]["summary"], None)
+    else:
+        print(f"\n{args.shared}/data/tracking not found: real sequences skipped")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
