@@ -64,6 +64,13 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
     assert dock.playback_layers.platform.featureCount() == 1 and dock.playback_layers.centre.featureCount() == 1
     assert "sensor" in dock.telemetry_label.text()
 
+    dock.play()
+    qtbot.waitUntil(lambda: dock.frame_index >= 4, timeout=10_000)
+    dock.pause()
+    assert not dock.playing
+    shown = next(dock.playback_layers.footprint.getFeatures())["frame"]
+    assert shown == dock.frame_index >= 4  # the map caught up with the paused video
+    dock.slider.setValue(0)
     dock.step(1)
     assert dock.frame_index == 1 and dock.slider.value() == 1
     dock.slider.setValue(6)

@@ -102,6 +102,7 @@ class VideoDock(QDockWidget):
         self.last_outcome = None
         self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the tracking runs
         self._last_map_update_s = 0.0
+        self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
         self._build_ui(tracking_disabled_reason)
@@ -253,7 +254,7 @@ class VideoDock(QDockWidget):
         self.pause()
         if self.video is not None:
             self.video.close()
-        self.video = self.current_frame = None
+        self.video = self.current_frame = self._shown = None
         self.clear_boxes()
         self.features_by_frame.clear()
 
@@ -271,6 +272,7 @@ class VideoDock(QDockWidget):
             return False
         self.current_frame, self.frame_index = frame, frame.index
         record, camera = self._camera_at(frame.time_s)
+        self._shown = (frame.index, record, camera)
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
         self.frame_view.set_overlays(overlays_from_features(features, camera) if features is not None else [])
@@ -278,7 +280,7 @@ class VideoDock(QDockWidget):
         now = time.monotonic()
         if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
             self._last_map_update_s = now
-            self._update_playback_layers(frame.index, record, camera)
+            self._update_playback_layers(*self._shown)
         return True
 
     def _show_position(self, index: int, time_s: float) -> None:
@@ -337,6 +339,9 @@ class VideoDock(QDockWidget):
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
 
     def pause(self) -> None:
+        """Stop playing; the map catches up with the frame on screen (playback updates are throttled)."""
+        if self._play_timer.isActive() and self._shown is not None:
+            self._update_playback_layers(*self._shown)
         self._play_timer.stop()
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
@@ -347,7 +352,6 @@ class VideoDock(QDockWidget):
     def _play_tick(self) -> None:
         if not self.show_frame(self.frame_index + 1):
             self.pause()
-            self.show_frame(self.frame_index, update_map=True)
 
     # --- boxes -----------------------------------------------------------------------------------
     def _box_drawn(self, x: float, y: float, width: float, height: float) -> None:
