@@ -8,7 +8,7 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QMessageBox
+from qgis.PyQt.QtWidgets import QAction
 
 from .core.definitions import PLUGIN_NAME
 from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
@@ -97,7 +97,9 @@ class SiamMaskPlugin:
         """Create (once) and show the video dock; returns it, or None when video support is missing."""
         report = self._dependency_report()
         if not report.available(FEATURE_VIDEO):
-            QMessageBox.warning(self.iface.mainWindow(), PLUGIN_NAME, report.summary())
+            self.iface.messageBar().pushMessage(
+                PLUGIN_NAME, tr("The video dock needs Python packages that are missing."), report.summary(), Qgis.Critical, 0
+            )
             if self.dock_action is not None:
                 self.dock_action.setChecked(False)
             return None

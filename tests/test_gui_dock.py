@@ -134,7 +134,8 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
 
 def test_cancel_keeps_what_was_tracked(dock, clip, qtbot, tmp_path):
     result, targets = clip
-    assert dock.open_video(str(result.video_path))
+    assert dock.open_video(str(result.video_path), str(result.srt_path))  # telemetry chosen by hand
+    assert dock.telemetry.records[0].source == "srt" and dock.telemetry_edit.text() == str(result.srt_path)
     dock.add_box(*targets[0][1], "car")
     task = dock.start_tracking(str(tmp_path / "cancelled.gpkg"))
     task.framesReady.connect(dock.stop_tracking)  # cancel as soon as the first frames arrive

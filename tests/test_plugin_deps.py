@@ -78,3 +78,27 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
     assert title == "SiamMask FMV Tracker" and "torch" in text
     assert out["track_enabled"] is False and "torch" in out["tooltip"]
     assert out["torch_imported"] is False
+
+
+def test_without_av_the_dock_stays_closed_and_says_why():
+    out = _run(
+        """
+        import sys, json
+        sys.modules["av"] = None
+        sys.path.insert(0, "tests")
+        from qgis.testing import start_app
+        from test_plugin_support import StubInterface
+        app = start_app()
+        iface = StubInterface()
+        import qgis_siammask
+        plugin = qgis_siammask.classFactory(iface)
+        plugin.initGui()
+        dock = plugin.show_dock()
+        print(json.dumps({"dock": dock is not None, "messages": iface.messages,
+                          "checked": plugin.dock_action.isChecked()}))
+        plugin.unload()
+        """
+    )
+    assert out["dock"] is False and out["checked"] is False
+    assert len(out["messages"]) == 2  # the start-up message, then the answer to opening the dock
+    assert "(av)" in out["messages"][0][1] and "missing" in out["messages"][1][1]

@@ -47,3 +47,22 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
     assert QgsApplication.processingRegistry().providerById("siammask") is None
     assert QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID) is None
     assert len(QgsProject.instance().layerTreeRoot().children()) == groups_before
+
+
+def test_unload_while_tracking_cancels_the_task(iface, qtbot, tmp_path_factory, request):
+    import qgis_siammask
+    from qgis_siammask.settings import PluginSettings, save_settings
+    from test_plugin_support import simulated_clip, tracking_model
+
+    save_settings(PluginSettings(model_path=tracking_model(request), device="cpu"))
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    plugin = qgis_siammask.classFactory(iface)
+    plugin.initGui()
+    dock = plugin.show_dock()
+    assert dock.open_video(str(result.video_path))
+    dock.add_box(*targets[0][1], "car")
+    task = dock.start_tracking(str(tmp_path_factory.mktemp("unload") / "tracks.gpkg"))
+    qtbot.waitUntil(lambda: task.status() == task.Running, timeout=10_000)
+    plugin.unload()
+    assert task.isCanceled() and task.status() in (task.Terminated, task.Complete)
+    assert iface.docks() == [] and QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name) is None
