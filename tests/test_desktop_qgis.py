@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from test_package import build_zip
+from qgis_siammask.settings import default_model_path
 from test_plugin_support import simulated_clip, tracking_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -57,9 +58,12 @@ def start():
     state["loaded"] = "qgis_siammask" in plugins
     plugin = plugins["qgis_siammask"]
     from qgis_siammask.settings import PluginSettings, save_settings
-    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))
+    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))  # "": the bundled model
+    from qgis_siammask.settings import load_settings
+    state["model_used"] = load_settings().effective_model_path
     iface.mainWindow().resize(1600, 1000)
-    iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")  # the map's backdrop
+    global background
+    background = iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")  # the map's backdrop
     dock = plugin.show_dock()
     state["plugin_file"] = sys.modules["qgis_siammask"].__file__
     state["opened"] = dock.open_video(os.environ["SIAMMASK_VIDEO"])
@@ -77,9 +81,8 @@ def poll_tracking(dock, waited_ms):
         state["counts"] = dock.track_layers.feature_counts()
         dock.show_frame(dock.frame_index, update_map=True)
         canvas = iface.mapCanvas()
-        root = QgsProject.instance().layerTreeRoot()
-        for node in root.children():
-            node.setExpanded(node.name() != "simulated ground")
+        iface.layerTreeView().expandAllNodes()
+        QgsProject.instance().layerTreeRoot().findLayer(background.id()).setExpanded(False)
         extent = dock.track_layers.layers["footprints"].extent()
         extent.scale(1.3)
         canvas.setExtent(extent)
@@ -125,6 +128,7 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     video_path, box_xywh = clip.video_path, targets[0][1]
     model_path = tracking_model(request)
+    bundled = model_path == default_model_path()  # then the zip carries it: QGIS must find it there
     profiles = tmp_path / "qgis_profiles"  # --profiles-path holds profiles/<name>/
     plugins_dir = profiles / "profiles" / "default" / "python" / "plugins"
     plugins_dir.mkdir(parents=True)
@@ -148,7 +152,7 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
         "SIAMMASK_DESKTOP_RESULT": str(result_path),
         "SIAMMASK_VIDEO": str(video_path),
         "SIAMMASK_BOX": ",".join(str(v) for v in box_xywh),
-        "SIAMMASK_MODEL": str(model_path),
+        "SIAMMASK_MODEL": "" if bundled else str(model_path),
         "SIAMMASK_BACKGROUND": str(clip.texture_path),
         "SIAMMASK_SCREENSHOT": str(SCREENSHOT),
         "OMP_NUM_THREADS": "2",
@@ -169,6 +173,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert "error" not in state, state["error"]
     assert state["loaded"] and state["opened"] and state["task_started"]
     assert state["plugin_file"].startswith(str(plugins_dir))  # the packaged copy, not the checkout
+    if bundled:
+        assert state["model_used"].startswith(str(plugins_dir / "qgis_siammask" / "models"))
     status, frames = state["outcome"]
     assert status == "success" and frames == FRAMES
     assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES

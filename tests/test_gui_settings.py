@@ -36,6 +36,7 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     broken.write_bytes(b"not a torchscript file")
     assert not dialog.check_model(str(broken))
     assert dialog.model_label.text().startswith("Not usable") and "broken.pt" in dialog.model_label.text()
+    dialog.model_widget.setFilePath("")
     dialog.model_widget.setFilePath(model)  # fileChanged checks it
     assert "backbone" in dialog.model_label.text() and "mask yes" in dialog.model_label.text()
 

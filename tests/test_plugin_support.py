@@ -114,13 +114,6 @@ def truth_centres(result, vehicle_id: int) -> dict:
     }
 
 
-def is_trained_model(path: str) -> bool:
-    """True for the committed default (trained) model, False for the seeded random-weight parity model."""
-    from qgis_siammask.settings import default_model_path
-
-    return bool(default_model_path()) and path == default_model_path()
-
-
 def tracking_model(request) -> str:
     """The committed default model when there is one, else the seeded parity model (engineer A's fixture)."""
     from qgis_siammask.settings import default_model_path

@@ -150,8 +150,9 @@ class FrameView(QWidget):
         painter.drawImage(self.image_rect(), self._image)
         for overlay in self._overlays:
             self._paint_overlay(painter, overlay)
-        for index, box in enumerate(self._boxes):
-            self._paint_box(painter, box, QColor("#ffffff"), f"{index + 1}: {box.label}")
+        if not self._overlays:  # the targets being drawn; once tracked, their overlays say it all
+            for index, box in enumerate(self._boxes):
+                self._paint_box(painter, box, QColor("#ffffff"), f"{index + 1}: {box.label}")
         if self._drag_start is not None and self._drag_end is not None:
             rect = QRectF(self._drag_start, self._drag_end).normalized()
             self._paint_box(painter, DrawnBox(rect.x(), rect.y(), rect.width(), rect.height(), ""), QColor("#ffff00"), "")
