@@ -144,3 +144,33 @@ def test_cancel_keeps_what_was_tracked(dock, clip, qtbot, tmp_path):
     assert dock.track_layers.feature_counts()["points"] == outcome.frames_tracked
     stored = QgsVectorLayer(f"{tmp_path / 'cancelled.gpkg'}|layername=points", "points", "ogr")
     assert stored.featureCount() == outcome.frames_tracked
+
+
+def test_dem_from_settings_puts_the_footprint_on_the_terrain(qgis_app, qtbot, tmp_path):
+    """With a DEM chosen in the settings, the playback footprint follows the terrain (simulator truth)."""
+    from qgis.core import QgsRasterLayer
+
+    from qgis_siammask.core.simulator import SimulationConfig, simulate
+    from qgis_siammask.core.terrain import DemTerrain
+    from qgis_siammask.gui.video_dock import VideoDock
+    from qgis_siammask.settings import PluginSettings, save_settings
+
+    result = simulate(SimulationConfig(out_dir=tmp_path / "dem_clip", seed=1, frames=2, width_px=320, height_px=180,
+                                       dem=True, oblique_deg=30.0))
+    dem_layer = QgsRasterLayer(str(result.dem_path), "dem")
+    QgsProject.instance().addMapLayer(dem_layer)
+    save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id()))
+    iface = StubInterface()
+    dock = VideoDock(iface)
+    qtbot.addWidget(dock)
+    try:
+        assert dock.open_video(str(result.video_path))
+        assert isinstance(dock.terrain, DemTerrain)
+        ring = next(dock.playback_layers.footprint.getFeatures()).geometry().asPolygon()[0][:4]
+        truth = result.frames[0]["truth"]["lonlat_deg"][1:]  # UL, UR, LR, LL
+        errors = [_metres((p.x(), p.y()), tuple(t)) for p, t in zip(ring, truth)]
+        assert max(errors) < 2.0, errors
+    finally:
+        dock.shutdown()
+        QgsProject.instance().removeMapLayer(dem_layer.id())
+        save_settings(PluginSettings(device="cpu"))

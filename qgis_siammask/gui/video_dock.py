@@ -90,6 +90,7 @@ class VideoDock(QDockWidget):
         self.video_path: str | None = None
         self.telemetry = None
         self.telemetry_path: str | None = None
+        self.terrain = None  # core.terrain.DemTerrain of the settings' DEM, None for flat ground
         self.frame_index = 0
         self.current_frame = None
         self.boxes: list[DrawnBox] = []
@@ -226,6 +227,7 @@ class VideoDock(QDockWidget):
         try:
             self.telemetry = open_telemetry(path, telemetry_path)
             self.telemetry_path = telemetry_path
+            self.terrain = self._terrain()
             records = len(self.telemetry.records)
             source = self.telemetry.records[0].source if records else "?"
             telemetry_status = tr("{} telemetry, {} records").format(source.upper(), records)
@@ -292,6 +294,20 @@ class VideoDock(QDockWidget):
             + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
         )
 
+    def _terrain(self):
+        """The settings' DEM as the engine's terrain (the one tracking will use), else None: flat ground."""
+        dem_path = load_settings().dem_path()
+        if not dem_path:
+            return None
+        from ..core.errors import SiamMaskError
+        from ..core.terrain import DemTerrain
+
+        try:
+            return DemTerrain(dem_path)
+        except SiamMaskError as error:
+            self._set_status(tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning)
+            return None
+
     def _camera_at(self, time_s: float):
         """(telemetry record, camera model) of a video time; either may be None."""
         if self.telemetry is None:
@@ -301,7 +317,7 @@ class VideoDock(QDockWidget):
 
         record = self.telemetry.at(time_s)
         try:
-            return record, CameraModel.from_telemetry(record, self.video.width, self.video.height, terrain=None)
+            return record, CameraModel.from_telemetry(record, self.video.width, self.video.height, terrain=self.terrain)
         except SiamMaskError as error:
             QgsMessageLog.logMessage(f"{format_time(time_s)}: {error.user_message}", PLUGIN_NAME, Qgis.Info)
             return record, None
