@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsDateTimeRange,
     QgsCoordinateTransformContext,
     QgsFeature,
     QgsGeometry,
@@ -160,6 +161,7 @@ class TrackLayers:
         self.layers: dict[str, QgsVectorLayer] = {}
         self._lines: dict[int, _LineState] = {}
         self._categories: set[int] = set()
+        self._times_utc: list = []  # first and last frame time seen (datetime)
         for name in TRACK_LAYERS:
             layer = group.add(memory_layer(_LAYER_GEOMETRY[name], crs, name, LAYER_FIELDS[name]))
             self.layers[name] = layer
@@ -173,6 +175,9 @@ class TrackLayers:
         per_layer = {name: [] for name in TRACK_LAYERS}
         categories_before = len(self._categories)
         for frame in frames:
+            if frame.time_utc is not None:
+                first, last = self._times_utc or (frame.time_utc, frame.time_utc)
+                self._times_utc = [min(first, frame.time_utc), max(last, frame.time_utc)]
             if frame.footprint is not None:
                 values = {FIELD_FRAME: frame.frame, FIELD_TIME_UTC: qdatetime(frame.time_utc), FIELD_GEO_FLAG: frame.geo_flag}
                 per_layer[LAYER_FOOTPRINTS].append(self._feature(LAYER_FOOTPRINTS, frame.footprint, values))
@@ -198,6 +203,12 @@ class TrackLayers:
         for layer in self.layers.values():
             layer.updateExtents()
             layer.triggerRepaint()
+
+    def time_extent(self) -> QgsDateTimeRange | None:
+        """From the first to the last tracked frame's time (for the temporal controller), or None."""
+        if not self._times_utc:
+            return None
+        return QgsDateTimeRange(qdatetime(self._times_utc[0]), qdatetime(self._times_utc[1]))
 
     def feature_counts(self) -> dict[str, int]:
         return {name: layer.featureCount() for name, layer in self.layers.items()}

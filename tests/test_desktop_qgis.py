@@ -79,6 +79,8 @@ def poll_tracking(dock, waited_ms):
     if dock.task is None:
         state["outcome"] = [dock.last_outcome.status, dock.last_outcome.frames_tracked]
         state["counts"] = dock.track_layers.feature_counts()
+        temporal = iface.mapCanvas().temporalController().temporalExtents()
+        state["temporal_ms"] = temporal.end().toMSecsSinceEpoch() - temporal.begin().toMSecsSinceEpoch()
         dock.show_frame(dock.frame_index, update_map=True)
         canvas = iface.mapCanvas()
         iface.layerTreeView().expandAllNodes()
@@ -179,6 +181,7 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert status == "success" and frames == FRAMES
     assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES
     assert state["overlays"] >= 1
+    assert state["temporal_ms"] == 1000 * (FRAMES - 1) / 25  # the temporal controller spans the run
     assert state["screenshot"] and SCREENSHOT.stat().st_size > 20000
     assert state["groups_before_unload"]
     assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []

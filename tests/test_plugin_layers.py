@@ -50,6 +50,8 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
     layers.add_frames([_frame(0), _frame(1)])
     layers.add_frames([_frame(2), _frame(3, track_ids=(1,))])
     counts = layers.feature_counts()
+    extent = layers.time_extent()
+    assert extent.end().toMSecsSinceEpoch() - extent.begin().toMSecsSinceEpoch() == 120  # frames 0..3 at 25 fps
     assert counts == {"masks": 7, "boxes": 7, "points": 7, "lines": 2, "footprints": 4}
     lines = {f["track_id"]: f for f in layers.layers["lines"].getFeatures()}
     assert lines[1].geometry().constGet().numPoints() == 4 and lines[2]["points"] == 3

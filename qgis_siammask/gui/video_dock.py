@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsInterval, QgsMessageLog, QgsProject, QgsTemporalNavigationObject
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
 from qgis.PyQt.QtGui import QFont
 from qgis.PyQt.QtWidgets import (
@@ -475,7 +475,18 @@ class VideoDock(QDockWidget):
         if self.iface is not None and self.iface.messageBar() is not None:
             level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
             self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
+        self._offer_to_temporal_controller()
         self._update_controls()
+
+    def _offer_to_temporal_controller(self) -> None:
+        """Give QGIS's temporal controller the run's time span and the video's frame duration."""
+        extent = self.track_layers.time_extent() if self.track_layers is not None else None
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        controller = canvas.temporalController() if canvas is not None else None
+        if extent is None or not isinstance(controller, QgsTemporalNavigationObject):
+            return
+        controller.setTemporalExtents(extent)
+        controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
 
     # --- export ----------------------------------------------------------------------------------
     def _choose_export(self) -> None:
