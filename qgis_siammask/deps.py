@@ -4,6 +4,7 @@ Checked with `importlib.util.find_spec` and package metadata only: nothing is im
 or broken torch can never turn the plugin's start-up into a traceback. Pure Python (no qgis) so the
 check is testable in a plain subprocess.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -150,7 +151,11 @@ def qgis_python_executable() -> str:
 def _externally_managed() -> bool:
     """PEP 668 (Debian/Ubuntu system Python): pip refuses system-wide installs without these flags."""
     stdlib = sysconfig.get_paths().get("stdlib", "")
-    return bool(stdlib) and os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED")) and sys.prefix == sys.base_prefix
+    return (
+        bool(stdlib)
+        and os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+        and sys.prefix == sys.base_prefix
+    )
 
 
 def check_dependencies(requirements=REQUIREMENTS) -> DependencyReport:

@@ -5,6 +5,7 @@ footprints) are styled per track (categorized on track_id, the same colours as t
 carry temporal properties on `time_utc` so the temporal controller animates them. Playback layers hold
 one feature each (frame footprint, platform position, frame centre) moved as the video plays.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -61,7 +62,16 @@ from .core.track_store import LAYER_FIELDS
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
 TRACK_PALETTE = (
-    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7", "#ff3b30", "#7fff00", "#00ced1",
+    "#e69f00",
+    "#56b4e9",
+    "#009e73",
+    "#f0e442",
+    "#0072b2",
+    "#d55e00",
+    "#cc79a7",
+    "#ff3b30",
+    "#7fff00",
+    "#00ced1",
 )
 PLAYBACK_FOOTPRINT = "frame footprint"
 PLAYBACK_PLATFORM = "platform"
@@ -121,7 +131,9 @@ class _LineState:
 class VideoLayerGroup:
     """The layer tree group of one video and the layers in it; `remove()` takes all of it away."""
 
-    def __init__(self, title: str, project: QgsProject | None = None, parent: "VideoLayerGroup | None" = None):
+    def __init__(
+        self, title: str, project: QgsProject | None = None, parent: "VideoLayerGroup | None" = None
+    ):
         self.project = project or (parent.project if parent is not None else QgsProject.instance())
         parent_node = parent.group if parent is not None else self.project.layerTreeRoot()
         self.group: QgsLayerTreeGroup | None = parent_node.insertGroup(0, title)
@@ -179,16 +191,30 @@ class TrackLayers:
                 first, last = self._times_utc or (frame.time_utc, frame.time_utc)
                 self._times_utc = [min(first, frame.time_utc), max(last, frame.time_utc)]
             if frame.footprint is not None:
-                values = {FIELD_FRAME: frame.frame, FIELD_TIME_UTC: qdatetime(frame.time_utc), FIELD_GEO_FLAG: frame.geo_flag}
+                values = {
+                    FIELD_FRAME: frame.frame,
+                    FIELD_TIME_UTC: qdatetime(frame.time_utc),
+                    FIELD_GEO_FLAG: frame.geo_flag,
+                }
                 per_layer[LAYER_FOOTPRINTS].append(self._feature(LAYER_FOOTPRINTS, frame.footprint, values))
             for track in frame.tracks:
                 self._ensure_category(track.track_id, track.label)
                 values = {
-                    FIELD_TRACK_ID: track.track_id, FIELD_LABEL: track.label, FIELD_FRAME: track.frame,
-                    FIELD_TIME_UTC: qdatetime(track.time_utc), FIELD_SCORE: track.score, FIELD_STATUS: track.status,
-                    FIELD_SPEED_MPS: track.speed_mps, FIELD_HEADING_DEG: track.heading_deg, FIELD_GEO_FLAG: track.geo_flag,
+                    FIELD_TRACK_ID: track.track_id,
+                    FIELD_LABEL: track.label,
+                    FIELD_FRAME: track.frame,
+                    FIELD_TIME_UTC: qdatetime(track.time_utc),
+                    FIELD_SCORE: track.score,
+                    FIELD_STATUS: track.status,
+                    FIELD_SPEED_MPS: track.speed_mps,
+                    FIELD_HEADING_DEG: track.heading_deg,
+                    FIELD_GEO_FLAG: track.geo_flag,
                 }
-                for name, geometry in ((LAYER_MASKS, track.mask), (LAYER_BOXES, track.box), (LAYER_POINTS, track.point)):
+                for name, geometry in (
+                    (LAYER_MASKS, track.mask),
+                    (LAYER_BOXES, track.box),
+                    (LAYER_POINTS, track.point),
+                ):
                     if geometry is not None:
                         per_layer[name].append(self._feature(name, geometry, values))
                 if track.point is not None:
@@ -221,7 +247,9 @@ class TrackLayers:
             options.driverName = "GPKG"
             options.layerName = name
             options.actionOnExistingFile = (
-                QgsVectorFileWriter.CreateOrOverwriteFile if index == 0 else QgsVectorFileWriter.CreateOrOverwriteLayer
+                QgsVectorFileWriter.CreateOrOverwriteFile
+                if index == 0
+                else QgsVectorFileWriter.CreateOrOverwriteLayer
             )
             error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
                 layer, str(path), QgsCoordinateTransformContext(), options
@@ -266,7 +294,9 @@ class TrackLayers:
     def _extend_line(self, track) -> None:
         state = self._lines.get(track.track_id)
         if state is None:
-            state = self._lines[track.track_id] = _LineState(track.label, first_frame=track.frame, start_utc=track.time_utc)
+            state = self._lines[track.track_id] = _LineState(
+                track.label, first_frame=track.frame, start_utc=track.time_utc
+            )
         state.vertices.append(QgsPointXY(track.point.x, track.point.y))
         state.last_frame, state.end_utc = track.frame, track.time_utc
         if track.lonlat_deg is not None:
@@ -281,9 +311,13 @@ class TrackLayers:
             if len(state.vertices) < 2:
                 continue
             values = {
-                FIELD_TRACK_ID: track_id, FIELD_LABEL: state.label, FIELD_FIRST_FRAME: state.first_frame,
-                FIELD_LAST_FRAME: state.last_frame, FIELD_START_UTC: qdatetime(state.start_utc),
-                FIELD_END_UTC: qdatetime(state.end_utc), FIELD_POINT_COUNT: len(state.vertices),
+                FIELD_TRACK_ID: track_id,
+                FIELD_LABEL: state.label,
+                FIELD_FIRST_FRAME: state.first_frame,
+                FIELD_LAST_FRAME: state.last_frame,
+                FIELD_START_UTC: qdatetime(state.start_utc),
+                FIELD_END_UTC: qdatetime(state.end_utc),
+                FIELD_POINT_COUNT: len(state.vertices),
                 FIELD_LENGTH_M: state.length_m,
             }
             geometry = QgsGeometry.fromPolylineXY(state.vertices)
@@ -293,7 +327,9 @@ class TrackLayers:
             else:
                 fields = layer.fields()
                 provider.changeGeometryValues({state.feature_id: geometry})
-                provider.changeAttributeValues({state.feature_id: {fields.indexOf(k): v for k, v in values.items()}})
+                provider.changeAttributeValues(
+                    {state.feature_id: {fields.indexOf(k): v for k, v in values.items()}}
+                )
 
 
 class PlaybackLayers:
@@ -307,13 +343,25 @@ class PlaybackLayers:
         self.platform.setRenderer(QgsSingleSymbolRenderer(_marker("triangle", "#ff00ff", 4.0)))
         self.centre.setRenderer(QgsSingleSymbolRenderer(_marker("cross2", "#00bfff", 5.0)))
 
-    def show(self, frame_index: int, time_utc, footprint_lonlat=None, platform_lonlat=None, centre_lonlat=None):
+    def show(
+        self, frame_index: int, time_utc, footprint_lonlat=None, platform_lonlat=None, centre_lonlat=None
+    ):
         """Move each layer's single feature; a None position empties that layer."""
         values = [frame_index, qdatetime(time_utc), ""]
-        footprint = QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in footprint_lonlat]]) if footprint_lonlat is not None else None
-        platform = QgsGeometry.fromPointXY(QgsPointXY(*platform_lonlat)) if platform_lonlat is not None else None
+        footprint = (
+            QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in footprint_lonlat]])
+            if footprint_lonlat is not None
+            else None
+        )
+        platform = (
+            QgsGeometry.fromPointXY(QgsPointXY(*platform_lonlat)) if platform_lonlat is not None else None
+        )
         centre = QgsGeometry.fromPointXY(QgsPointXY(*centre_lonlat)) if centre_lonlat is not None else None
-        for layer, geometry in ((self.footprint, footprint), (self.platform, platform), (self.centre, centre)):
+        for layer, geometry in (
+            (self.footprint, footprint),
+            (self.platform, platform),
+            (self.centre, centre),
+        ):
             _replace_single_feature(layer, geometry, values)
 
 
@@ -330,7 +378,9 @@ def _replace_single_feature(layer: QgsVectorLayer, geometry: QgsGeometry | None,
 
 
 def _marker(shape: str, color: str, size_mm: float) -> QgsMarkerSymbol:
-    return QgsMarkerSymbol.createSimple({"name": shape, "color": color, "outline_color": "#000000", "size": str(size_mm)})
+    return QgsMarkerSymbol.createSimple(
+        {"name": shape, "color": color, "outline_color": "#000000", "size": str(size_mm)}
+    )
 
 
 def _style_footprints(layer: QgsVectorLayer, outline: str = "#404040") -> None:

@@ -3,6 +3,7 @@
 Start-up only checks dependencies (without importing them) and adds entries; the dock and everything
 heavy are built on first use. `unload` removes every dock, action, layer group and task it added.
 """
+
 from __future__ import annotations
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
@@ -45,9 +46,11 @@ class SiamMaskPlugin:
         self.dock_action = QAction(icon, tr("SiamMask FMV Tracker"), self.iface.mainWindow())
         self.dock_action.setObjectName("siammaskShowDock")
         self.dock_action.setCheckable(True)
-        self.dock_action.setToolTip(tr("Open the video dock: play FMV, draw boxes, track objects onto the map"))
+        self.dock_action.setToolTip(
+            tr("Open the video dock: play FMV, draw boxes, track objects onto the map")
+        )
         self.dock_action.toggled.connect(self._set_dock_visible)
-        settings_action = QAction(QIcon(resource_path("icon.png")), tr("Settings…"), self.iface.mainWindow())
+        settings_action = QAction(icon, tr("Settings…"), self.iface.mainWindow())
         settings_action.setObjectName("siammaskSettings")
         settings_action.triggered.connect(self.show_settings)
         self.actions = [self.dock_action, settings_action]
@@ -87,7 +90,9 @@ class SiamMaskPlugin:
         QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning)
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            tr("Tracking is disabled: missing Python packages ({}).").format(", ".join(report.missing_modules)),
+            tr("Tracking is disabled: missing Python packages ({}).").format(
+                ", ".join(report.missing_modules)
+            ),
             text,
             Qgis.Warning,
             0,
@@ -98,7 +103,11 @@ class SiamMaskPlugin:
         report = self._dependency_report()
         if not report.available(FEATURE_VIDEO):
             self.iface.messageBar().pushMessage(
-                PLUGIN_NAME, tr("The video dock needs Python packages that are missing."), report.summary(), Qgis.Critical, 0
+                PLUGIN_NAME,
+                tr("The video dock needs Python packages that are missing."),
+                report.summary(),
+                Qgis.Critical,
+                0,
             )
             if self.dock_action is not None:
                 self.dock_action.setChecked(False)
@@ -106,8 +115,11 @@ class SiamMaskPlugin:
         if self.dock is None:
             from .gui.video_dock import VideoDock
 
-            self.dock = VideoDock(self.iface, tracking_enabled=report.available(FEATURE_TRACKING),
-                                  tracking_disabled_reason=report.summary())
+            self.dock = VideoDock(
+                self.iface,
+                tracking_enabled=report.available(FEATURE_TRACKING),
+                tracking_disabled_reason=report.summary(),
+            )
             self.dock.visibilityChanged.connect(self._dock_visibility_changed)
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.show()

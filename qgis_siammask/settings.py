@@ -1,4 +1,5 @@
 """The plugin's user settings, kept in QgsSettings under `qgis_siammask/`, read as a frozen dataclass."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

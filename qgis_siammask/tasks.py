@@ -2,9 +2,10 @@
 
 The worker thread never touches a layer or a widget: each tracked frame's ground features
 (core.geometry.FrameFeatures) go into a locked buffer, and a signal (at most every `EMIT_INTERVAL_S`)
-tells the main thread to drain it. `finished()` runs on the main thread and drains what is left, so cancelling keeps every
-frame already tracked.
+tells the main thread to drain it. `finished()` runs on the main thread and drains what is left, so
+cancelling keeps every frame already tracked.
 """
+
 from __future__ import annotations
 
 import threading
@@ -72,9 +73,11 @@ class TrackingTask(QgsTask):
             self.outcome = run_tracking_job(
                 self.job, on_frame=self._on_frame, progress=self.setProgress, is_cancelled=self.isCanceled
             )
-        except Exception as error:  # noqa: BLE001 (the engine reports user errors itself; a bug must not kill QGIS)
+        except Exception as error:  # noqa: BLE001 (user errors are results; a bug must not kill QGIS)
             QgsMessageLog.logMessage(f"tracking failed: {error!r}", PLUGIN_NAME, Qgis.Critical)
-            self.outcome = JobResult(JOB_FAILED, 0, 0, str(self.job.output_gpkg), f"unexpected error: {error}")
+            self.outcome = JobResult(
+                JOB_FAILED, 0, 0, str(self.job.output_gpkg), f"unexpected error: {error}"
+            )
         return self.outcome.status != JOB_FAILED
 
     def _on_frame(self, features) -> None:

@@ -6,6 +6,7 @@ folder here. Tests, benchmarks, model training code and caches never ship. The d
 (model/default/*.pt) ships inside the plugin (qgis_siammask/models/) when it is at most 20 MB, so a
 fresh install can track without downloading anything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,11 @@ def read_package_version(package_init: Path) -> str:
 
 def default_models(repo_root: Path) -> list[Path]:
     """The committed default model files small enough to ship (the plugin finds them under models/)."""
-    return [p for p in sorted((repo_root / "model" / "default").glob("*.pt")) if p.stat().st_size <= MAX_BUNDLED_MODEL_BYTES]
+    return [
+        p
+        for p in sorted((repo_root / "model" / "default").glob("*.pt"))
+        if p.stat().st_size <= MAX_BUNDLED_MODEL_BYTES
+    ]
 
 
 def plugin_files(repo_root: Path) -> list[tuple[Path, str]]:
@@ -51,13 +56,17 @@ def plugin_files(repo_root: Path) -> list[tuple[Path, str]]:
         and not EXCLUDED_PARTS.intersection(path.relative_to(package).parts)
         and path.suffix not in EXCLUDED_SUFFIXES
     ]
-    pairs += [(repo_root / name, f"{PLUGIN_DIR_NAME}/{name}") for name in ("metadata.txt", "LICENSE", "README.md")]
+    pairs += [
+        (repo_root / name, f"{PLUGIN_DIR_NAME}/{name}") for name in ("metadata.txt", "LICENSE", "README.md")
+    ]
     pairs += [
         (path, f"{PLUGIN_DIR_NAME}/resources/{path.name}")
         for path in sorted((repo_root / "resources").iterdir())
         if path.is_file()
     ]
-    pairs += [(path, f"{PLUGIN_DIR_NAME}/{BUNDLED_MODELS_DIR}/{path.name}") for path in default_models(repo_root)]
+    pairs += [
+        (path, f"{PLUGIN_DIR_NAME}/{BUNDLED_MODELS_DIR}/{path.name}") for path in default_models(repo_root)
+    ]
     return pairs
 
 
@@ -65,7 +74,9 @@ def build(out_dir: Path, repo_root: Path = REPO_ROOT) -> Path:
     metadata_version = read_metadata_version(repo_root / "metadata.txt")
     package_version = read_package_version(repo_root / PLUGIN_DIR_NAME / "__init__.py")
     if metadata_version != package_version:
-        raise SystemExit(f"metadata.txt version {metadata_version} != qgis_siammask.__version__ {package_version}")
+        raise SystemExit(
+            f"metadata.txt version {metadata_version} != qgis_siammask.__version__ {package_version}"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     zip_path = out_dir / f"{PLUGIN_DIR_NAME}-{metadata_version}.zip"
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -1,6 +1,7 @@
 """The packaged plugin in desktop QGIS: the zip from scripts/package.py unpacked into a fresh profile,
 QGIS started under xvfb, the dock opened on a simulated clip with a target tracked, a screenshot of the
 whole window saved to build/screenshots/qgis_dock.png, then the plugin unloaded and checked gone."""
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ FRAMES = 10
 pytestmark = pytest.mark.desktop
 
 # Runs inside desktop QGIS (its own Python): everything is driven by timers so QGIS keeps painting.
-STARTUP_SCRIPT = r'''
+STARTUP_SCRIPT = r"""
 import json, os, sys, traceback
 from qgis.core import QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QTimer
@@ -58,12 +59,13 @@ def start():
     state["loaded"] = "qgis_siammask" in plugins
     plugin = plugins["qgis_siammask"]
     from qgis_siammask.settings import PluginSettings, save_settings
-    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))  # "": the bundled model
+    # an empty model path means the model bundled in the zip
+    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))
     from qgis_siammask.settings import load_settings
     state["model_used"] = load_settings().effective_model_path
     iface.mainWindow().resize(1600, 1000)
     global background
-    background = iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")  # the map's backdrop
+    background = iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")
     dock = plugin.show_dock()
     state["plugin_file"] = sys.modules["qgis_siammask"].__file__
     state["opened"] = dock.open_video(os.environ["SIAMMASK_VIDEO"])
@@ -109,15 +111,17 @@ def check_unloaded():
     from qgis.PyQt.QtWidgets import QAction
 
     window = iface.mainWindow()
-    state["docks_after_unload"] = [d.objectName() for d in window.findChildren(QDockWidget) if d.objectName() == "SiamMaskVideoDock"]
-    state["actions_after_unload"] = [a.objectName() for a in window.findChildren(QAction) if a.objectName().startswith("siammask")]
+    docks = window.findChildren(QDockWidget)
+    state["docks_after_unload"] = [d.objectName() for d in docks if d.objectName() == "SiamMaskVideoDock"]
+    actions = window.findChildren(QAction)
+    state["actions_after_unload"] = [a.objectName() for a in actions if a.objectName().startswith("siammask")]
     state["groups_after_unload"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
     state["provider_after_unload"] = QgsApplication.processingRegistry().providerById("siammask") is not None
     finish()
 
 
 QTimer.singleShot(1000, guarded(start))
-'''
+"""
 
 
 def _venv_site_packages() -> str:
@@ -160,11 +164,27 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
         "OMP_NUM_THREADS": "2",
     }
     command = [
-        "xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(profiles),
-        "--nologo", "--noversioncheck", "--code", str(script),
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        "qgis",
+        "--profiles-path",
+        str(profiles),
+        "--nologo",
+        "--noversioncheck",
+        "--code",
+        str(script),
     ]
-    qgis = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    qgis = subprocess.Popen(
+        command,
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         log, _ = qgis.communicate(timeout=DESKTOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:

@@ -1,6 +1,7 @@
 """The video dock in a real headless QgsApplication, on a simulated clip with known truth: open it
 (telemetry found automatically), seek, draw a box with the mouse, track to the end in a QgsTask, check
 the live layers against the truth, export to GeoPackage and read it back, cancel, unload."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,9 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
     assert dock.slider.maximum() == FRAMES - 1
     assert f"frame 0/{FRAMES - 1}" in dock.time_label.text()
     assert dock.playback_layers.footprint.featureCount() == 1
-    assert dock.playback_layers.platform.featureCount() == 1 and dock.playback_layers.centre.featureCount() == 1
+    assert (
+        dock.playback_layers.platform.featureCount() == 1 and dock.playback_layers.centre.featureCount() == 1
+    )
     assert "sensor" in dock.telemetry_label.text()
 
     dock.play()
@@ -121,7 +124,9 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
         assert layer.isValid() and layer.featureCount() == count, name
     read_back = QgsVectorLayer(f"{exported}|layername=points", "points", "ogr")
     assert read_back.fields().indexOf("time_utc") >= 0
-    assert QgsVectorLayer(f"{output}|layername=points", "p", "ogr").featureCount() == 2 * FRAMES  # the engine's file
+    assert (
+        QgsVectorLayer(f"{output}|layername=points", "p", "ogr").featureCount() == 2 * FRAMES
+    )  # the engine's file
 
     group_names = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
     assert result.video_path.name in group_names
@@ -155,8 +160,17 @@ def test_dem_from_settings_puts_the_footprint_on_the_terrain(qgis_app, qtbot, tm
     from qgis_siammask.gui.video_dock import VideoDock
     from qgis_siammask.settings import PluginSettings, save_settings
 
-    result = simulate(SimulationConfig(out_dir=tmp_path / "dem_clip", seed=1, frames=2, width_px=320, height_px=180,
-                                       dem=True, oblique_deg=30.0))
+    result = simulate(
+        SimulationConfig(
+            out_dir=tmp_path / "dem_clip",
+            seed=1,
+            frames=2,
+            width_px=320,
+            height_px=180,
+            dem=True,
+            oblique_deg=30.0,
+        )
+    )
     dem_layer = QgsRasterLayer(str(result.dem_path), "dem")
     QgsProject.instance().addMapLayer(dem_layer)
     save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id()))

@@ -1,5 +1,6 @@
 """Video overlays come from the ground features put back through the frame's camera: a track's
 rotated box and mask must land where the tracker drew them, whatever the output CRS."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,7 +24,9 @@ def test_overlay_round_trip_through_the_ground(qgis_app, tmp_path_factory, crs):
     mask = np.zeros((height, width), dtype=bool)
     mask[110:150, 200:222] = True
     track = Track(7, "car", (192.0, 100.0, 38.0, 60.0), rotated_box, mask, 0.8)
-    features = frame_features([track], camera, 3, result.telemetry[3].time_utc, simplify_tolerance_m=0.0, crs=crs)
+    features = frame_features(
+        [track], camera, 3, result.telemetry[3].time_utc, simplify_tolerance_m=0.0, crs=crs
+    )
     (overlay,) = overlays_from_features(features, camera)
     assert (overlay.track_id, overlay.label, overlay.lost) == (7, "car", False)
     box_px = np.array(overlay.rotated_box)
@@ -33,5 +36,9 @@ def test_overlay_round_trip_through_the_ground(qgis_app, tmp_path_factory, crs):
     assert nearest.max() < 0.3, nearest  # and every corner of it drawn
     (ring,) = overlay.mask_rings
     ring = np.array(ring)
-    assert ring[:, 0].min() == pytest.approx(199.5, abs=0.3) and ring[:, 0].max() == pytest.approx(221.5, abs=0.3)
-    assert ring[:, 1].min() == pytest.approx(109.5, abs=0.3) and ring[:, 1].max() == pytest.approx(149.5, abs=0.3)
+    assert ring[:, 0].min() == pytest.approx(199.5, abs=0.3) and ring[:, 0].max() == pytest.approx(
+        221.5, abs=0.3
+    )
+    assert ring[:, 1].min() == pytest.approx(109.5, abs=0.3) and ring[:, 1].max() == pytest.approx(
+        149.5, abs=0.3
+    )

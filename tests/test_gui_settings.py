@@ -1,5 +1,6 @@
 """The settings dialog: a model file is checked when chosen (what it is, or why it is unusable),
 the DEM comes from the project's raster layers, and the values survive a save/load round trip."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,17 @@ def dem_layer(qgis_app, tmp_path):
     from rasterio.transform import from_origin
 
     path = tmp_path / "dem.tif"
-    with rasterio.open(path, "w", driver="GTiff", width=8, height=8, count=1, dtype="float32",
-                       crs="EPSG:4326", transform=from_origin(-104.83, 41.15, 0.001, 0.001)) as dem:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=8,
+        height=8,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(-104.83, 41.15, 0.001, 0.001),
+    ) as dem:
         dem.write(np.full((1, 8, 8), 1850.0, dtype="float32"))
     layer = QgsRasterLayer(str(path), "dem")
     assert layer.isValid()

@@ -1,6 +1,7 @@
 """`make package`'s zip is what the QGIS plugin manager installs: one plugin folder at the root, with
 metadata (every field the plugin repository expects), licence and icon inside, and no tests or
 training code."""
+
 from __future__ import annotations
 
 import configparser
@@ -11,15 +12,31 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REQUIRED_METADATA = (
-    "name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "repository",
-    "tracker", "homepage", "tags", "category", "icon", "experimental", "hasProcessingProvider", "license",
+    "name",
+    "qgisMinimumVersion",
+    "description",
+    "about",
+    "version",
+    "author",
+    "email",
+    "repository",
+    "tracker",
+    "homepage",
+    "tags",
+    "category",
+    "icon",
+    "experimental",
+    "hasProcessingProvider",
+    "license",
 )
 
 
 def build_zip(out_dir: Path) -> Path:
     result = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "package.py"), "--out", str(out_dir)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     zips = list(out_dir.glob("qgis_siammask-*.zip"))

@@ -1,5 +1,6 @@
 """The dependency check: nothing imported, hidden packages reported with the exact install command, and
 the plugin still loads (one message, tracking disabled) when a package is missing."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _run(script: str) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -29,7 +34,9 @@ def test_everything_present_here_and_nothing_imported():
     report = check_dependencies()
     assert report.ok, report.summary()
     assert report.available(FEATURE_TRACKING) and report.available(FEATURE_DEM)
-    newly_imported = {m for m in set(sys.modules) - before if m.split(".")[0] in {"torch", "cv2", "av", "rasterio"}}
+    newly_imported = {
+        m for m in set(sys.modules) - before if m.split(".")[0] in {"torch", "cv2", "av", "rasterio"}
+    }
     assert not newly_imported
 
 
@@ -69,7 +76,8 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
         plugin.initGui()
         dock = plugin.show_dock()
         print(json.dumps({"messages": messages, "track_enabled": dock.track_button.isEnabled(),
-                          "tooltip": dock.track_button.toolTip(), "torch_imported": "torch" in sys.modules and sys.modules["torch"] is not None}))
+                          "tooltip": dock.track_button.toolTip(),
+                          "torch_imported": sys.modules.get("torch") is not None}))
         plugin.unload()
         """
     )

@@ -1,5 +1,6 @@
 """Live map layers fed with the engine's FrameFeatures: per-track styling, growing track lines,
 temporal properties, playback layers, GeoPackage export read back, and removal of the whole group."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -25,10 +26,24 @@ def _frame(index: int, track_ids=(1, 2), crs="EPSG:4326") -> FrameFeatures:
     tracks = []
     for track_id in track_ids:
         x, y = -104.82 + 1e-5 * index + 1e-3 * track_id, 41.14
-        box = Polygon([(x - 2e-5, y - 1e-5), (x + 2e-5, y - 1e-5), (x + 2e-5, y + 1e-5), (x - 2e-5, y + 1e-5)])
+        box = Polygon(
+            [(x - 2e-5, y - 1e-5), (x + 2e-5, y - 1e-5), (x + 2e-5, y + 1e-5), (x - 2e-5, y + 1e-5)]
+        )
         tracks.append(
-            TrackFeature(track_id, f"car {track_id}", index, time_utc, 0.9, "tracking", mask=box.buffer(-2e-6),
-                         box=box, point=Point(x, y), lonlat_deg=(x, y), speed_mps=4.0, heading_deg=90.0)
+            TrackFeature(
+                track_id,
+                f"car {track_id}",
+                index,
+                time_utc,
+                0.9,
+                "tracking",
+                mask=box.buffer(-2e-6),
+                box=box,
+                point=Point(x, y),
+                lonlat_deg=(x, y),
+                speed_mps=4.0,
+                heading_deg=90.0,
+            )
         )
     footprint = Polygon([(-104.83, 41.13), (-104.81, 41.13), (-104.81, 41.15), (-104.83, 41.15)])
     return FrameFeatures(index, time_utc, crs, footprint, tuple(tracks))
@@ -51,11 +66,17 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
     layers.add_frames([_frame(2), _frame(3, track_ids=(1,))])
     counts = layers.feature_counts()
     extent = layers.time_extent()
-    assert extent.end().toMSecsSinceEpoch() - extent.begin().toMSecsSinceEpoch() == 120  # frames 0..3 at 25 fps
+    assert (
+        extent.end().toMSecsSinceEpoch() - extent.begin().toMSecsSinceEpoch() == 120
+    )  # frames 0..3 at 25 fps
     assert counts == {"masks": 7, "boxes": 7, "points": 7, "lines": 2, "footprints": 4}
     lines = {f["track_id"]: f for f in layers.layers["lines"].getFeatures()}
     assert lines[1].geometry().constGet().numPoints() == 4 and lines[2]["points"] == 3
-    assert lines[1]["length_m"] > 0 and lines[1]["last_frame"] == 3 and lines[1]["end_utc"].toMSecsSinceEpoch() > lines[1]["start_utc"].toMSecsSinceEpoch()
+    assert (
+        lines[1]["length_m"] > 0
+        and lines[1]["last_frame"] == 3
+        and lines[1]["end_utc"].toMSecsSinceEpoch() > lines[1]["start_utc"].toMSecsSinceEpoch()
+    )
 
     renderer = layers.layers["masks"].renderer()
     assert [c.value() for c in renderer.categories()] == [1, 2]
@@ -63,9 +84,14 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
 
     points = layers.layers["points"]
     temporal = points.temporalProperties()
-    assert temporal.isActive() and temporal.mode() == QgsVectorLayerTemporalProperties.ModeFeatureDateTimeInstantFromField
+    assert (
+        temporal.isActive()
+        and temporal.mode() == QgsVectorLayerTemporalProperties.ModeFeatureDateTimeInstantFromField
+    )
     assert temporal.startField() == "time_utc"
-    frame2 = QDateTime.fromMSecsSinceEpoch(int((START + timedelta(seconds=2 / 25)).timestamp() * 1000), Qt.TimeSpec.UTC)
+    frame2 = QDateTime.fromMSecsSinceEpoch(
+        int((START + timedelta(seconds=2 / 25)).timestamp() * 1000), Qt.TimeSpec.UTC
+    )
     context = QgsVectorLayerTemporalContext()
     context.setLayer(points)
     filter_expression = temporal.createFilterString(context, QgsDateTimeRange(frame2, frame2.addMSecs(10)))
@@ -87,7 +113,13 @@ def test_projected_crs_and_group_removal(qgis_app):
     layers = TrackLayers(run, "EPSG:32613", frame_duration_s=0.04)
     assert layers.layers["points"].crs().authid() == "EPSG:32613"
     playback = PlaybackLayers(parent)
-    playback.show(5, START, [(-104.83, 41.13), (-104.81, 41.13), (-104.81, 41.15), (-104.83, 41.15)], (-104.82, 41.14), None)
+    playback.show(
+        5,
+        START,
+        [(-104.83, 41.13), (-104.81, 41.13), (-104.81, 41.15), (-104.83, 41.15)],
+        (-104.82, 41.14),
+        None,
+    )
     assert playback.footprint.featureCount() == 1 and playback.platform.featureCount() == 1
     assert playback.centre.featureCount() == 0
     layer_ids = [layer.id() for layer in parent.layers() + run.layers()]

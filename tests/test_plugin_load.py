@@ -1,5 +1,6 @@
 """Loading and unloading the plugin in a real QgsApplication: entries with the icon, the Processing
 provider, the dock; unloading leaves no dock, action, menu, provider or layer group behind."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,7 +29,8 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
     action = iface.toolbar_actions()[0]
     assert not action.icon().isNull()
     assert [a.objectName() for a in iface.plugin_menus["&SiamMask FMV Tracker"].actions()] == [
-        "siammaskShowDock", "siammaskSettings",
+        "siammaskShowDock",
+        "siammaskSettings",
     ]
     assert QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID) is not None
     assert iface.messages == []  # every dependency is present here: no message at start-up
@@ -65,4 +67,7 @@ def test_unload_while_tracking_cancels_the_task(iface, qtbot, tmp_path_factory, 
     qtbot.waitUntil(lambda: task.status() == task.Running, timeout=10_000)
     plugin.unload()
     assert task.isCanceled() and task.status() in (task.Terminated, task.Complete)
-    assert iface.docks() == [] and QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name) is None
+    assert (
+        iface.docks() == []
+        and QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name) is None
+    )

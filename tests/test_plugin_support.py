@@ -3,6 +3,7 @@
 Real Qt objects (main window, toolbar, menu, message bar, map canvas) so that what the plugin adds and
 removes can be counted; imported by the other plugin tests as a helper (it holds no tests itself).
 """
+
 from __future__ import annotations
 
 from qgis.gui import QgsMapCanvas, QgsMessageBar
@@ -84,8 +85,15 @@ def simulated_clip(tmp_root, frames: int = 10):
     if key not in _CACHE:
         from qgis_siammask.core.simulator import SimulationConfig, simulate
 
-        config = SimulationConfig(out_dir=tmp_root / f"clip{frames}", seed=0, frames=frames, width_px=480, height_px=270,
-                                  vehicle_count=3, altitude_agl_m=80.0)
+        config = SimulationConfig(
+            out_dir=tmp_root / f"clip{frames}",
+            seed=0,
+            frames=frames,
+            width_px=480,
+            height_px=270,
+            vehicle_count=3,
+            altitude_agl_m=80.0,
+        )
         result = simulate(config)
         _CACHE[key] = (result, visible_targets(result))
     return _CACHE[key]
@@ -96,8 +104,11 @@ def visible_targets(result) -> list:
     targets = [
         (v["vehicle_id"], tuple(float(c) for c in v["box_xywh"]), v["pixels"])
         for v in result.frames[0]["vehicles"]
-        if v["box_xywh"] and v["box_xywh"][0] > 2 and v["box_xywh"][1] > 2
-        and v["box_xywh"][0] + v["box_xywh"][2] < width - 2 and v["box_xywh"][1] + v["box_xywh"][3] < height - 2
+        if v["box_xywh"]
+        and v["box_xywh"][0] > 2
+        and v["box_xywh"][1] > 2
+        and v["box_xywh"][0] + v["box_xywh"][2] < width - 2
+        and v["box_xywh"][1] + v["box_xywh"][3] < height - 2
     ]
     return [(vehicle_id, box) for vehicle_id, box, _ in sorted(targets, key=lambda t: -t[2])]
 

@@ -1,5 +1,6 @@
 """The Processing algorithm "Track objects in video" through processing.run, as batch mode and models
 call it: a GeoPackage that reads back, and clear errors for bad boxes."""
+
 from __future__ import annotations
 
 import sys

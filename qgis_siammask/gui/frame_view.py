@@ -3,6 +3,7 @@
 All geometry the widget exchanges with the rest of the plugin is in image pixels (x right, y down);
 the widget alone knows how the image is scaled and offset inside it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -155,7 +156,9 @@ class FrameView(QWidget):
                 self._paint_box(painter, box, QColor("#ffffff"), f"{index + 1}: {box.label}")
         if self._drag_start is not None and self._drag_end is not None:
             rect = QRectF(self._drag_start, self._drag_end).normalized()
-            self._paint_box(painter, DrawnBox(rect.x(), rect.y(), rect.width(), rect.height(), ""), QColor("#ffff00"), "")
+            self._paint_box(
+                painter, DrawnBox(rect.x(), rect.y(), rect.width(), rect.height(), ""), QColor("#ffff00"), ""
+            )
         painter.end()
 
     def _paint_box(self, painter: QPainter, box: DrawnBox, color: QColor, text: str) -> None:

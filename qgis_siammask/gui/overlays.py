@@ -4,6 +4,7 @@ The pipeline hands the plugin ground features only (core.geometry.FrameFeatures)
 their outlines back into the frame through the same frame's camera model (camera.ground_to_pixels at
 the terrain's height), so what the analyst sees on the video is exactly what went onto the map.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -52,7 +53,9 @@ def overlays_from_features(features, camera) -> list[Overlay]:
         box_rings = [r for r in (_to_pixels(camera, ring, to_lonlat) for ring in _rings(track.box)) if r]
         if not box_rings:
             continue
-        mask_rings = tuple(r for r in (_to_pixels(camera, ring, to_lonlat) for ring in _rings(track.mask)) if r)
+        mask_rings = tuple(
+            r for r in (_to_pixels(camera, ring, to_lonlat) for ring in _rings(track.mask)) if r
+        )
         overlays.append(
             Overlay(
                 track_id=track.track_id,

@@ -1,4 +1,5 @@
 """Settings dialog: model file (checked on selection), device, score threshold, DEM layer, output CRS."""
+
 from __future__ import annotations
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
@@ -24,9 +25,15 @@ def describe_model(path: str) -> tuple[bool, str]:
         info = SiamMaskTracker(path, device="cpu").model_info
     except SiamMaskError as error:
         return False, error.user_message
-    text = tr("{name}: backbone {backbone}, mask {mask}, refine {refine}, exemplar {exemplar}px, search {search}px").format(
-        name=info.name, backbone=info.backbone, mask=tr("yes") if info.has_mask else tr("no"),
-        refine=tr("yes") if info.has_refine else tr("no"), exemplar=info.exemplar_size, search=info.instance_size,
+    text = tr(
+        "{name}: backbone {backbone}, mask {mask}, refine {refine}, exemplar {exemplar}px, search {search}px"
+    ).format(
+        name=info.name,
+        backbone=info.backbone,
+        mask=tr("yes") if info.has_mask else tr("no"),
+        refine=tr("yes") if info.has_refine else tr("no"),
+        exemplar=info.exemplar_size,
+        search=info.instance_size,
     )
     return True, text
 
@@ -67,7 +74,9 @@ class SettingsDialog(QDialog):
         self.crs_widget = QgsProjectionSelectionWidget(self)
         self.crs_widget.setCrs(QgsCoordinateReferenceSystem(current.output_crs))
         form.addRow(tr("Output CRS"), self.crs_widget)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

@@ -4,6 +4,7 @@ The dock turns widget state into the engine's frozen TrackingJob, runs it in a T
 what comes back into map layers; video decoding, telemetry, camera geometry and tracking all live in
 `qgis_siammask.core`.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -11,7 +12,14 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsInterval, QgsMessageLog, QgsProject, QgsTemporalNavigationObject
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsInterval,
+    QgsMessageLog,
+    QgsProject,
+    QgsTemporalNavigationObject,
+)
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
 from qgis.PyQt.QtGui import QFont
 from qgis.PyQt.QtWidgets import (
@@ -65,17 +73,20 @@ def telemetry_text(record) -> str:
     if record is None:
         return tr("No telemetry")
     time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
+    r = record
     return "\n".join(
         [
-            f"{time_utc}  ({record.source or '?'})",
-            f"sensor  {_value(record.sensor_latitude_deg, '.6f')}, {_value(record.sensor_longitude_deg, '.6f')}"
-            f"  alt {_value(record.sensor_altitude_m, '.1f')} m {record.altitude_reference or ''}",
-            f"platform hdg {_value(record.platform_heading_deg, '.1f')}°  pitch {_value(record.platform_pitch_deg, '.1f')}°"
-            f"  roll {_value(record.platform_roll_deg, '.1f')}°",
-            f"sensor az {_value(record.sensor_relative_azimuth_deg, '.1f')}°  el {_value(record.sensor_relative_elevation_deg, '.1f')}°"
-            f"  fov {_value(record.horizontal_fov_deg, '.2f')}° x {_value(record.vertical_fov_deg, '.2f')}°",
-            f"centre  {_value(record.frame_center_latitude_deg, '.6f')}, {_value(record.frame_center_longitude_deg, '.6f')}"
-            f"  slant {_value(record.slant_range_m, '.0f')} m",
+            f"{time_utc}  ({r.source or '?'})",
+            f"sensor  {_value(r.sensor_latitude_deg, '.6f')}, {_value(r.sensor_longitude_deg, '.6f')}"
+            f"  alt {_value(r.sensor_altitude_m, '.1f')} m {r.altitude_reference or ''}",
+            f"platform hdg {_value(r.platform_heading_deg, '.1f')}°"
+            f"  pitch {_value(r.platform_pitch_deg, '.1f')}°  roll {_value(r.platform_roll_deg, '.1f')}°",
+            f"sensor az {_value(r.sensor_relative_azimuth_deg, '.1f')}°"
+            f"  el {_value(r.sensor_relative_elevation_deg, '.1f')}°"
+            f"  fov {_value(r.horizontal_fov_deg, '.2f')}° x {_value(r.vertical_fov_deg, '.2f')}°",
+            f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
+            f" {_value(r.frame_center_longitude_deg, '.6f')}"
+            f"  slant {_value(r.slant_range_m, '.0f')} m",
         ]
     )
 
@@ -135,16 +146,24 @@ class VideoDock(QDockWidget):
         layout.addWidget(self.frame_view, 1)
 
         style = self.style()
-        self.step_back_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame"))
-        self.play_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause"))
-        self.step_button = _tool_button(style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame"))
+        self.step_back_button = _tool_button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame")
+        )
+        self.play_button = _tool_button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause")
+        )
+        self.step_button = _tool_button(
+            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame")
+        )
         self.step_back_button.clicked.connect(lambda: self.step(-1))
         self.play_button.clicked.connect(self.toggle_play)
         self.step_button.clicked.connect(lambda: self.step(1))
         self.slider = QSlider(Qt.Orientation.Horizontal, body)
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", body)
-        layout.addLayout(_row(self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label))
+        layout.addLayout(
+            _row(self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label)
+        )
 
         self.telemetry_label = QLabel(tr("No telemetry"), body)
         font = QFont("monospace")
@@ -191,7 +210,9 @@ class VideoDock(QDockWidget):
         for widget in (self.step_back_button, self.play_button, self.step_button, self.slider):
             widget.setEnabled(has_video and not tracking)
         self.frame_view.drawing_enabled = has_video and not tracking
-        self.track_button.setEnabled(self.tracking_enabled and has_video and bool(self.boxes) and not tracking)
+        self.track_button.setEnabled(
+            self.tracking_enabled and has_video and bool(self.boxes) and not tracking
+        )
         self.stop_button.setEnabled(tracking)
         self.export_button.setEnabled(self.track_layers is not None and not tracking)
 
@@ -305,7 +326,9 @@ class VideoDock(QDockWidget):
         try:
             return DemTerrain(dem_path)
         except SiamMaskError as error:
-            self._set_status(tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning)
+            self._set_status(
+                tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning
+            )
             return None
 
     def _camera_at(self, time_s: float):
@@ -317,7 +340,9 @@ class VideoDock(QDockWidget):
 
         record = self.telemetry.at(time_s)
         try:
-            return record, CameraModel.from_telemetry(record, self.video.width, self.video.height, terrain=self.terrain)
+            return record, CameraModel.from_telemetry(
+                record, self.video.width, self.video.height, terrain=self.terrain
+            )
         except SiamMaskError as error:
             QgsMessageLog.logMessage(f"{format_time(time_s)}: {error.user_message}", PLUGIN_NAME, Qgis.Info)
             return record, None
@@ -371,7 +396,9 @@ class VideoDock(QDockWidget):
 
     # --- boxes -----------------------------------------------------------------------------------
     def _box_drawn(self, x: float, y: float, width: float, height: float) -> None:
-        self.add_box(x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1))
+        self.add_box(
+            x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
+        )
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))
@@ -402,7 +429,9 @@ class VideoDock(QDockWidget):
     def _box_label_edited(self, item: QTableWidgetItem) -> None:
         if item.column() == 0 and item.row() < len(self.boxes):
             box = self.boxes[item.row()]
-            self.boxes[item.row()] = DrawnBox(box.x, box.y, box.width, box.height, item.text().strip() or box.label)
+            self.boxes[item.row()] = DrawnBox(
+                box.x, box.y, box.width, box.height, item.text().strip() or box.label
+            )
             self.frame_view.set_boxes(self.boxes)
 
     # --- tracking --------------------------------------------------------------------------------
@@ -438,7 +467,9 @@ class VideoDock(QDockWidget):
         run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
         self.owned_groups.append(run_group)
         self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
-        self.task = TrackingTask(job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name))
+        self.task = TrackingTask(
+            job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
+        )
         self.task.framesReady.connect(self._drain_task)
         self.task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         self.task.outcomeReady.connect(self._tracking_finished)

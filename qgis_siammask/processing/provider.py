@@ -1,4 +1,5 @@
 """The plugin's Processing provider (id `siammask`)."""
+
 from __future__ import annotations
 
 from qgis.core import QgsProcessingProvider
@@ -11,7 +12,7 @@ PROVIDER_ID = "siammask"
 
 
 class SiamMaskProvider(QgsProcessingProvider):
-    """`dependency_report` is a callable returning a deps.DependencyReport (checked when the algorithm runs)."""
+    """`dependency_report`: a callable giving the deps.DependencyReport, checked when the algorithm runs."""
 
     def __init__(self, dependency_report=None):
         super().__init__()

@@ -3,6 +3,7 @@
 Parameters are plain values (files, numbers, a box string), so the algorithm works in batch mode and in
 graphical models; the heavy engine is imported only when it runs.
 """
+
 from __future__ import annotations
 
 from qgis.core import (
@@ -86,42 +87,67 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterFile(self.VIDEO, tr("Video"), fileFilter=VIDEO_FILTER))
         self.addParameter(
             QgsProcessingParameterFile(
-                self.TELEMETRY, tr("Telemetry (KLV, SRT or CSV; empty: found automatically)"), optional=True,
+                self.TELEMETRY,
+                tr("Telemetry (KLV, SRT or CSV; empty: found automatically)"),
+                optional=True,
                 fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
             )
         )
         self.addParameter(
             QgsProcessingParameterFile(
-                self.MODEL, tr("TorchScript model (empty: the default model)"), optional=True,
+                self.MODEL,
+                tr("TorchScript model (empty: the default model)"),
+                optional=True,
                 fileFilter="TorchScript (*.pt *.pth);;All files (*)",
                 defaultValue=settings.model_path or None,
             )
         )
         self.addParameter(
-            QgsProcessingParameterNumber(self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0)
+            QgsProcessingParameterNumber(
+                self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0
+            )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.END_FRAME, tr("End frame (empty: to the end)"), QgsProcessingParameterNumber.Integer,
-                optional=True, minValue=0,
+                self.END_FRAME,
+                tr("End frame (empty: to the end)"),
+                QgsProcessingParameterNumber.Integer,
+                optional=True,
+                minValue=0,
             )
         )
-        self.addParameter(QgsProcessingParameterString(self.BOXES, tr("Boxes on the start frame (x,y,width,height;...)")))
-        self.addParameter(QgsProcessingParameterString(self.LABELS, tr("Labels (;-separated)"), optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True))
         self.addParameter(
-            QgsProcessingParameterCrs(self.CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True)
+            QgsProcessingParameterString(self.BOXES, tr("Boxes on the start frame (x,y,width,height;...)"))
         )
         self.addParameter(
-            QgsProcessingParameterEnum(self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device))
+            QgsProcessingParameterString(self.LABELS, tr("Labels (;-separated)"), optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterCrs(
+                self.CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
+            )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.SCORE_THRESHOLD, tr("Score below which a target counts as lost"),
-                QgsProcessingParameterNumber.Double, settings.score_threshold, minValue=0.0, maxValue=1.0,
+                self.SCORE_THRESHOLD,
+                tr("Score below which a target counts as lost"),
+                QgsProcessingParameterNumber.Double,
+                settings.score_threshold,
+                minValue=0.0,
+                maxValue=1.0,
             )
         )
-        self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)"))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)")
+        )
         self.addOutput(QgsProcessingOutputNumber(self.FRAMES_TRACKED, tr("Frames tracked")))
         self.addOutput(QgsProcessingOutputString(self.STATUS, tr("Status")))
 
@@ -151,7 +177,9 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
             telemetry_path=self.parameterAsFile(parameters, self.TELEMETRY, context) or None,
             model_path=self.parameterAsFile(parameters, self.MODEL, context) or default_model_path(),
             start_frame=self.parameterAsInt(parameters, self.START_FRAME, context),
-            end_frame=self.parameterAsInt(parameters, self.END_FRAME, context) if end_frame not in (None, "") else None,
+            end_frame=self.parameterAsInt(parameters, self.END_FRAME, context)
+            if end_frame not in (None, "")
+            else None,
             boxes_xywh=tuple(boxes),
             labels=tuple(labels),
             dem_path=dem_layer.source().split("|")[0] if dem_layer is not None else None,
@@ -160,9 +188,21 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
         )
-        feedback.pushInfo(tr("Tracking {} target(s) from frame {} of {}").format(len(boxes), job.start_frame, job.video_path))
+        feedback.pushInfo(
+            tr("Tracking {} target(s) from frame {} of {}").format(
+                len(boxes), job.start_frame, job.video_path
+            )
+        )
         result = run_tracking_job(job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled)
         if result.status == JOB_FAILED:
             raise QgsProcessingException(result.message)
-        feedback.pushInfo(tr("{}: {} frames tracked, written to {}").format(result.status, result.frames_tracked, job.output_gpkg))
-        return {self.OUTPUT: job.output_gpkg, self.FRAMES_TRACKED: result.frames_tracked, self.STATUS: result.status}
+        feedback.pushInfo(
+            tr("{}: {} frames tracked, written to {}").format(
+                result.status, result.frames_tracked, job.output_gpkg
+            )
+        )
+        return {
+            self.OUTPUT: job.output_gpkg,
+            self.FRAMES_TRACKED: result.frames_tracked,
+            self.STATUS: result.status,
+        }
