@@ -24,3 +24,120 @@ def test_unwritable_output_fails_before_any_input_is_opened(tmp_path):
     # the output is checked first: the missing video and model are not even looked at
     assert str(blocker / "tracks.gpkg") in result.message and "missing" not in result.message
     assert not Path(job.output_gpkg).exists()
+
+
+@pytest.fixture(scope="module")
+def model_path(request) -> Path:
+    """The committed default model (light, fast on CPU), else the seeded parity export."""
+    from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR
+
+    committed = sorted(DEFAULT_MODEL_DIR.glob("*.pt"))
+    return committed[0] if committed else request.getfixturevalue("seeded_model_path")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A 5-frame simulated nadir clip (MPEG-TS + KLV) and the vehicle to track from frame 0."""
+    from qgis_siammask.core.commands.demo import pick_vehicle
+    from qgis_siammask.core.simulator import SimulationConfig, simulate
+
+    simulation = simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("clip"), seed=7, frames=5))
+    vehicle_id, box = pick_vehicle(simulation.frames[0]["vehicles"], simulation.config.width_px, simulation.config.height_px)
+    return simulation, vehicle_id, box
+
+
+def _job(clip, model_path, out: Path, **overrides) -> TrackingJob:
+    simulation, vehicle_id, box = clip
+    values = dict(
+        video_path=str(simulation.video_path),
+        model_path=str(model_path),
+        output_gpkg=str(out),
+        boxes_xywh=(box,),
+        labels=("car",),
+        device="cpu",
+    )
+    return TrackingJob(**{**values, **overrides})
+
+
+def _frames_in(gpkg: Path, with_geometry: bool = False) -> list[int]:
+    import geopandas as gpd
+
+    points = gpd.read_file(gpkg, layer=d.LAYER_POINTS)
+    if with_geometry:
+        points = points[~points.geometry.isna()]
+    return sorted(points[d.FIELD_FRAME])
+
+
+def test_end_to_end_on_a_simulated_clip(clip, model_path, tmp_path):
+    from qgis_siammask.core.commands.demo import ground_error
+
+    simulation, vehicle_id, _ = clip
+    seen, progress = [], []
+    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg"), on_frame=seen.append, progress=progress.append)
+    assert result.status == d.JOB_SUCCESS, result.message
+    assert result.frames_tracked == 5 and [f.frame for f in seen] == [0, 1, 2, 3, 4]
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(100.0)
+    masks = sum(t.mask is not None for f in seen for t in f.tracks)  # the first frame may have none
+    assert masks >= 4
+    assert result.layer_feature_counts == {"masks": masks, "boxes": 5, "points": 5, "lines": 1, "footprints": 5}
+    assert _frames_in(tmp_path / "out.gpkg", with_geometry=True) == [0, 1, 2, 3, 4]
+    assert seen[2].time_utc.isoformat() == simulation.frames[2]["time_utc"]
+    # frame 0 starts from the simulator's own box: the whole chain (tracker crop, mask, camera model,
+    # projection, GeoPackage) must put the vehicle within a couple of metres of its true position
+    error = ground_error(tmp_path / "out.gpkg", simulation.truth_path, vehicle_id)
+    assert error.frames == 5 and error.median_m < 2.0
+
+
+def test_cancel_keeps_the_frames_tracked_so_far(clip, model_path, tmp_path):
+    import geopandas as gpd
+
+    seen = []
+    result = run_tracking_job(
+        _job(clip, model_path, tmp_path / "out.gpkg"), on_frame=seen.append, is_cancelled=lambda: len(seen) >= 2
+    )
+    assert result.status == d.JOB_CANCELLED and result.frames_tracked == 2
+    assert _frames_in(tmp_path / "out.gpkg") == [0, 1]
+    lines = gpd.read_file(tmp_path / "out.gpkg", layer=d.LAYER_LINES)
+    assert list(lines[d.FIELD_POINT_COUNT]) == [2]
+
+
+def test_failure_in_the_frame_callback_keeps_earlier_frames(clip, model_path, tmp_path):
+    def on_frame(features):
+        if features.frame == 1:
+            raise RuntimeError("map canvas went away")
+
+    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg"), on_frame=on_frame)
+    assert result.status == d.JOB_FAILED and "map canvas went away" in result.message
+    assert "kept" in result.message
+    assert _frames_in(tmp_path / "out.gpkg") == [0, 1]  # frame 1 was committed before its callback
+
+
+def test_missing_and_nan_telemetry_flag_frames_without_crashing(clip, model_path, tmp_path):
+    import dataclasses
+
+    from qgis_siammask.core.misb0601 import encode_st0601
+
+    simulation, _, _ = clip
+    records = list(simulation.telemetry)
+    # no position, and no corner points the camera model could fall back on
+    records[0] = dataclasses.replace(records[0], sensor_latitude_deg=None, corners_latlon_deg=None)
+    records[1] = dataclasses.replace(records[1], sensor_latitude_deg=float("nan"), corners_latlon_deg=None)
+    klv = tmp_path / "telemetry.klv"
+    klv.write_bytes(b"".join(encode_st0601(r) for r in records))
+    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg", telemetry_path=str(klv), end_frame=3))
+    assert result.status == d.JOB_SUCCESS, result.message
+    assert result.frames_tracked == 4 and result.frames_without_camera == 2
+    assert _frames_in(tmp_path / "out.gpkg") == [0, 1, 2, 3]
+    assert _frames_in(tmp_path / "out.gpkg", with_geometry=True) == [2, 3]
+
+
+def test_video_without_telemetry_is_a_clear_error(clip, model_path, tmp_path):
+    import shutil
+
+    simulation, _, _ = clip
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    shutil.copy(simulation.texture_path, frames / "000.tif")
+    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg", video_path=str(frames)))
+    assert result.status == d.JOB_FAILED and result.frames_tracked == 0
+    assert "telemetry" in result.message and str(frames) in result.message
