@@ -58,8 +58,14 @@ def run(args) -> int:
         device=args.device,
     )
     print(f"tracking vehicle {vehicle_id} from box {box} with {model_path} ...", flush=True)
-    result = run_tracking_job(job, progress=_print_progress)
-    print(file=sys.stderr)
+    shown = []
+
+    def show_progress(percent: float) -> None:  # one line per 10 %, readable in logs as on a terminal
+        if not shown or percent >= shown[-1] + 10 or percent >= 100 > shown[-1]:
+            shown.append(percent)
+            print(f"  {percent:5.1f} %", file=sys.stderr, flush=True)
+
+    result = run_tracking_job(job, progress=show_progress)
     if result.status != JOB_SUCCESS:
         raise SiamMaskError(f"tracking {result.status}: {result.message}", details=result.details)
     error = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id)
@@ -153,7 +159,3 @@ def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int)
         return GroundError(0, float("nan"), float("nan"), float("nan"))
     values = np.asarray(distances)
     return GroundError(len(values), float(values.mean()), float(np.median(values)), float(values.max()))
-
-
-def _print_progress(percent: float) -> None:
-    print(f"\r  {percent:5.1f} %", end="", file=sys.stderr, flush=True)
