@@ -1,0 +1,354 @@
+"""SiamMask multi-target tracker: the runtime engine, needing only the exported TorchScript file.
+
+    tracker = SiamMaskTracker("siammask.pt", device="auto")
+    tracks = tracker.init(frame_bgr, [(x, y, w, h), ...], labels=["car", ...])
+    tracks = tracker.update(next_frame_bgr)        # every target in one batched forward pass
+
+Per frame and target it follows the authors' SiamMask tracker step by step (search crop around the last
+position, anchor decoding, scale/ratio penalty, cosine window, refined mask at the best cell, mask pasted
+back into the frame, rotated box from the largest contour), so results match the original code.
+A score under `score_threshold` for `lost_after_frames` frames in a row marks a target lost; lost
+targets keep being searched and come back to "tracking" when the score recovers.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import crops
+from .definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, STATUS_LOST, STATUS_TRACKING
+from .errors import DependencyError, ModelError, TrackerError
+from .records import Track
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the TorchScript file says about itself (its embedded metadata)."""
+
+    name: str
+    backbone: str
+    has_mask: bool
+    has_refine: bool
+    exemplar_size: int
+    instance_size: int
+    score_size: int
+    out_size: int
+    base_size: int
+    anchor_stride: int
+    anchor_ratios: tuple[float, ...]
+    anchor_scales: tuple[float, ...]
+    context_amount: float
+    penalty_k: float
+    window_influence: float
+    lr: float
+    seg_thr: float
+    source_checkpoint: str = ""
+
+    @property
+    def anchor_count(self) -> int:
+        return len(self.anchor_ratios) * len(self.anchor_scales)
+
+    @classmethod
+    def from_metadata(cls, data: dict, path: Path) -> "ModelInfo":
+        if data.get("format_version") != MODEL_FORMAT_VERSION:
+            raise ModelError(f"unsupported model format version {data.get('format_version')!r} "
+                             f"(this plugin reads version {MODEL_FORMAT_VERSION})", path=path)
+        try:
+            return cls(
+                name=str(data["name"]), backbone=str(data["backbone"]), has_mask=bool(data["has_mask"]),
+                has_refine=bool(data["has_refine"]), exemplar_size=int(data["exemplar_size"]),
+                instance_size=int(data["instance_size"]), score_size=int(data["score_size"]),
+                out_size=int(data["out_size"]), base_size=int(data["base_size"]),
+                anchor_stride=int(data["anchor_stride"]),
+                anchor_ratios=tuple(float(r) for r in data["anchor_ratios"]),
+                anchor_scales=tuple(float(s) for s in data["anchor_scales"]),
+                context_amount=float(data["context_amount"]), penalty_k=float(data["penalty_k"]),
+                window_influence=float(data["window_influence"]), lr=float(data["lr"]),
+                seg_thr=float(data["seg_thr"]), source_checkpoint=str(data.get("source_checkpoint", "")))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelError("the model's metadata is incomplete", details=repr(error), path=path) from error
+
+
+@dataclass
+class TargetState:
+    """One target's tracker state: centre (x, y) and size (w, h) in frame pixels, float64."""
+
+    track_id: int
+    label: str
+    center_xy: np.ndarray
+    size_wh: np.ndarray
+    fill_bgr: np.ndarray = field(repr=False)  # mean colour of the init frame, pads crops
+    exemplar: np.ndarray = field(repr=False)  # (127, 127, 3) uint8 template crop
+    score: float = 1.0
+    status: str = STATUS_TRACKING
+    low_score_frames: int = 0
+    age: int = 0
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as error:
+        raise DependencyError("PyTorch is not installed; the tracker needs it (pip install torch)") from error
+    return torch
+
+
+def load_model(model_path: str | Path, device: str = "cpu"):
+    """(scripted module on `device`, ModelInfo) from a TorchScript file written by `model.export`."""
+    torch = _import_torch()
+    path = Path(model_path)
+    if not path.is_file():
+        raise ModelError("model file not found", path=path)
+    extra = {MODEL_METADATA_FILE: ""}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except Exception as error:  # torch raises RuntimeError/ValueError/zipfile errors for bad files
+        raise ModelError("not a SiamMask TorchScript model", details=f"{type(error).__name__}: {error}",
+                         path=path) from error
+    if not extra[MODEL_METADATA_FILE]:
+        raise ModelError(f"the TorchScript file has no {MODEL_METADATA_FILE} metadata (export it with "
+                         "`python -m model.export`)", path=path)
+    try:
+        metadata = json.loads(extra[MODEL_METADATA_FILE])
+    except ValueError as error:
+        raise ModelError("the model's metadata is not valid JSON", details=str(error), path=path) from error
+    return module.eval(), ModelInfo.from_metadata(metadata, path)
+
+
+def resolve_device(device: str) -> str:
+    torch = _import_torch()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise TrackerError(f"device {device!r} requested but CUDA is not available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise TrackerError(f"unknown device {device!r} (use auto, cpu or cuda)")
+    return device
+
+
+class SiamMaskTracker:
+    """Tracks several targets through a frame sequence with one batched forward pass per frame."""
+
+    def __init__(self, model_path: str | Path, device: str = "auto", score_threshold: float = 0.3,
+                 lost_after_frames: int = 5, num_threads: int | None = None):
+        self._torch = _import_torch()
+        if num_threads:
+            self._torch.set_num_threads(int(num_threads))
+        self.device = resolve_device(device)
+        self._net, self.model_info = load_model(model_path, self.device)
+        self.score_threshold = float(score_threshold)
+        self.lost_after_frames = max(1, int(lost_after_frames))
+        info = self.model_info
+        self._anchors = crops.anchor_grid(info.anchor_stride, info.anchor_ratios, info.anchor_scales,
+                                          info.score_size)
+        self._window = crops.cosine_window(info.score_size, info.anchor_count)
+        self._targets: list[TargetState] = []
+        self._kernels: list = []  # per target (1, K*256, 5, 5) template kernels
+        self._frame_wh: tuple[int, int] | None = None
+        self._next_id = 1
+
+    # --- public API ------------------------------------------------------------------------
+    @property
+    def targets(self) -> list[TargetState]:
+        return list(self._targets)
+
+    def init(self, frame_bgr: np.ndarray, boxes_xywh, labels=None, reset: bool = False) -> list[Track]:
+        """Start tracking `boxes_xywh` (x, y, w, h, top-left origin) on this frame; returns their tracks.
+
+        With `reset` the existing targets are dropped first; otherwise the new ones are added.
+        """
+        frame = self._check_frame(frame_bgr, initialising=True)
+        boxes = [self._check_box(box, frame.shape) for box in boxes_xywh]
+        labels = list(labels) if labels is not None else []
+        if labels and len(labels) != len(boxes):
+            raise TrackerError(f"{len(labels)} labels given for {len(boxes)} boxes")
+        if reset:
+            self._targets, self._kernels = [], []
+        if reset or not self._targets:
+            self._frame_wh = (frame.shape[1], frame.shape[0])
+        fill = np.mean(frame, axis=(0, 1))
+        info = self.model_info
+        new_targets = []
+        for i, (x, y, w, h) in enumerate(boxes):
+            center = np.array([x + w / 2, y + h / 2], np.float64)
+            size = np.array([w, h], np.float64)
+            side = round(crops.context_side(size, info.context_amount))
+            exemplar = crops.subwindow(frame, center, info.exemplar_size, side, fill)
+            label = str(labels[i]) if labels else ""
+            new_targets.append(TargetState(self._next_id, label, center, size, fill, exemplar))
+            self._next_id += 1
+        if new_targets:
+            with self._torch.no_grad():
+                kernels = self._net.template(self._to_tensor([t.exemplar for t in new_targets]))
+            self._kernels += list(kernels.split(1))
+            self._targets += new_targets
+        return [self._track_of(t, None, self._initial_box(t)) for t in new_targets]
+
+    def update(self, frame_bgr: np.ndarray) -> list[Track]:
+        """Track every target into this frame (one batched forward pass); returns one Track per target."""
+        if not self._targets:
+            return []
+        frame = self._check_frame(frame_bgr, initialising=False)
+        info = self.model_info
+        plans = [self._search_plan(t) for t in self._targets]
+        search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
+                                  for t, (side, _) in zip(self._targets, plans)])
+        torch = self._torch
+        with torch.no_grad():
+            score_map, delta_map, p0, p1, p2, mask_corr = self._net(search, torch.cat(self._kernels))
+            count = score_map.shape[0]
+            scores = torch.softmax(score_map.reshape(count, 2, -1), dim=1)[:, 1].float().cpu().numpy()
+            deltas = delta_map.reshape(count, 4, -1).float().cpu().numpy()
+            choices = [self._choose(t, scores[i], deltas[i], plans[i][1]) for i, t in enumerate(self._targets)]
+            patches = None
+            if info.has_mask:
+                cells = torch.tensor([[c.cell_y, c.cell_x] for c in choices], dtype=torch.long, device=search.device)
+                patches = self._net.refine_mask(p0, p1, p2, mask_corr, cells).float().cpu().numpy()
+        return [self._finish(t, c, plans[i], None if patches is None else patches[i])
+                for i, (t, c) in enumerate(zip(self._targets, choices))]
+
+    def set_target_state(self, track_id: int, center_xy, size_wh) -> None:
+        """Re-seat a target (centre x, y and size w, h in px) before the next update, e.g. after a correction."""
+        for target in self._targets:
+            if target.track_id == track_id:
+                target.center_xy = np.asarray(center_xy, np.float64).copy()
+                target.size_wh = np.asarray(size_wh, np.float64).copy()
+                return
+        raise TrackerError(f"no target with track id {track_id}")
+
+    def remove(self, track_id: int) -> None:
+        """Stop tracking one target."""
+        for i, target in enumerate(self._targets):
+            if target.track_id == track_id:
+                del self._targets[i], self._kernels[i]
+                return
+        raise TrackerError(f"no target with track id {track_id}")
+
+    # --- steps -----------------------------------------------------------------------------
+    def _search_plan(self, target: TargetState) -> tuple[int, float]:
+        """(search crop side in frame px, crop scale: model px per frame px) for this target."""
+        info = self.model_info
+        side = crops.context_side(target.size_wh, info.context_amount)
+        scale = info.exemplar_size / side
+        side += 2 * ((info.instance_size - info.exemplar_size) / 2) / scale
+        return round(side), scale
+
+    def _choose(self, target: TargetState, score: np.ndarray, delta: np.ndarray, scale: float) -> "_Choice":
+        """Decode anchors, penalise scale/ratio changes and far moves, pick the best anchor."""
+        info = self.model_info
+        anchors = self._anchors
+        delta[0] = delta[0] * anchors[:, 2] + anchors[:, 0]
+        delta[1] = delta[1] * anchors[:, 3] + anchors[:, 1]
+        delta[2] = np.exp(delta[2]) * anchors[:, 2]
+        delta[3] = np.exp(delta[3]) * anchors[:, 3]
+        size_in_crop = target.size_wh * scale
+        scale_change = _change(_padded_side(delta[2], delta[3]) / _padded_side(size_in_crop[0], size_in_crop[1]))
+        ratio_change = _change((size_in_crop[0] / size_in_crop[1]) / (delta[2] / delta[3]))
+        penalty = np.exp(-(ratio_change * scale_change - 1) * info.penalty_k)
+        pscore = penalty * score
+        pscore = pscore * (1 - info.window_influence) + self._window * info.window_influence
+        best = int(np.argmax(pscore))
+        _, cell_y, cell_x = np.unravel_index(best, (info.anchor_count, info.score_size, info.score_size))
+        return _Choice(best, int(cell_y), int(cell_x), delta[:, best] / scale,
+                       float(penalty[best] * score[best] * info.lr), float(score[best]))
+
+    def _finish(self, target: TargetState, choice: "_Choice", plan: tuple[int, float],
+                mask_patch: np.ndarray | None) -> Track:
+        info = self.model_info
+        width, height = self._frame_wh
+        side, _ = plan
+        crop_x0 = target.center_xy[0] - side / 2
+        crop_y0 = target.center_xy[1] - side / 2
+        move = choice.box_in_frame
+        center = np.array([move[0] + target.center_xy[0], move[1] + target.center_xy[1]])
+        lr = choice.lr
+        size = np.array([target.size_wh[0] * (1 - lr) + move[2] * lr, target.size_wh[1] * (1 - lr) + move[3] * lr])
+        fallback = (center[0] - size[0] / 2, center[1] - size[1] / 2, size[0], size[1])
+        mask = None
+        if mask_patch is not None:
+            pixel = side / info.instance_size
+            patch_box = (crop_x0 + (choice.cell_x - info.base_size / 2) * info.anchor_stride * pixel,
+                         crop_y0 + (choice.cell_y - info.base_size / 2) * info.anchor_stride * pixel,
+                         pixel * info.exemplar_size, pixel * info.exemplar_size)
+            mask_prob = crops.paste_mask(mask_patch, patch_box, (width, height))
+            mask = mask_prob > info.seg_thr
+            corners = crops.rotated_box(mask.view(np.uint8), fallback)
+        else:
+            corners = crops.rotated_box(np.zeros((1, 1), np.uint8), fallback)
+        target.center_xy = np.array([min(max(center[0], 0.0), width), min(max(center[1], 0.0), height)])
+        target.size_wh = np.array([min(max(size[0], 10.0), width), min(max(size[1], 10.0), height)])
+        target.score = choice.score
+        target.age += 1
+        target.low_score_frames = target.low_score_frames + 1 if choice.score < self.score_threshold else 0
+        target.status = STATUS_LOST if target.low_score_frames >= self.lost_after_frames else STATUS_TRACKING
+        return self._track_of(target, mask, corners)
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray) -> Track:
+        cx, cy = target.center_xy
+        w, h = target.size_wh
+        return Track(track_id=target.track_id, label=target.label,
+                     bbox_xywh=(float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
+                     rotated_box=corners, mask=mask, score=float(target.score), status=target.status,
+                     age=target.age)
+
+    @staticmethod
+    def _initial_box(target: TargetState) -> np.ndarray:
+        x, y = target.center_xy - target.size_wh / 2
+        w, h = target.size_wh
+        return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+
+    def _to_tensor(self, images: list[np.ndarray]):
+        """(N, H, W, 3) uint8 crops -> (N, 3, H, W) float32 on the device (BGR 0-255, as trained)."""
+        batch = self._torch.from_numpy(np.stack(images)).to(self.device)
+        return batch.permute(0, 3, 1, 2).float().contiguous()
+
+    def _check_frame(self, frame: np.ndarray, initialising: bool) -> np.ndarray:
+        if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            shape = getattr(frame, "shape", None)
+            raise TrackerError(f"frames must be (H, W, 3) uint8 BGR arrays, got {type(frame).__name__} {shape}")
+        if frame.shape[0] < 2 or frame.shape[1] < 2:
+            raise TrackerError(f"frame of {frame.shape[1]}x{frame.shape[0]} px is too small")
+        size = (frame.shape[1], frame.shape[0])
+        if self._frame_wh is not None and size != self._frame_wh and not (initialising and not self._targets):
+            raise TrackerError(f"frame size changed from {self._frame_wh[0]}x{self._frame_wh[1]} to "
+                               f"{size[0]}x{size[1]} px; call init(..., reset=True) for a new video")
+        return frame
+
+    @staticmethod
+    def _check_box(box, frame_shape) -> tuple[float, float, float, float]:
+        try:
+            x, y, w, h = (float(v) for v in box)
+        except (TypeError, ValueError) as error:
+            raise TrackerError(f"box {box!r} is not four numbers x, y, w, h") from error
+        if not all(math.isfinite(v) for v in (x, y, w, h)):
+            raise TrackerError(f"box {box!r} has a non-finite value")
+        if w <= 0 or h <= 0:
+            raise TrackerError(f"box {box!r} has a zero or negative size (width {w:g}, height {h:g} px)")
+        height, width = frame_shape[:2]
+        if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+            raise TrackerError(f"box {box!r} lies entirely outside the {width}x{height} px frame")
+        return x, y, w, h
+
+
+@dataclass(frozen=True)
+class _Choice:
+    index: int
+    cell_y: int
+    cell_x: int
+    box_in_frame: np.ndarray  # (dx, dy, w, h) in frame px relative to the previous centre
+    lr: float
+    score: float
+
+
+def _change(ratio: np.ndarray) -> np.ndarray:
+    return np.maximum(ratio, 1.0 / ratio)
+
+
+def _padded_side(w, h):
+    pad = (w + h) * 0.5
+    return np.sqrt((w + pad) * (h + pad))
