@@ -159,7 +159,8 @@ class SiamMaskTracker:
     def init(self, frame_bgr: np.ndarray, boxes_xywh, labels=None, reset: bool = False) -> list[Track]:
         """Start tracking `boxes_xywh` (x, y, w, h, top-left origin) on this frame; returns their tracks.
 
-        With `reset` the existing targets are dropped first; otherwise the new ones are added.
+        With `reset` the existing targets are dropped first and ids restart at 1; otherwise the new
+        ones are added with fresh ids.
         """
         frame = self._check_frame(frame_bgr, initialising=True)
         boxes = [self._check_box(box, frame.shape) for box in boxes_xywh]
@@ -167,7 +168,7 @@ class SiamMaskTracker:
         if labels and len(labels) != len(boxes):
             raise TrackerError(f"{len(labels)} labels given for {len(boxes)} boxes")
         if reset:
-            self._targets, self._kernels = [], []
+            self._targets, self._kernels, self._next_id = [], [], 1
         if reset or not self._targets:
             self._frame_wh = (frame.shape[1], frame.shape[0])
         fill = np.mean(frame, axis=(0, 1))

@@ -1,0 +1,114 @@
+"""`python -m qgis_siammask track INPUT --model MODEL.pt --box x,y,w,h ... --out RESULTS.jsonl`.
+
+Writes one JSON line per frame and track: frame, track_id, label, bbox [x, y, w, h], rotated_box
+[[x, y] x 4], score, status, and the mask as run-length encoding {"size": [H, W], "counts": [...]}
+(row-major, alternating runs of 0 and 1 starting with 0). Lines are flushed as they are produced, so
+an interrupted run keeps everything written so far.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..definitions import FIELD_FRAME, FIELD_LABEL, FIELD_SCORE, FIELD_STATUS, FIELD_TRACK_ID
+from ..errors import OutputError, TrackerError
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise argparse.ArgumentTypeError(f"box {text!r} must be x,y,w,h (four numbers)")
+    return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", help="video file or folder of frames")
+    parser.add_argument("--model", required=True, help="TorchScript model written by `python -m model.export`")
+    parser.add_argument("--box", type=parse_box, action="append", required=True,
+                        help="initial box x,y,w,h in pixels on the start frame (repeat for several targets)")
+    parser.add_argument("--label", action="append", default=[], help="label per --box, in the same order")
+    parser.add_argument("--out", required=True, help="JSON lines file to write")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--start-frame", type=int, default=0, help="frame index of the initial boxes")
+    parser.add_argument("--end-frame", type=int, default=None, help="last frame to track (inclusive)")
+    parser.add_argument("--score-threshold", type=float, default=0.3, help="score under which a track counts as weak")
+    parser.add_argument("--lost-after", type=int, default=5, help="weak frames in a row before a track is lost")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+
+
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """(H, W) bool -> {"size": [H, W], "counts": run lengths, row-major, first run of zeros}."""
+    flat = mask.ravel().astype(np.int8)
+    changes = np.flatnonzero(np.diff(flat)) + 1
+    bounds = np.concatenate(([0], changes, [flat.size]))
+    counts = np.diff(bounds).tolist()
+    if flat.size and flat[0]:
+        counts.insert(0, 0)
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
+
+
+def rle_to_mask(rle: dict) -> np.ndarray:
+    height, width = rle["size"]
+    values = np.arange(len(rle["counts"])) % 2
+    return np.repeat(values, rle["counts"]).astype(bool).reshape(height, width)
+
+
+def track_record(frame_index: int, track) -> dict:
+    return {
+        FIELD_FRAME: frame_index, FIELD_TRACK_ID: track.track_id, FIELD_LABEL: track.label,
+        "bbox": [round(v, 3) for v in track.bbox_xywh],
+        "rotated_box": np.round(track.rotated_box, 3).tolist(),
+        FIELD_SCORE: round(track.score, 6), FIELD_STATUS: track.status,
+        "mask": mask_to_rle(track.mask) if track.mask is not None else None,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..tracker import SiamMaskTracker
+    from ..video import VideoReader
+
+    if args.label and len(args.label) != len(args.box):
+        raise TrackerError(f"{len(args.label)} --label values for {len(args.box)} --box values")
+    tracker = SiamMaskTracker(args.model, device=args.device, score_threshold=args.score_threshold,
+                              lost_after_frames=args.lost_after, num_threads=args.threads)
+    out_path = Path(args.out)
+    try:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out = open(out_path, "w", encoding="utf-8")
+    except OSError as error:
+        raise OutputError("cannot write the results file", details=str(error), path=out_path) from error
+    written = 0
+    with out, VideoReader(args.input) as video:
+        total = video.frame_count - args.start_frame if video.frame_count else None
+        if total is not None and args.end_frame is not None:
+            total = min(total, args.end_frame - args.start_frame + 1)
+        progress = tqdm(total=total, unit="frame", file=sys.stderr, desc="tracking")
+        for frame in video:
+            if frame.index < args.start_frame:
+                continue
+            if args.end_frame is not None and frame.index > args.end_frame:
+                break
+            if frame.index == args.start_frame:
+                tracks = tracker.init(frame.image, args.box, labels=args.label or None)
+            else:
+                tracks = tracker.update(frame.image)
+            for track in tracks:
+                out.write(json.dumps(track_record(frame.index, track)) + "\n")
+                written += 1
+            out.flush()
+            progress.update(1)
+        progress.close()
+    if written == 0:
+        raise TrackerError(f"start frame {args.start_frame} is past the end of the input", )
+    print(f"wrote {written} records to {out_path}", file=sys.stderr)
+    return 0
