@@ -141,3 +141,29 @@ def test_video_without_telemetry_is_a_clear_error(clip, model_path, tmp_path):
     result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg", video_path=str(frames)))
     assert result.status == d.JOB_FAILED and result.frames_tracked == 0
     assert "telemetry" in result.message and str(frames) in result.message
+
+
+def test_oblique_clip_over_a_dem_written_in_utm(model_path, tmp_path):
+    import geopandas as gpd
+
+    from qgis_siammask.core.commands.demo import pick_vehicle, truth_lonlat
+    from qgis_siammask.core.simulator import SimulationConfig, simulate
+
+    simulation = simulate(SimulationConfig(out_dir=tmp_path / "clip", seed=9, frames=3, dem=True, oblique_deg=30))
+    vehicle_id, box = pick_vehicle(simulation.frames[0]["vehicles"], simulation.config.width_px, simulation.config.height_px)
+    job = TrackingJob(
+        video_path=str(simulation.video_path),
+        model_path=str(model_path),
+        output_gpkg=str(tmp_path / "out.gpkg"),
+        boxes_xywh=(box,),
+        dem_path=str(simulation.dem_path),
+        crs=simulation.crs,
+        device="cpu",
+    )
+    result = run_tracking_job(job)
+    assert result.status == d.JOB_SUCCESS, result.message
+    points = gpd.read_file(job.output_gpkg, layer=d.LAYER_POINTS)
+    assert points.crs.to_string() == simulation.crs
+    first = points[points[d.FIELD_FRAME] == 0].geometry.iloc[0]
+    truth = gpd.GeoSeries.from_xy(*zip(truth_lonlat(simulation.truth_path, vehicle_id)[0]), crs="EPSG:4326")
+    assert first.distance(truth.to_crs(simulation.crs).iloc[0]) < 0.5  # metres, on relief, 30 degrees off nadir
