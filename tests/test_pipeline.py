@@ -167,3 +167,11 @@ def test_oblique_clip_over_a_dem_written_in_utm(model_path, tmp_path):
     first = points[points[d.FIELD_FRAME] == 0].geometry.iloc[0]
     truth = gpd.GeoSeries.from_xy(*zip(truth_lonlat(simulation.truth_path, vehicle_id)[0]), crs="EPSG:4326")
     assert first.distance(truth.to_crs(simulation.crs).iloc[0]) < 0.5  # metres, on relief, 30 degrees off nadir
+
+
+def test_tracking_starts_at_the_start_frame(clip, model_path, tmp_path):
+    simulation, _, _ = clip
+    box = next(v["box_xywh"] for v in simulation.frames[3]["vehicles"] if v["box_xywh"] is not None)
+    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg", start_frame=3, boxes_xywh=(tuple(box),)))
+    assert result.status == d.JOB_SUCCESS and result.frames_tracked == 2
+    assert _frames_in(tmp_path / "out.gpkg") == [3, 4]
