@@ -175,3 +175,26 @@ def test_tracking_starts_at_the_start_frame(clip, model_path, tmp_path):
     result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg", start_frame=3, boxes_xywh=(tuple(box),)))
     assert result.status == d.JOB_SUCCESS and result.frames_tracked == 2
     assert _frames_in(tmp_path / "out.gpkg") == [3, 4]
+
+
+def test_killed_tracking_run_leaves_a_valid_file_with_every_committed_frame(clip, model_path, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    job = _job(clip, model_path, tmp_path / "out.gpkg")
+    script = (
+        "import sys\n"
+        "from qgis_siammask.core.pipeline import TrackingJob, run_tracking_job\n"
+        f"job = TrackingJob(**{job.__dict__!r})\n"
+        "run_tracking_job(job, on_frame=lambda f: print(f.frame, flush=True))\n"
+    )
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    for line in run.stdout:
+        if int(line) == 2:
+            run.send_signal(signal.SIGKILL)
+            break
+    run.wait(timeout=60)
+    assert run.returncode == -signal.SIGKILL
+    frames = _frames_in(tmp_path / "out.gpkg")
+    assert frames[:3] == [0, 1, 2] and frames == list(range(len(frames)))
