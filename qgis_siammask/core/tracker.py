@@ -162,7 +162,7 @@ class SiamMaskTracker:
         With `reset` the existing targets are dropped first and ids restart at 1; otherwise the new
         ones are added with fresh ids.
         """
-        frame = self._check_frame(frame_bgr, initialising=True)
+        frame = self._check_frame(frame_bgr, new_video=reset or not self._targets)
         boxes = [self._check_box(box, frame.shape) for box in boxes_xywh]
         labels = list(labels) if labels is not None else []
         if labels and len(labels) != len(boxes):
@@ -193,7 +193,7 @@ class SiamMaskTracker:
         """Track every target into this frame (one batched forward pass); returns one Track per target."""
         if not self._targets:
             return []
-        frame = self._check_frame(frame_bgr, initialising=False)
+        frame = self._check_frame(frame_bgr, new_video=False)
         info = self.model_info
         plans = [self._search_plan(t) for t in self._targets]
         search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
@@ -308,14 +308,14 @@ class SiamMaskTracker:
         batch = self._torch.from_numpy(np.stack(images)).to(self.device)
         return batch.permute(0, 3, 1, 2).float().contiguous()
 
-    def _check_frame(self, frame: np.ndarray, initialising: bool) -> np.ndarray:
+    def _check_frame(self, frame: np.ndarray, new_video: bool) -> np.ndarray:
         if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             shape = getattr(frame, "shape", None)
             raise TrackerError(f"frames must be (H, W, 3) uint8 BGR arrays, got {type(frame).__name__} {shape}")
         if frame.shape[0] < 2 or frame.shape[1] < 2:
             raise TrackerError(f"frame of {frame.shape[1]}x{frame.shape[0]} px is too small")
         size = (frame.shape[1], frame.shape[0])
-        if self._frame_wh is not None and size != self._frame_wh and not (initialising and not self._targets):
+        if self._frame_wh is not None and size != self._frame_wh and not new_video:
             raise TrackerError(f"frame size changed from {self._frame_wh[0]}x{self._frame_wh[1]} to "
                                f"{size[0]}x{size[1]} px; call init(..., reset=True) for a new video")
         return frame
