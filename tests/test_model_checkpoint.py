@@ -89,3 +89,13 @@ def test_export_cli_reports_bad_checkpoint(tmp_path, capsys):
 
     assert main(["--checkpoint", str(tmp_path / "none.pth"), "--out", str(tmp_path / "m.pt")]) == 2
     assert "none.pth" in capsys.readouterr().err
+
+
+def test_fetch_official_offline_message_and_local_checkpoint(tmp_path, seeded_checkpoint, capsys):
+    from model.fetch_official import main
+
+    assert main(["--out", str(tmp_path / "w"), "--url", "http://127.0.0.1:9/none.pth"]) == 2
+    error = capsys.readouterr().err
+    assert "SiamMask_DAVIS.pth" in error and "--checkpoint" in error
+    assert main(["--out", str(tmp_path / "w"), "--checkpoint", str(seeded_checkpoint)]) == 0
+    assert (tmp_path / "w" / "siammask_davis.pt").is_file()
