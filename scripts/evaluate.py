@@ -3,10 +3,11 @@
     .venv/bin/python scripts/evaluate.py [--model model/default/siammask_sim_light.pt] [--clips 10]
         [--seed 100000] [--frames 60] [--shared ../shared] [--json OUT.json]
 
-Simulated clips use seeds seed .. seed + clips - 1, disjoint from the training sets (model card: training
-seeds are below 100000). Per sequence the tracker is initialised on frame 0 with the true box and run to
-the end; frames 1.. are scored. Metrics: mean box IoU (axis-aligned box vs true box), mean mask IoU,
-success rate (box IoU > 0.5), and on simulated clips the mean ground error in metres of the track point
+Simulated clips use seeds from --seed on (a seed whose frame 0 shows no whole vehicle is skipped),
+disjoint from the training sets (model card: training seeds are below 100000). Per sequence the
+tracker is initialised on frame 0 with the true box and run to the end; frames 1.. are scored.
+Metrics: mean box IoU (axis-aligned box vs true box), mean mask IoU, success rate (box IoU > 0.5),
+and on simulated clips the mean ground error in metres of the track point
 (the mask centroid, else the box centre) projected with the frame's camera model against the true
 vehicle position. Targets for the simulated set: box IoU >= 0.7, mask IoU >= 0.6, success >= 90 %.
 The real sequences (../shared/data/tracking: DAVIS tennis masks, VOT bag polygons) are reported as is.
@@ -129,11 +130,12 @@ def bag_sequence(shared: Path) -> Sequence:
     return Sequence("bag (VOT polygons)", frames, np.array(boxes, np.float64), masks)
 
 
-def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence:
+def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None:
     """One simulator clip (same variety as the training set, model.make_sim_dataset) and its truth.
 
     The target is the vehicle with the most visible frames (ties: the largest in frame 0) among those
-    fully inside frame 0; frames where it is hidden or out of view are not scored (truth box None).
+    fully inside frame 0 (None when there is none); frames where it is hidden or out of view are not
+    scored (truth box NaN).
     """
     from model.make_sim_dataset import simulation_config
     from qgis_siammask.core.camera import CameraModel
@@ -155,7 +157,7 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence:
 
     candidates = [int(v) for v in np.unique(labels[0]) if v and fully_inside(int(v))]
     if not candidates:
-        raise RuntimeError(f"simulated clip {seed}: no vehicle fully in view in frame 0")
+        return None
     target = max(candidates, key=lambda v: ((labels == v).any(axis=(1, 2)).sum(), (labels[0] == v).sum()))
     masks = [label == target for label in labels]
     boxes = np.full((len(masks), 4), np.nan)
@@ -183,7 +185,16 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence:
 
 
 def simulated_sequences(seed: int, clips: int, frames: int, workdir: Path) -> list[Sequence]:
-    return [simulated_sequence(seed + c, frames, workdir / f"clip_{seed + c}") for c in range(clips)]
+    """`clips` usable clips from seed on; a seed whose frame 0 shows no whole vehicle is skipped (said)."""
+    sequences, clip_seed = [], seed
+    while len(sequences) < clips:
+        sequence = simulated_sequence(clip_seed, frames, workdir / f"clip_{clip_seed}")
+        if sequence is None:
+            print(f"seed {clip_seed}: no vehicle wholly in view in frame 0, skipped")
+        else:
+            sequences.append(sequence)
+        clip_seed += 1
+    return sequences
 
 
 def summarise(results: list[SequenceResult]) -> dict:
@@ -244,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.clips > 0:
         sim = [evaluate_sequence(factory, s) for s in simulated_sequences(args.seed, args.clips, args.frames, args.workdir)]
         report["simulated"] = {"summary": summarise(sim), "sequences": [asdict(r) for r in sim]}
-        print_table(f"simulated clips, seeds {args.seed}..{args.seed + args.clips - 1}", sim,
+        print_table(f"{len(sim)} simulated clips from seed {args.seed}", sim,
                     report["simulated"]["summary"], TARGETS)
     if (args.shared / "data" / "tracking").is_dir():
         real = [evaluate_sequence(factory, tennis_sequence(args.shared)),
