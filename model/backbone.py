@@ -53,7 +53,21 @@ class Bottleneck(nn.Module):
         return self.relu(out + self.downsample(x))
 
 
-class ResNet50Trunk(nn.Module):
+class StagedTrunk(nn.Module):
+    """A ResNet stem and three stages; subclasses build `conv1`, `bn1`, `relu`, `maxpool`, `layer1..3`.
+
+    (B, 3, H, W) -> [p0 (stem), p1, p2, p3 (stage outputs)]: the four maps of the backbone protocol.
+    """
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        p0 = self.relu(self.bn1(self.conv1(x)))
+        p1 = self.layer1(self.maxpool(p0))
+        p2 = self.layer2(p1)
+        p3 = self.layer3(p2)
+        return [p0, p1, p2, p3]
+
+
+class ResNet50Trunk(StagedTrunk):
     """ResNet-50 through layer3; layer3 keeps stride 8 with dilation 2. (B,3,H,W) -> [p0, p1, p2, p3]."""
 
     conv_bn_pairs = (("conv1", "bn1"),)
@@ -89,13 +103,6 @@ class ResNet50Trunk(nn.Module):
         self.inplanes = out_planes
         layers += [Bottleneck(self.inplanes, planes, dilation=dilation) for _ in range(1, count)]
         return nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        p0 = self.relu(self.bn1(self.conv1(x)))
-        p1 = self.layer1(self.maxpool(p0))
-        p2 = self.layer2(p1)
-        p3 = self.layer3(p2)
-        return [p0, p1, p2, p3]
 
 
 def build_resnet50(config: ModelConfig) -> tuple[nn.Module, tuple[int, int, int, int]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .backbone import register_backbone
+from .backbone import StagedTrunk, register_backbone
 from .config import ModelConfig
 
 LIGHT_BACKBONE = "resnet18_light"
@@ -45,7 +45,7 @@ class BasicBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
-class LightResNet(nn.Module):
+class LightResNet(StagedTrunk):
     """ResNet-18-style trunk: input (B, 3, H, W) BGR 0-255 -> [p0, p1, p2, p3].
 
     For a 255 input: p0 (B, w0, 125, 125), p1 (B, w1, 63, 63), p2 (B, w2, 31, 31), p3 (B, w3, 31, 31);
@@ -73,13 +73,6 @@ class LightResNet(nn.Module):
     def _stage(in_channels: int, out_channels: int, count: int, stride: int, dilation: int) -> nn.Sequential:
         first = BasicBlock(in_channels, out_channels, stride, 1 if stride > 1 else dilation)
         return nn.Sequential(first, *(BasicBlock(out_channels, out_channels, 1, dilation) for _ in range(count - 1)))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        p0 = self.relu(self.bn1(self.conv1(x)))
-        p1 = self.layer1(self.maxpool(p0))
-        p2 = self.layer2(p1)
-        p3 = self.layer3(p2)
-        return [p0, p1, p2, p3]
 
 
 def build_light_resnet(config: ModelConfig) -> tuple[nn.Module, tuple[int, int, int, int]]:
