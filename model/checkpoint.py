@@ -18,16 +18,28 @@ from .siammask import SiamMask
 _IGNORED_SUFFIXES = ("num_batches_tracked",)  # absent from checkpoints made before torch 0.4.1
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's tensors by name, `module.` prefixes stripped."""
+def _read_payload(path: str | Path) -> object:
     path = Path(path)
     if not path.is_file():
         raise ModelError("checkpoint file not found", path=path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt or unsafe files
         raise ModelError("cannot read the checkpoint (not a plain PyTorch weights file)",
                          details=f"{type(error).__name__}: {error}", path=path) from error
+
+
+def stored_model_config(path: str | Path) -> ModelConfig | None:
+    """The ModelConfig a `model.train` checkpoint records; None for the authors' checkpoints (no record)."""
+    payload = _read_payload(path)
+    if isinstance(payload, dict) and isinstance(payload.get("model_config"), dict):
+        return ModelConfig.from_metadata(payload["model_config"])
+    return None
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors by name, `module.` prefixes stripped."""
+    payload = _read_payload(path)
     state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError("the checkpoint holds no state_dict of tensors", path=path)
@@ -61,7 +73,8 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: str 
 
 
 def load_checkpoint(path: str | Path, config: ModelConfig | None = None) -> SiamMask:
-    """A `SiamMask` in eval mode with the checkpoint's weights."""
-    model = SiamMask(config or ModelConfig())
+    """A `SiamMask` in eval mode with the checkpoint's weights; the architecture is `config`, else the one
+    the checkpoint records (model.train), else the authors' ResNet-50 SiamMask."""
+    model = SiamMask(config or stored_model_config(path) or ModelConfig())
     load_into(model, read_state_dict(path), path)
     return model.eval()

@@ -17,7 +17,7 @@ import torch
 from qgis_siammask.core.definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
 from qgis_siammask.core.errors import ModelError, SiamMaskError
 
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, stored_model_config
 from .config import ModelConfig
 from .inference import InferenceNet
 
@@ -33,8 +33,11 @@ def sha256_of(path: str | Path) -> str:
 
 
 def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelConfig | None = None) -> Path:
-    """Load `checkpoint`, fold and script the network, write it with its metadata to `out`."""
-    config = config or ModelConfig()
+    """Load `checkpoint`, fold and script the network, write it with its metadata to `out`.
+
+    Without `config`, the architecture the checkpoint records (model.train) is used, else the authors'.
+    """
+    config = config or stored_model_config(checkpoint) or ModelConfig()
     net = InferenceNet.from_siammask(load_checkpoint(checkpoint, config))
     with torch.no_grad():
         scripted = torch.jit.script(net)
@@ -54,18 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m model.export", description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", required=True, help="official-format .pth (dict with state_dict)")
     parser.add_argument("--out", required=True, help="TorchScript file to write (.pt)")
-    parser.add_argument("--name", default=ModelConfig.name, help="model name stored in the metadata")
+    parser.add_argument("--name", default=None,
+                        help=f"model name stored in the metadata (default: the checkpoint's, or {ModelConfig.name})")
     for name in HP_OVERRIDES:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
-                            help=f"tracking hyper-parameter (default {getattr(ModelConfig, name)}, DAVIS)")
+                            help=f"tracking hyper-parameter (default: the checkpoint's, or DAVIS "
+                                 f"{getattr(ModelConfig, name)})")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     overrides = {n: getattr(args, n) for n in HP_OVERRIDES if getattr(args, n) is not None}
-    config = dataclasses.replace(ModelConfig(), name=args.name, **overrides)
+    if args.name:
+        overrides["name"] = args.name
     try:
+        config = dataclasses.replace(stored_model_config(args.checkpoint) or ModelConfig(), **overrides)
         out = export_torchscript(args.checkpoint, args.out, config)
     except SiamMaskError as error:
         print(f"error: {error}", file=sys.stderr)

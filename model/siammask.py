@@ -19,7 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import backbone_light  # noqa: F401  (registers the light trunk beside ResNet-50)
 from .backbone import BACKBONES
+from qgis_siammask.core.errors import ModelError
+
 from .config import ModelConfig
 
 
@@ -57,6 +60,8 @@ class Features(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if config.backbone not in BACKBONES:
+            raise ModelError(f"unknown backbone {config.backbone!r} (known: {', '.join(sorted(BACKBONES))})")
         trunk, channels = BACKBONES[config.backbone](config)
         self.features = trunk
         self.channels = tuple(channels)

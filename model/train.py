@@ -6,7 +6,7 @@
 Every epoch writes `OUT/last.pth` (and `OUT/best.pth` when the validation box IoU improves) in the
 authors' checkpoint format, a dict whose `state_dict` holds the network's tensors, plus `model_config`
 (ModelConfig metadata), `epoch`, `optimizer` and `history` that `--resume` restores. Such a file exports
-with model.export (`export_torchscript(ckpt, out, model_config_of(ckpt))`, or `--export` here).
+with `python -m model.export --checkpoint OUT/best.pth --out MODEL.pt` (or `--export` here).
 `--init` starts from another checkpoint's weights (fine-tuning, e.g. the authors' SiamMask_DAVIS.pth
 with --backbone resnet50). Validation: pairs from held-out videos without augmentation; the box of the
 best-scoring anchor against the truth (box IoU) and the refined mask at that cell (mask IoU).
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qgis_siammask.core.errors import ModelError, SiamMaskError
+from qgis_siammask.core.errors import SiamMaskError
 
 from . import backbone_light
 from .checkpoint import load_into, read_state_dict
@@ -93,14 +93,6 @@ def model_config_for(cfg: TrainingConfig) -> ModelConfig:
     extra = {"backbone_widths": list(cfg.backbone_widths)} if cfg.backbone_widths else {}
     return ModelConfig(name=f"siammask_{cfg.backbone}", backbone=cfg.backbone, feature_channels=channels,
                        extra=extra)
-
-
-def model_config_of(checkpoint: str | Path) -> ModelConfig:
-    """The ModelConfig a model.train checkpoint was built with (ModelError for other checkpoints)."""
-    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or "model_config" not in payload:
-        raise ModelError("not a model.train checkpoint: it has no model_config", path=checkpoint)
-    return ModelConfig.from_metadata(payload["model_config"])
 
 
 def _targets_for(config: ModelConfig) -> AnchorTargetConfig:
@@ -287,7 +279,7 @@ def train(cfg: TrainingConfig, log=print) -> TrainingResult:
     exported = None
     if cfg.export:
         source = best_path or cfg.out / LAST_CHECKPOINT
-        exported = export_torchscript(source, cfg.export, model_config_of(source))
+        exported = export_torchscript(source, cfg.export)
         log(f"exported {source} to {exported} ({exported.stat().st_size / 1e6:.1f} MB)")
     return TrainingResult(cfg.out / LAST_CHECKPOINT, best_path, history, exported)
 

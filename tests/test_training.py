@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from model import export
 from model.backbone_light import LIGHT_BACKBONE, LightResNet
+from model.checkpoint import stored_model_config
 from model.make_sim_dataset import SOURCE_SHAPES, make_dataset
-from model.train import TrainingConfig, main, model_config_of, train
+from model.train import TrainingConfig, main, train
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,7 @@ def test_checkpoint_is_official_format_and_resumes(tiny_run):
     payload = torch.load(result.last_checkpoint, map_location="cpu", weights_only=True)
     assert "features.features.conv1.weight" in payload["state_dict"]
     assert "refine_model.deconv.weight" in payload["state_dict"]
-    assert model_config_of(result.last_checkpoint).backbone == LIGHT_BACKBONE
+    assert stored_model_config(result.last_checkpoint).backbone == LIGHT_BACKBONE
     resumed = train(TrainingConfig(**{**cfg.__dict__, "epochs": 4, "resume": result.last_checkpoint,
                                       "samples_per_epoch": 8, "export": None}), log=lambda m: None)
     assert [h.epoch for h in resumed.history] == [0, 1, 2, 3]
@@ -67,6 +69,16 @@ def test_exported_model_tracks(tiny_run):
         tracks = tracker.update(frame)
         assert len(tracks) == 1 and np.isfinite(tracks[0].bbox_xywh).all()
         assert tracks[0].mask.shape == frame.shape[:2]
+
+
+def test_export_command_line_exports_a_trained_light_checkpoint(tiny_run, tmp_path):
+    from qgis_siammask.core.tracker import load_model
+
+    _, result = tiny_run
+    out = tmp_path / "light.pt"
+    assert export.main(["--checkpoint", str(result.best_checkpoint), "--out", str(out), "--lr", "0.5"]) == 0
+    _, info = load_model(out)
+    assert (info.backbone, info.lr) == (LIGHT_BACKBONE, 0.5)
 
 
 def test_cli_reports_a_bad_dataset(tmp_path, capsys):
