@@ -1,7 +1,8 @@
 # qgis-siammask: setup, tests, demo, packaging and benchmarks.
 # QGIS runs on Debian's /usr/bin/python3, so the venv is made from it with --system-site-packages:
-# the geo stack (GDAL, PROJ, rasterio, pyproj, shapely, geopandas) comes from Debian, one copy shared
-# with QGIS; pip adds torch (CPU wheel, pinned, installed first and alone) and the rest.
+# the geo stack (GDAL, PROJ, rasterio, pyproj, shapely, geopandas) and Pillow (training masks) come
+# from Debian, one copy shared with QGIS; pip adds torch (CPU wheel, pinned, installed first and
+# alone) and the rest.
 
 SHELL := /bin/bash
 VENV ?= .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
 	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
-	python3-scipy
+	python3-scipy python3-pil
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
