@@ -88,15 +88,18 @@ def paste_mask(mask_patch: np.ndarray, patch_box_xywh: tuple[float, float, float
                           borderMode=cv2.BORDER_CONSTANT, borderValue=-1)
 
 
-def rotated_box(mask: np.ndarray, fallback_xywh: tuple[float, float, float, float],
-                min_area_px: float = 100.0) -> np.ndarray:
-    """(4, 2) float64 corners: the min-area rectangle of the largest outer contour of `mask` (uint8 0/1),
-    or the axis-aligned fallback box when no contour is larger than `min_area_px`."""
+def mask_boxes(mask: np.ndarray, fallback_xywh: tuple[float, float, float, float],
+               min_area_px: float = 100.0) -> tuple[np.ndarray, tuple[float, float, float, float] | None]:
+    """The boxes of the largest outer contour of `mask` (H, W) uint8 0/1: its min-area rectangle as (4, 2)
+    float64 corners and its axis-aligned bounds (x, y, w, h). When no contour is larger than
+    `min_area_px` (no mask, or only specks): the fallback box's corners, and None."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if contours:
         areas = [cv2.contourArea(c) for c in contours]
         best = int(np.argmax(areas))
         if areas[best] > min_area_px:
-            return cv2.boxPoints(cv2.minAreaRect(contours[best].reshape(-1, 2))).astype(np.float64)
+            outline = contours[best].reshape(-1, 2)
+            corners = cv2.boxPoints(cv2.minAreaRect(outline)).astype(np.float64)
+            return corners, tuple(float(v) for v in cv2.boundingRect(outline))
     x, y, w, h = fallback_xywh
-    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64), None

@@ -81,7 +81,8 @@ class TelemetryRecord:
 class Track:
     """A tracked target after one frame.
 
-    `bbox_xywh`: axis-aligned box in pixels (top-left x, y, width, height);
+    `bbox_xywh`: axis-aligned box in pixels (top-left x, y, width, height): the bounds of the mask's
+    largest part when there is a mask, else the tracker's state box (the box branch's estimate);
     `rotated_box`: (4, 2) float64 pixel corners (x, y); `mask`: (H, W) bool in full-frame coordinates,
     or None when the model has no mask branch; `age`: frames since init.
     """

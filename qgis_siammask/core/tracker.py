@@ -247,9 +247,10 @@ class SiamMaskTracker:
         delta[2] = np.exp(delta[2]) * anchors[:, 2]
         delta[3] = np.exp(delta[3]) * anchors[:, 3]
         size_in_crop = target.size_wh * scale
-        scale_change = _change(_padded_side(delta[2], delta[3]) / _padded_side(size_in_crop[0], size_in_crop[1]))
-        ratio_change = _change((size_in_crop[0] / size_in_crop[1]) / (delta[2] / delta[3]))
-        penalty = np.exp(-(ratio_change * scale_change - 1) * info.penalty_k)
+        with np.errstate(over="ignore"):  # absurd anchor sizes overflow to inf: penalty 0, never chosen
+            scale_change = _change(_padded_side(delta[2], delta[3]) / _padded_side(size_in_crop[0], size_in_crop[1]))
+            ratio_change = _change((size_in_crop[0] / size_in_crop[1]) / (delta[2] / delta[3]))
+            penalty = np.exp(-(ratio_change * scale_change - 1) * info.penalty_k)
         pscore = penalty * score
         pscore = pscore * (1 - info.window_influence) + self._window * info.window_influence
         best = int(np.argmax(pscore))
@@ -277,23 +278,25 @@ class SiamMaskTracker:
                          pixel * info.exemplar_size, pixel * info.exemplar_size)
             mask_prob = crops.paste_mask(mask_patch, patch_box, (width, height))
             mask = mask_prob > info.seg_thr
-            corners = crops.rotated_box(mask.view(np.uint8), fallback)
+            corners, bbox = crops.mask_boxes(mask.view(np.uint8), fallback)
         else:
-            corners = crops.rotated_box(np.zeros((1, 1), np.uint8), fallback)
+            corners, bbox = crops.mask_boxes(np.zeros((1, 1), np.uint8), fallback)
         target.center_xy = np.array([min(max(center[0], 0.0), width), min(max(center[1], 0.0), height)])
         target.size_wh = np.array([min(max(size[0], 10.0), width), min(max(size[1], 10.0), height)])
         target.score = choice.score
         target.age += 1
         target.low_score_frames = target.low_score_frames + 1 if choice.score < self.score_threshold else 0
         target.status = STATUS_LOST if target.low_score_frames >= self.lost_after_frames else STATUS_TRACKING
-        return self._track_of(target, mask, corners)
+        return self._track_of(target, mask, corners, bbox)
 
     # --- helpers ---------------------------------------------------------------------------
-    def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray) -> Track:
-        cx, cy = target.center_xy
-        w, h = target.size_wh
-        return Track(track_id=target.track_id, label=target.label,
-                     bbox_xywh=(float(cx - w / 2), float(cy - h / 2), float(w), float(h)),
+    def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray,
+                  bbox_xywh: tuple[float, float, float, float] | None = None) -> Track:
+        """The reported track; its box is the mask's when there is one (`bbox_xywh`), else the state's."""
+        if bbox_xywh is None:
+            (cx, cy), (w, h) = target.center_xy, target.size_wh
+            bbox_xywh = (float(cx - w / 2), float(cy - h / 2), float(w), float(h))
+        return Track(track_id=target.track_id, label=target.label, bbox_xywh=bbox_xywh,
                      rotated_box=corners, mask=mask, score=float(target.score), status=target.status,
                      age=target.age)
 

@@ -1,0 +1,28 @@
+"""Mask -> boxes: the rotated box and the reported axis-aligned box come from the mask's largest part."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from qgis_siammask.core.crops import mask_boxes
+
+
+def test_boxes_follow_the_largest_part_and_ignore_specks():
+    mask = np.zeros((200, 300), np.uint8)
+    corners = cv2.boxPoints(((150.0, 100.0), (120.0, 40.0), 30.0))
+    cv2.fillPoly(mask, [np.round(corners).astype(np.int32)], 1)
+    mask[5:9, 5:9] = 1  # a 16 px speck far away
+    rotated, bbox = mask_boxes(mask, (0.0, 0.0, 10.0, 10.0))
+    ys, xs = np.nonzero(mask[20:, 20:])
+    assert bbox == pytest.approx((xs.min() + 20, ys.min() + 20, xs.ptp() + 1, ys.ptp() + 1))
+    side_lengths = sorted(np.linalg.norm(rotated - np.roll(rotated, 1, axis=0), axis=1))
+    assert side_lengths[0] == pytest.approx(40, abs=2) and side_lengths[-1] == pytest.approx(120, abs=2)
+
+
+def test_no_usable_mask_gives_the_fallback_corners_and_no_box():
+    mask = np.zeros((50, 50), np.uint8)
+    mask[10:15, 10:15] = 1  # 25 px: below the 100 px minimum area
+    rotated, bbox = mask_boxes(mask, (1.0, 2.0, 3.0, 4.0))
+    assert bbox is None
+    np.testing.assert_array_equal(rotated, [[1, 2], [4, 2], [4, 6], [1, 6]])
