@@ -1,7 +1,8 @@
 """Tracker speed on tennis (854x480, mask + refine) for 1, 4 and 8 targets, and free-run parity length.
 
 Uses the parity checkpoint from ../shared (random weights cost exactly what trained ones do), exported
-to TorchScript in a temporary folder. CPU runs use 2 threads; CUDA is measured too when available.
+to TorchScript in a temporary folder. CPU runs use 2 threads, in fp32 and, where the CPU has bf16
+arithmetic, bf16; CUDA is measured too (fp32 and fp16) when available.
 """
 from __future__ import annotations
 
@@ -66,19 +67,27 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         model = export_torchscript(PARITY / "siammask_seeded.pth", Path(folder) / "seeded.pt")
         frames = _frames("tennis")[:16]
-        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-        for device in devices:
-            tracker = SiamMaskTracker(model, device=device, num_threads=2 if device == "cpu" else None)
+        runs = [("cpu", "fp32")]
+        if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            runs.append(("cpu", "bf16"))
+        if torch.cuda.is_available():
+            runs += [("cuda", "fp32"), ("cuda", "fp16")]
+        for device, precision in runs:
+            tracker = SiamMaskTracker(model, device=device, num_threads=2 if device == "cpu" else None,
+                                      precision=precision)
             one = fps(tracker, frames, 1)
-            line = [f"{device}: 1 target {one:.2f} fps"]
+            line = [f"{device} {precision}: 1 target {one:.2f} fps"]
             for count in (4, 8):
                 rate = fps(tracker, frames, count, repeats=6)
                 line.append(f"{count} targets {rate:.2f} fps (cost {one / rate:.2f}x one target)")
             print("; ".join(line), flush=True)
-        tracker = SiamMaskTracker(model, device="cpu", num_threads=2)
-        for name in SEQUENCES:
-            agree, total = free_run_agreement(tracker, name)
-            print(f"free run {name}: {agree}/{total} frames agree with the reference within 0.5 px", flush=True)
+        for device, precision in runs:
+            tracker = SiamMaskTracker(model, device=device, num_threads=2 if device == "cpu" else None,
+                                      precision=precision)
+            for name in SEQUENCES:
+                agree, total = free_run_agreement(tracker, name)
+                print(f"free run {name} ({device} {precision}): {agree}/{total} frames agree with the reference "
+                      "within 0.5 px", flush=True)
 
 
 if __name__ == "__main__":

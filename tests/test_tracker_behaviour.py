@@ -120,3 +120,32 @@ def test_track_cli_writes_json_lines(shared_dir, seeded_model_path, tmp_path):
     assert rle_to_mask(records[2]["mask"]).shape == (480, 854)
     assert main(["track", str(folder), "--model", str(seeded_model_path), "--box", "0,0,0,5",
                  "--out", str(tmp_path / "bad.jsonl"), "--device", "cpu"]) == 2
+    assert main(["track", str(folder), "--model", str(seeded_model_path), "--box", "306,114,162,246",
+                 "--out", str(tmp_path / "fp16.jsonl"), "--device", "cpu", "--precision", "fp16"]) == 2
+
+
+def test_fp16_on_cpu_and_unknown_precisions_are_refused(seeded_model_path):
+    with pytest.raises(TrackerError, match="needs a CUDA device"):
+        SiamMaskTracker(seeded_model_path, device="cpu", precision="fp16")
+    with pytest.raises(TrackerError, match="unknown precision"):
+        SiamMaskTracker(seeded_model_path, device="cpu", precision="int4")
+
+
+def test_bf16_steps_stay_close_to_fp32(seeded_model_path, frames):
+    """One bf16 step from the fp32 state lands near the fp32 step (how far is in README: Speed)."""
+    import torch
+
+    if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        pytest.skip("this CPU has no bf16 arithmetic (AVX512-BF16/AMX)")
+    box = (306, 114, 162, 246)
+    fp32 = SiamMaskTracker(seeded_model_path, device="cpu", num_threads=2)
+    bf16 = SiamMaskTracker(seeded_model_path, device="cpu", num_threads=2, precision="bf16")
+    fp32.init(frames[0], [box])
+    bf16.init(frames[0], [box])
+    for frame in frames[1:]:
+        state = fp32.targets[0]
+        bf16.set_target_state(1, state.center_xy, state.size_wh)
+        (exact,), (fast,) = fp32.update(frame), bf16.update(frame)
+        assert fast.mask.dtype == bool and abs(fast.score - exact.score) < 0.05
+        size = np.hypot(*fp32.targets[0].size_wh)
+        assert np.hypot(*(bf16.targets[0].center_xy - fp32.targets[0].center_xy)) < 0.05 * size

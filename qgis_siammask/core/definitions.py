@@ -11,6 +11,12 @@ PLUGIN_NAME = "SiamMask FMV Tracker"
 STATUS_TRACKING = "tracking"
 STATUS_LOST = "lost"
 
+# --- Network arithmetic (SiamMaskTracker precision) -------------------------------------------------
+PRECISION_FP32 = "fp32"  # default: matches the authors' code within the parity tolerances
+PRECISION_BF16 = "bf16"  # CPU with AVX512-BF16/AMX, or CUDA: about twice as fast, scores differ
+PRECISION_FP16 = "fp16"  # CUDA only
+PRECISIONS = (PRECISION_FP32, PRECISION_BF16, PRECISION_FP16)
+
 # --- Output fields (GeoPackage layers, QGIS memory layers, JSONL results) ----------------------
 FIELD_TRACK_ID = "track_id"
 FIELD_LABEL = "label"

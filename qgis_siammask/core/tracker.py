@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from . import crops
-from .definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, STATUS_LOST, STATUS_TRACKING
+from .definitions import (MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, PRECISION_BF16, PRECISION_FP16, PRECISION_FP32,
+                          STATUS_LOST, STATUS_TRACKING)
 from .errors import DependencyError, ModelError, TrackerError
 from .records import Track
 
@@ -130,16 +131,39 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def resolve_precision(precision: str, device: str):
+    """The torch dtype the network runs in. fp32 is the default and the only one within the parity
+    tolerances; bf16 (CPUs with AVX512-BF16/AMX, or CUDA) and fp16 (CUDA) trade accuracy for speed."""
+    torch = _import_torch()
+    dtypes = {PRECISION_FP32: torch.float32, PRECISION_BF16: torch.bfloat16, PRECISION_FP16: torch.float16}
+    if precision not in dtypes:
+        raise TrackerError(f"unknown precision {precision!r} (use {', '.join(dtypes)})")
+    on_cuda = device.startswith("cuda")
+    if precision == PRECISION_FP16 and not on_cuda:
+        raise TrackerError("fp16 precision needs a CUDA device; on CPU use bf16 or fp32")
+    if precision == PRECISION_BF16:
+        supported = torch.cuda.is_bf16_supported() if on_cuda else torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        if not supported:
+            raise TrackerError(f"this {'GPU' if on_cuda else 'CPU'} has no fast bf16 arithmetic; use fp32")
+    return dtypes[precision]
+
+
 class SiamMaskTracker:
     """Tracks several targets through a frame sequence with one batched forward pass per frame."""
 
     def __init__(self, model_path: str | Path, device: str = "auto", score_threshold: float = 0.3,
-                 lost_after_frames: int = 5, num_threads: int | None = None):
+                 lost_after_frames: int = 5, num_threads: int | None = None, precision: str = PRECISION_FP32):
         self._torch = _import_torch()
         if num_threads:
             self._torch.set_num_threads(int(num_threads))
         self.device = resolve_device(device)
+        self._dtype = resolve_precision(precision, self.device)
+        self.precision = precision
         self._net, self.model_info = load_model(model_path, self.device)
+        # Reduced precision on CPU runs fastest with channels-last images (oneDNN's native layout).
+        self._channels_last = self._dtype != self._torch.float32 and self.device == "cpu"
+        if self._dtype != self._torch.float32:
+            self._net.to(self._dtype)
         self.score_threshold = float(score_threshold)
         self.lost_after_frames = max(1, int(lost_after_frames))
         info = self.model_info
@@ -307,9 +331,10 @@ class SiamMaskTracker:
         return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
 
     def _to_tensor(self, images: list[np.ndarray]):
-        """(N, H, W, 3) uint8 crops -> (N, 3, H, W) float32 on the device (BGR 0-255, as trained)."""
-        batch = self._torch.from_numpy(np.stack(images)).to(self.device)
-        return batch.permute(0, 3, 1, 2).float().contiguous()
+        """(N, H, W, 3) uint8 crops -> (N, 3, H, W) in the network's dtype on the device (BGR 0-255)."""
+        batch = self._torch.from_numpy(np.stack(images)).to(self.device).permute(0, 3, 1, 2).to(self._dtype)
+        layout = self._torch.channels_last if self._channels_last else self._torch.contiguous_format
+        return batch.contiguous(memory_format=layout)
 
     def _check_frame(self, frame: np.ndarray, new_video: bool) -> np.ndarray:
         if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:

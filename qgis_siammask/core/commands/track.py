@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..definitions import FIELD_FRAME, FIELD_LABEL, FIELD_SCORE, FIELD_STATUS, FIELD_TRACK_ID
+from ..definitions import (FIELD_FRAME, FIELD_LABEL, FIELD_SCORE, FIELD_STATUS, FIELD_TRACK_ID, PRECISION_FP32,
+                           PRECISIONS)
 from ..errors import OutputError, TrackerError
 
 
@@ -42,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score-threshold", type=float, default=0.3, help="score under which a track counts as weak")
     parser.add_argument("--lost-after", type=int, default=5, help="weak frames in a row before a track is lost")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--precision", default=PRECISION_FP32, choices=PRECISIONS,
+                        help="network arithmetic: fp32 (default, matches the original code), bf16 (CPUs with "
+                             "AVX512-BF16/AMX, or CUDA; faster, slightly different scores), fp16 (CUDA)")
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:
@@ -80,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if args.label and len(args.label) != len(args.box):
         raise TrackerError(f"{len(args.label)} --label values for {len(args.box)} --box values")
     tracker = SiamMaskTracker(args.model, device=args.device, score_threshold=args.score_threshold,
-                              lost_after_frames=args.lost_after, num_threads=args.threads)
+                              lost_after_frames=args.lost_after, num_threads=args.threads,
+                              precision=args.precision)
     out_path = Path(args.out)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
