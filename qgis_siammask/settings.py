@@ -7,7 +7,7 @@ from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 
-from .core.definitions import DEFAULT_CRS
+from .core.definitions import DEFAULT_CRS, PRECISION_FP32, PRECISIONS
 
 SETTINGS_PREFIX = "qgis_siammask/"
 DEVICES = ("auto", "cuda", "cpu")
@@ -36,6 +36,7 @@ def resource_path(name: str) -> str:
 class PluginSettings:
     model_path: str = ""
     device: str = "auto"
+    precision: str = PRECISION_FP32
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
     dem_layer_id: str = ""
     output_crs: str = DEFAULT_CRS
@@ -57,6 +58,7 @@ class PluginSettings:
 def load_settings() -> PluginSettings:
     settings = QgsSettings()
     device = str(settings.value(SETTINGS_PREFIX + "device", "auto"))
+    precision = str(settings.value(SETTINGS_PREFIX + "precision", PRECISION_FP32))
     try:
         threshold = float(settings.value(SETTINGS_PREFIX + "score_threshold", DEFAULT_SCORE_THRESHOLD))
     except (TypeError, ValueError):
@@ -64,6 +66,7 @@ def load_settings() -> PluginSettings:
     return PluginSettings(
         model_path=str(settings.value(SETTINGS_PREFIX + "model_path", "") or ""),
         device=device if device in DEVICES else "auto",
+        precision=precision if precision in PRECISIONS else PRECISION_FP32,
         score_threshold=min(max(threshold, 0.0), 1.0),
         dem_layer_id=str(settings.value(SETTINGS_PREFIX + "dem_layer_id", "") or ""),
         output_crs=str(settings.value(SETTINGS_PREFIX + "output_crs", DEFAULT_CRS) or DEFAULT_CRS),
@@ -72,5 +75,5 @@ def load_settings() -> PluginSettings:
 
 def save_settings(values: PluginSettings) -> None:
     settings = QgsSettings()
-    for name in ("model_path", "device", "score_threshold", "dem_layer_id", "output_crs"):
+    for name in ("model_path", "device", "precision", "score_threshold", "dem_layer_id", "output_crs"):
         settings.setValue(SETTINGS_PREFIX + name, getattr(values, name))

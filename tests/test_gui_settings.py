@@ -3,6 +3,8 @@ the DEM comes from the project's raster layers, and the values survive a save/lo
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer
@@ -37,7 +39,7 @@ def dem_layer(qgis_app, tmp_path):
 
 def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_path, request):
     from qgis_siammask.gui.settings_dialog import SettingsDialog
-    from qgis_siammask.settings import load_settings
+    from qgis_siammask.settings import load_settings, save_settings
 
     model = tracking_model(request)
     dialog = SettingsDialog()
@@ -51,6 +53,7 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     assert "backbone" in dialog.model_label.text() and "mask yes" in dialog.model_label.text()
 
     dialog.device_combo.setCurrentText("cpu")
+    dialog.precision_combo.setCurrentText("bf16")
     dialog.threshold_spin.setValue(0.45)
     dialog.dem_combo.setLayer(dem_layer)
     dialog.crs_widget.setCrs(dem_layer.crs())
@@ -58,4 +61,5 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     saved = load_settings()
     assert (saved.model_path, saved.device, saved.score_threshold) == (model, "cpu", pytest.approx(0.45))
     assert saved.dem_layer_id == dem_layer.id() and saved.dem_path() == dem_layer.source()
-    assert saved.output_crs == "EPSG:4326"
+    assert saved.output_crs == "EPSG:4326" and saved.precision == "bf16"
+    save_settings(dataclasses.replace(saved, precision="fp32"))  # later tests track with the default

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .definitions import DEFAULT_CRS, GEO_FLAG_NO_CAMERA, JOB_CANCELLED, JOB_FAILED, JOB_SUCCESS, TRACK_LAYERS
+from .definitions import (DEFAULT_CRS, GEO_FLAG_NO_CAMERA, JOB_CANCELLED, JOB_FAILED, JOB_SUCCESS, PRECISION_FP32,
+                          TRACK_LAYERS)
 from .errors import ProjectionError, SiamMaskError
 from .geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
 from .track_store import MODE_REPLACE, TrackStore, check_writable
@@ -46,6 +47,7 @@ class TrackingJob:
     dem_path: str | None = None
     crs: str = DEFAULT_CRS
     device: str = "auto"
+    precision: str = PRECISION_FP32
     score_threshold: float = 0.3
     simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     output_mode: str = MODE_REPLACE
@@ -136,7 +138,8 @@ class _Run:
         self.telemetry = open_telemetry(job.video_path, job.telemetry_path)
         self.terrain = DemTerrain(job.dem_path) if job.dem_path else None
         self.video = VideoReader(job.video_path)
-        self.tracker = SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold)
+        self.tracker = SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold,
+                                       precision=job.precision)
         self.store = TrackStore(job.output_gpkg, crs=job.crs, mode=job.output_mode)
 
     def track(self, on_frame, progress, is_cancelled) -> str:

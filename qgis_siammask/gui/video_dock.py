@@ -455,6 +455,7 @@ class VideoDock(QDockWidget):
             output_gpkg=output_gpkg,
             crs=settings.output_crs,
             device=settings.device,
+            precision=settings.precision,
             score_threshold=settings.score_threshold,
         )
 

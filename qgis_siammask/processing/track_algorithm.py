@@ -22,7 +22,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.definitions import DEFAULT_CRS, JOB_FAILED
+from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS
 from ..deps import FEATURE_TRACKING
 from ..settings import DEVICES, default_model_path, load_settings, resource_path
 from ..tasks import build_job, parse_boxes, parse_labels
@@ -45,6 +45,7 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
     DEM = "DEM"
     CRS = "CRS"
     DEVICE = "DEVICE"
+    PRECISION = "PRECISION"
     SCORE_THRESHOLD = "SCORE_THRESHOLD"
     OUTPUT = "OUTPUT"
     FRAMES_TRACKED = "FRAMES_TRACKED"
@@ -136,6 +137,14 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
             )
         )
         self.addParameter(
+            QgsProcessingParameterEnum(
+                self.PRECISION,
+                tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
+                options=list(PRECISIONS),
+                defaultValue=PRECISIONS.index(settings.precision),
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterNumber(
                 self.SCORE_THRESHOLD,
                 tr("Score below which a target counts as lost"),
@@ -186,6 +195,7 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
             output_gpkg=self.parameterAsFileOutput(parameters, self.OUTPUT, context),
             crs=self.parameterAsCrs(parameters, self.CRS, context).authid() or DEFAULT_CRS,
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
             score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
         )
         feedback.pushInfo(
