@@ -38,6 +38,8 @@ class TrackFeature:
 
     A geometry is None when it could not be put on the ground (`geo_flag` says why);
     `lonlat_deg` is the centre on WGS 84 whatever the output CRS, for motion and ground-error checks.
+    `mask_px` / `box_px` are the same outlines in frame pixels (x, y), as the tracker gave them, with
+    or without a camera: the video overlays draw these.
     """
 
     track_id: int
@@ -53,6 +55,8 @@ class TrackFeature:
     speed_mps: float | None = None
     heading_deg: float | None = None
     geo_flag: str = ""
+    mask_px: object | None = None  # shapely Polygon or MultiPolygon in pixels
+    box_px: object | None = None  # shapely Polygon in pixels
 
 
 @dataclass(frozen=True)
@@ -123,17 +127,19 @@ def frame_features(
     is then flagged `no_camera` and every track keeps its attributes without geometry). `time_s` is the
     frame's video time, used for speed when given (else `time_utc`).
     """
+    outlines_px = [(mask_outline_px(t.mask) if t.mask is not None else None, _rotated_box_px(t)) for t in tracks]
     if camera is None:
-        features = tuple(_attributes_only(t, frame_index, time_utc, GEO_FLAG_NO_CAMERA) for t in tracks)
+        features = tuple(TrackFeature(t.track_id, t.label, frame_index, time_utc, float(t.score), t.status,
+                                      geo_flag=GEO_FLAG_NO_CAMERA, mask_px=mask_px, box_px=box_px)
+                         for t, (mask_px, box_px) in zip(tracks, outlines_px))
         return FrameFeatures(frame_index, time_utc, crs, None, features, GEO_FLAG_NO_CAMERA, camera_error)
     to_crs = _lonlat_to_crs(crs)
     footprint, footprint_flag = ground_polygon(_image_outline_px(camera), camera, simplify_tolerance_m, to_crs)
     seconds = time_s if time_s is not None else (time_utc.timestamp() if time_utc is not None else None)
     features = []
-    for track in tracks:
-        mask_px = mask_outline_px(track.mask) if track.mask is not None else None
+    for track, (mask_px, box_px) in zip(tracks, outlines_px):
         mask, mask_flag = ground_polygon(mask_px, camera, simplify_tolerance_m, to_crs)
-        box, box_flag = ground_polygon(_rotated_box_px(track), camera, simplify_tolerance_m, to_crs)
+        box, box_flag = ground_polygon(box_px, camera, simplify_tolerance_m, to_crs)
         centre = camera.pixels_to_ground(_track_centre_px(track)[None, :])
         lonlat = tuple(float(v) for v in centre.lonlat_deg[0]) if bool(centre.valid[0]) else None
         speed_mps = heading_deg = None
@@ -154,6 +160,8 @@ def frame_features(
                 speed_mps=speed_mps,
                 heading_deg=heading_deg,
                 geo_flag=_worst_flag(mask_flag, box_flag, "" if lonlat is not None else GEO_FLAG_OFF_GROUND),
+                mask_px=mask_px,
+                box_px=box_px,
             )
         )
     return FrameFeatures(frame_index, time_utc, crs, footprint, tuple(features), footprint_flag)
@@ -277,10 +285,6 @@ def _track_centre_px(track: Track) -> np.ndarray:
         rows, cols = np.nonzero(crop)
         return np.array([left + cols.mean(), top + rows.mean()], dtype=np.float64)
     return np.asarray(track.rotated_box, dtype=np.float64).mean(axis=0)
-
-
-def _attributes_only(track: Track, frame_index: int, time_utc, flag: str) -> TrackFeature:
-    return TrackFeature(track.track_id, track.label, frame_index, time_utc, float(track.score), track.status, geo_flag=flag)
 
 
 def _worst_flag(*flags: str) -> str:

@@ -298,7 +298,7 @@ class VideoDock(QDockWidget):
         self._shown = (frame.index, record, camera)
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
-        self.frame_view.set_overlays(overlays_from_features(features, camera) if features is not None else [])
+        self.frame_view.set_overlays(overlays_from_features(features))
         self._show_position(frame.index, frame.time_s)
         now = time.monotonic()
         if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
