@@ -57,6 +57,7 @@ def test_per_frame_family_altitudes_focal_length_and_time(shared_dir):
     mavic3 = read_srt(shared_dir / SRT / "juanirache_MAVIC3_head60k.srt").records[0]
     assert (mavic3.sensor_altitude_m, mavic3.altitude_reference) == (0.401, d.ALTITUDE_MSL)  # abs_alt
     assert mavic3.extra["relative_altitude_m"] == -2.4  # rel_alt
+    assert mavic3.frame_center_elevation_m == pytest.approx(2.801)  # take-off level: abs_alt - rel_alt
     assert mavic3.focal_length_mm == 24.0  # "24.00": millimetres
     assert mavic3.horizontal_fov_deg == pytest.approx(73.74, abs=0.01)  # 35 mm-equivalent 24 mm
     air2s = read_srt(shared_dir / SRT / "juanirache_air2s.srt")
@@ -65,6 +66,7 @@ def test_per_frame_family_altitudes_focal_length_and_time(shared_dir):
     assert air2s.times_s[1] == pytest.approx(0.033)
     matrice = read_srt(shared_dir / SRT / "juanirache_matrice_300.srt").records[0]
     assert matrice.altitude_reference == d.ALTITUDE_TAKEOFF  # GPS altitude 0.0M means none
+    assert matrice.frame_center_elevation_m is None  # heights are above take-off: the ground is at 0
     assert "gps_altitude_m" not in matrice.extra
 
 
@@ -113,3 +115,24 @@ def test_sidecar_found_beside_a_video(shared_dir, tmp_path):
     video.write_bytes(b"")  # no video: the sidecar must still be found
     shutil.copy(shared_dir / SRT / "juanirache_p4p_sample.SRT", tmp_path / "clip.SRT")
     assert open_telemetry(video).source == d.SOURCE_SRT
+
+
+def test_gimbal_fields_and_take_off_level_make_a_usable_camera(tmp_path):
+    """Newer per-frame files name the gimbal and aircraft angles; flown 100 m above a take-off point at
+    1500 m, a nadir frame must see the ground 100 m below, not 1600 m below (flat at 0 m)."""
+    from qgis_siammask.core.camera import CameraModel
+
+    cue = ("1\n00:00:00,000 --> 00:00:00,033\n<font size=\"28\">FrameCnt: 1, DiffTime: 33ms\n"
+           "2024-05-01 10:00:00.000\n[focal_len: 24.00] [latitude: 46.500000] [longitude: 7.900000] "
+           "[rel_alt: 100.000 abs_alt: 1600.000] [gb_yaw: 30.0 gb_pitch: -90.0 gb_roll: 0.0] "
+           "[drone_yaw: 30.0 drone_pitch: 0.0 drone_roll: 0.0] </font>\n")
+    path = tmp_path / "DJI_0001.SRT"
+    path.write_text(cue)
+    record = read_srt(path).records[0]
+    assert record.extra["gimbal_pitch_deg"] == -90.0 and record.platform_heading_deg == 30.0
+    assert record.frame_center_elevation_m == 1500.0
+    camera = CameraModel.from_telemetry(record, 1920, 1080)
+    ground = camera.pixels_to_ground(np.array([[960.0, 540.0], [0.0, 540.0]]))
+    assert ground.valid.all()
+    half_width_m = np.hypot(*(ground.enu_m[1, :2] - ground.enu_m[0, :2]))
+    assert half_width_m == pytest.approx(100.0 * np.tan(np.radians(record.horizontal_fov_deg / 2)), rel=0.01)

@@ -7,12 +7,17 @@ Families (all handled by the same field patterns, so mixed files work too):
   (c) per frame `[latitude: ..] [longitude: ..]` (sometimes spelled `longtitude`), `[rel_alt: .. abs_alt: ..]`
       or `[altitude: ..]`, `[focal_len: ..]` in mm, or in tenths of a mm when written without decimals;
   (d) Matrice enterprise `GPS(lat,lon,altM) BAROMETER:hM`: a unit on the third value marks this
-      LATITUDE-FIRST variant (0.0M means "no GPS altitude").
+      LATITUDE-FIRST variant (0.0M means "no GPS altitude");
+  (e) newer per-frame files adding `[gb_yaw: .. gb_pitch: .. gb_roll: ..]` (gimbal) and
+      `[drone_yaw: .. drone_pitch: .. drone_roll: ..]` (aircraft), the same angles as G.PRY / F.PRY.
 The third GPS value without a unit is not an altitude (it stays 15-21 while the height above take-off
 changes by hundreds of metres): it is kept as `extra["gps_third_value"]`.
 
 Altitude: an absolute one (abs_alt, altitude) is taken as MSL; otherwise the height above take-off
-(rel_alt, H, BAROMETER, Hb) with `altitude_reference = definitions.ALTITUDE_TAKEOFF`.
+(rel_alt, H, BAROMETER, Hb) with `altitude_reference = definitions.ALTITUDE_TAKEOFF`. With both, the
+take-off point's elevation (absolute - relative) becomes the frame-centre elevation: without a DEM the
+ground is taken as flat at take-off level rather than at 0 m, which would put it hundreds of metres off
+for a drone flown over high ground.
 Attitude: F.PRY gives platform pitch/roll/heading; G.PRY (absolute gimbal angles) is turned into
 sensor angles relative to the platform by composing rotations, so platform + relative reproduce the
 gimbal's pointing exactly. Horizontal FOV from the focal length, read as 35 mm-equivalent (36 mm wide).
@@ -114,14 +119,18 @@ def _parse_cue(cue: str) -> TelemetryRecord | None:
     relative = _first(values, "rel_alt", "barometer", "hb")
     if relative is None and height is not None:
         relative = float(height.group(1))
+    ground_elevation = None
     if relative is not None:
         extra["relative_altitude_m"] = relative
         if altitude is None:
             altitude, reference = relative, d.ALTITUDE_TAKEOFF
+        else:
+            ground_elevation = altitude - relative
     focal_length = _focal_length_mm(raw_values.get("focal_len"))
     heading = pitch = roll = None
     sensor = (None, None, None)
-    aircraft, gimbal = tuples.get("F.PRY"), tuples.get("G.PRY")
+    aircraft = tuples.get("F.PRY") or _pitch_roll_yaw(values, "drone")
+    gimbal = tuples.get("G.PRY") or _pitch_roll_yaw(values, "gb")
     if aircraft is not None and len(aircraft) >= 3:
         pitch, roll, heading = aircraft[0], aircraft[1], aircraft[2] % 360.0
     if gimbal is not None and len(gimbal) >= 3:
@@ -139,7 +148,7 @@ def _parse_cue(cue: str) -> TelemetryRecord | None:
     return TelemetryRecord(
         source=d.SOURCE_SRT, timestamp_us=timestamp_us,
         sensor_latitude_deg=latitude, sensor_longitude_deg=longitude,
-        sensor_altitude_m=altitude, altitude_reference=reference,
+        sensor_altitude_m=altitude, altitude_reference=reference, frame_center_elevation_m=ground_elevation,
         platform_heading_deg=heading, platform_pitch_deg=pitch, platform_roll_deg=roll,
         sensor_relative_azimuth_deg=sensor[0], sensor_relative_elevation_deg=sensor[1],
         sensor_relative_roll_deg=sensor[2],
@@ -147,6 +156,12 @@ def _parse_cue(cue: str) -> TelemetryRecord | None:
                             if focal_length else None),
         focal_length_mm=focal_length, extra=extra,
     )
+
+
+def _pitch_roll_yaw(values: dict, prefix: str) -> list[float] | None:
+    """[pitch, roll, yaw] from `<prefix>_pitch/_roll/_yaw` fields (the F.PRY / G.PRY order), if all present."""
+    angles = [values.get(f"{prefix}_{name}") for name in ("pitch", "roll", "yaw")]
+    return angles if all(a is not None for a in angles) else None
 
 
 def _first(values: dict, *keys: str) -> float | None:
