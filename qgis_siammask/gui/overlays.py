@@ -1,8 +1,8 @@
 """Video overlays of tracked objects, drawn from the pixel outlines the engine keeps with each feature.
 
 Each `core.geometry.TrackFeature` carries the tracker's rotated box and mask outline in frame pixels
-(the very outlines that were projected onto the ground), so the overlays need no camera: a video
-without telemetry, or a frame whose telemetry is unusable, still shows what is being tracked.
+(the very outlines that were projected onto the ground), so the overlays need no camera: a frame whose
+telemetry gives no camera (no attitude, values out of range) still shows what is being tracked.
 """
 
 from __future__ import annotations
