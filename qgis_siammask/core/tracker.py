@@ -226,7 +226,7 @@ class SiamMaskTracker:
         with torch.no_grad():
             score_map, delta_map, p0, p1, p2, mask_corr = self._net(search, torch.cat(self._kernels))
             count = score_map.shape[0]
-            scores = torch.softmax(score_map.reshape(count, 2, -1), dim=1)[:, 1].float().cpu().numpy()
+            scores = torch.softmax(score_map.float().reshape(count, 2, -1), dim=1)[:, 1].cpu().numpy()
             deltas = delta_map.reshape(count, 4, -1).float().cpu().numpy()
             choices = [self._choose(t, scores[i], deltas[i], plans[i][1]) for i, t in enumerate(self._targets)]
             patches = None
