@@ -32,4 +32,5 @@ def test_short_demo_writes_a_geopackage_and_a_summary(tmp_path, capsys):
     assert summary["frames_tracked"] == 4
     assert summary["features_per_layer"]["points"] == 4 and summary["features_per_layer"]["footprints"] == 4
     assert summary["ground_error_m"]["frames"] == 4 and summary["ground_error_m"]["median"] < 5.0
+    assert summary["ground_error_while_tracking_m"]["frames"] == 4  # no track is lost in 4 frames
     assert (tmp_path / "tracks.gpkg").is_file()

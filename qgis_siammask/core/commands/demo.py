@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..definitions import FIELD_FRAME, JOB_SUCCESS, LAYER_POINTS, TRACK_LAYERS
+from ..definitions import FIELD_FRAME, FIELD_STATUS, JOB_SUCCESS, LAYER_POINTS, STATUS_LOST, TRACK_LAYERS
 from ..errors import InputFileError, ModelError, SiamMaskError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -69,6 +69,7 @@ def run(args) -> int:
     if result.status != JOB_SUCCESS:
         raise SiamMaskError(f"tracking {result.status}: {result.message}", details=result.details)
     error = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id)
+    tracked = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id, include_lost=False)
     summary = {
         "gpkg": job.output_gpkg,
         "model": str(model_path),
@@ -84,6 +85,12 @@ def run(args) -> int:
             "median": round(error.median_m, 3),
             "max": round(error.max_m, 3),
         },
+        "ground_error_while_tracking_m": {
+            "frames": tracked.frames,
+            "mean": round(tracked.mean_m, 3),
+            "median": round(tracked.median_m, 3),
+            "max": round(tracked.max_m, 3),
+        },
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(f"GeoPackage: {job.output_gpkg}")
@@ -91,7 +98,8 @@ def run(args) -> int:
     print("features per layer: " + ", ".join(f"{name} {result.layer_feature_counts.get(name, 0)}" for name in TRACK_LAYERS))
     print(
         f"ground error of the track points vs the simulator's truth over {error.frames} frames: "
-        f"mean {error.mean_m:.2f} m, median {error.median_m:.2f} m, max {error.max_m:.2f} m"
+        f"mean {error.mean_m:.2f} m, median {error.median_m:.2f} m, max {error.max_m:.2f} m; over the "
+        f"{tracked.frames} frames not marked lost: mean {tracked.mean_m:.2f} m, max {tracked.max_m:.2f} m"
     )
     print(f"summary: {out / 'summary.json'}")
     return 0
@@ -139,8 +147,10 @@ def truth_lonlat(truth_path: str | Path, vehicle_id: int) -> dict[int, tuple[flo
     }
 
 
-def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int) -> GroundError:
-    """Geodesic distances between the GeoPackage's (EPSG:4326) track points and the vehicle's truth."""
+def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int,
+                 include_lost: bool = True) -> GroundError:
+    """Geodesic distances between the GeoPackage's (EPSG:4326) track points and the vehicle's truth;
+    without `include_lost`, only over frames where the track was not lost."""
     import numpy as np
     from osgeo import ogr
 
@@ -153,7 +163,7 @@ def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int)
     distances = []
     for feature in dataset.GetLayerByName(LAYER_POINTS):
         point, frame = feature.GetGeometryRef(), feature.GetField(FIELD_FRAME)
-        if point is not None and frame in truth:
+        if point is not None and frame in truth and (include_lost or feature.GetField(FIELD_STATUS) != STATUS_LOST):
             distances.append(ground_distance_heading((point.GetX(), point.GetY()), truth[frame])[0])
     if not distances:
         return GroundError(0, float("nan"), float("nan"), float("nan"))
