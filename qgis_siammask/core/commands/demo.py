@@ -29,6 +29,10 @@ class GroundError:
     median_m: float
     max_m: float
 
+    def summary(self) -> dict:
+        return {"frames": self.frames, "mean": round(self.mean_m, 3), "median": round(self.median_m, 3),
+                "max": round(self.max_m, 3)}
+
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/demo"), help="output folder (default build/demo)")
@@ -79,18 +83,8 @@ def run(args) -> int:
         "features_per_layer": result.layer_feature_counts,
         "tracking_s": round(result.elapsed_s, 1),
         "frames_per_s": round(result.frames_tracked / max(result.elapsed_s, 1e-9), 2),
-        "ground_error_m": {
-            "frames": error.frames,
-            "mean": round(error.mean_m, 3),
-            "median": round(error.median_m, 3),
-            "max": round(error.max_m, 3),
-        },
-        "ground_error_while_tracking_m": {
-            "frames": tracked.frames,
-            "mean": round(tracked.mean_m, 3),
-            "median": round(tracked.median_m, 3),
-            "max": round(tracked.max_m, 3),
-        },
+        "ground_error_m": error.summary(),
+        "ground_error_while_tracking_m": tracked.summary(),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(f"GeoPackage: {job.output_gpkg}")
