@@ -29,22 +29,28 @@ def _read_payload(path: str | Path) -> object:
                          details=f"{type(error).__name__}: {error}", path=path) from error
 
 
-def stored_model_config(path: str | Path) -> ModelConfig | None:
-    """The ModelConfig a `model.train` checkpoint records; None for the authors' checkpoints (no record)."""
-    payload = _read_payload(path)
+def _config_in(payload: object) -> ModelConfig | None:
     if isinstance(payload, dict) and isinstance(payload.get("model_config"), dict):
         return ModelConfig.from_metadata(payload["model_config"])
     return None
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """The checkpoint's tensors by name, `module.` prefixes stripped."""
-    payload = _read_payload(path)
+def _state_in(payload: object, path: str | Path) -> dict[str, torch.Tensor]:
     state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelError("the checkpoint holds no state_dict of tensors", path=path)
     return {(name[len("module."):] if name.startswith("module.") else name): tensor
             for name, tensor in state.items()}
+
+
+def stored_model_config(path: str | Path) -> ModelConfig | None:
+    """The ModelConfig a `model.train` checkpoint records; None for the authors' checkpoints (no record)."""
+    return _config_in(_read_payload(path))
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The checkpoint's tensors by name, `module.` prefixes stripped."""
+    return _state_in(_read_payload(path), path)
 
 
 def _summary(names: list[str], limit: int = 12) -> str:
@@ -75,6 +81,7 @@ def load_into(model: torch.nn.Module, state: dict[str, torch.Tensor], path: str 
 def load_checkpoint(path: str | Path, config: ModelConfig | None = None) -> SiamMask:
     """A `SiamMask` in eval mode with the checkpoint's weights; the architecture is `config`, else the one
     the checkpoint records (model.train), else the authors' ResNet-50 SiamMask."""
-    model = SiamMask(config or stored_model_config(path) or ModelConfig())
-    load_into(model, read_state_dict(path), path)
+    payload = _read_payload(path)
+    model = SiamMask(config or _config_in(payload) or ModelConfig())
+    load_into(model, _state_in(payload, path), path)
     return model.eval()

@@ -17,7 +17,7 @@ import torch
 from qgis_siammask.core.definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
 from qgis_siammask.core.errors import ModelError, SiamMaskError
 
-from .checkpoint import load_checkpoint, stored_model_config
+from .checkpoint import load_checkpoint
 from .config import ModelConfig
 from .inference import InferenceNet
 
@@ -32,16 +32,18 @@ def sha256_of(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelConfig | None = None) -> Path:
+def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelConfig | None = None,
+                       overrides: dict | None = None) -> Path:
     """Load `checkpoint`, fold and script the network, write it with its metadata to `out`.
 
     Without `config`, the architecture the checkpoint records (model.train) is used, else the authors'.
+    `overrides` replaces fields of that config in the metadata only (name, tracking hyper-parameters).
     """
-    config = config or stored_model_config(checkpoint) or ModelConfig()
-    net = InferenceNet.from_siammask(load_checkpoint(checkpoint, config))
+    model = load_checkpoint(checkpoint, config)
+    net = InferenceNet.from_siammask(model)
     with torch.no_grad():
         scripted = torch.jit.script(net)
-    metadata = config.to_metadata()
+    metadata = dataclasses.replace(model.config, **(overrides or {})).to_metadata()
     metadata.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=Path(checkpoint).name,
                     source_sha256=sha256_of(checkpoint))
     out = Path(out)
@@ -72,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.name:
         overrides["name"] = args.name
     try:
-        config = dataclasses.replace(stored_model_config(args.checkpoint) or ModelConfig(), **overrides)
-        out = export_torchscript(args.checkpoint, args.out, config)
+        out = export_torchscript(args.checkpoint, args.out, overrides=overrides)
     except SiamMaskError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
