@@ -18,7 +18,6 @@ from pathlib import Path
 
 from qgis_siammask.core.errors import ModelError, SiamMaskError
 
-from .checkpoint import load_checkpoint
 from .export import export_torchscript, sha256_of
 
 OFFICIAL_URL = "http://www.robots.ox.ac.uk/~qwang/SiamMask_DAVIS.pth"
@@ -41,13 +40,11 @@ def download(url: str, destination: Path, timeout_s: float = 30.0) -> Path:
     return destination
 
 
-def verify(checkpoint: Path) -> str:
-    """Size plausibility and a strict load into the architecture; returns the file's sha256."""
+def check_size(checkpoint: Path) -> None:
+    """Size plausibility; the strict load into the architecture happens in the export that follows."""
     size = checkpoint.stat().st_size
     if not PLAUSIBLE_BYTES[0] <= size <= PLAUSIBLE_BYTES[1]:
         raise ModelError(f"{size} bytes is not the size of a SiamMask ResNet-50 checkpoint", path=checkpoint)
-    load_checkpoint(checkpoint)
-    return sha256_of(checkpoint)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         if not checkpoint.is_file():
             print(f"downloading {args.url} ...", file=sys.stderr)
             download(args.url, checkpoint)
-        digest = verify(checkpoint)
-        model = export_torchscript(checkpoint, out / "siammask_davis.pt")
+        check_size(checkpoint)
+        model = export_torchscript(checkpoint, out / "siammask_davis.pt")  # strict name/shape load
+        digest = sha256_of(checkpoint)
     except SiamMaskError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
