@@ -84,7 +84,7 @@ def test_end_to_end_on_a_simulated_clip(clip, model_path, tmp_path):
     assert seen[2].time_utc.isoformat() == simulation.frames[2]["time_utc"]
     # frame 0 starts from the simulator's own box: the whole chain (tracker crop, mask, camera model,
     # projection, GeoPackage) must put the vehicle within a couple of metres of its true position
-    error = ground_error(tmp_path / "out.gpkg", simulation.truth_path, vehicle_id)
+    error, _ = ground_error(tmp_path / "out.gpkg", simulation.truth_path, vehicle_id)
     assert error.frames == 5 and error.median_m < 2.0
 
 

@@ -72,8 +72,7 @@ def run(args) -> int:
     result = run_tracking_job(job, progress=show_progress)
     if result.status != JOB_SUCCESS:
         raise SiamMaskError(f"tracking {result.status}: {result.message}", details=result.details)
-    error = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id)
-    tracked = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id, include_lost=False)
+    error, tracked = ground_error(job.output_gpkg, simulation.truth_path, vehicle_id)
     summary = {
         "gpkg": job.output_gpkg,
         "model": str(model_path),
@@ -141,11 +140,9 @@ def truth_lonlat(truth_path: str | Path, vehicle_id: int) -> dict[int, tuple[flo
     }
 
 
-def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int,
-                 include_lost: bool = True) -> GroundError:
-    """Geodesic distances between the GeoPackage's (EPSG:4326) track points and the vehicle's truth;
-    without `include_lost`, only over frames where the track was not lost."""
-    import numpy as np
+def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int) -> tuple[GroundError, GroundError]:
+    """Geodesic distances between the GeoPackage's (EPSG:4326) track points and the vehicle's truth:
+    over every frame, and over the frames where the track was not lost."""
     from osgeo import ogr
 
     from ..geometry import ground_distance_heading
@@ -154,11 +151,18 @@ def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int,
     dataset = ogr.Open(str(gpkg_path))
     if dataset is None:
         raise InputFileError("cannot open the GeoPackage", path=gpkg_path)
-    distances = []
+    distances, lost = [], []
     for feature in dataset.GetLayerByName(LAYER_POINTS):
         point, frame = feature.GetGeometryRef(), feature.GetField(FIELD_FRAME)
-        if point is not None and frame in truth and (include_lost or feature.GetField(FIELD_STATUS) != STATUS_LOST):
+        if point is not None and frame in truth:
             distances.append(ground_distance_heading((point.GetX(), point.GetY()), truth[frame])[0])
+            lost.append(feature.GetField(FIELD_STATUS) == STATUS_LOST)
+    return _statistics(distances), _statistics([d for d, gone in zip(distances, lost) if not gone])
+
+
+def _statistics(distances: list[float]) -> GroundError:
+    import numpy as np
+
     if not distances:
         return GroundError(0, float("nan"), float("nan"), float("nan"))
     values = np.asarray(distances)
