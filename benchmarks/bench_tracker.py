@@ -81,9 +81,6 @@ def main() -> None:
                 rate = fps(tracker, frames, count, repeats=6)
                 line.append(f"{count} targets {rate:.2f} fps (cost {one / rate:.2f}x one target)")
             print("; ".join(line), flush=True)
-        for device, precision in runs:
-            tracker = SiamMaskTracker(model, device=device, num_threads=2 if device == "cpu" else None,
-                                      precision=precision)
             for name in SEQUENCES:
                 agree, total = free_run_agreement(tracker, name)
                 print(f"free run {name} ({device} {precision}): {agree}/{total} frames agree with the reference "
