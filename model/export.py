@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from qgis_siammask.core.cli import report_error
 from qgis_siammask.core.definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
 from qgis_siammask.core.errors import ModelError, SiamMaskError
 
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = export_torchscript(args.checkpoint, args.out, overrides=overrides)
     except SiamMaskError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report_error(error)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -16,6 +16,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from qgis_siammask.core.cli import report_error
 from qgis_siammask.core.errors import ModelError, SiamMaskError
 
 from .export import export_torchscript, sha256_of
@@ -64,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         model = export_torchscript(checkpoint, out / "siammask_davis.pt")  # strict name/shape load
         digest = sha256_of(checkpoint)
     except SiamMaskError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report_error(error)
     print(f"{checkpoint}: sha256 {digest}\nwrote {model}")
     return 0
 

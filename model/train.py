@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qgis_siammask.core.cli import report_error
 from qgis_siammask.core.errors import SiamMaskError
 
 from . import backbone_light
@@ -334,8 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         train(cfg)
     except SiamMaskError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return report_error(error)
     return 0
 
 

@@ -33,6 +33,14 @@ def _command_module(name: str):
     return importlib.import_module(f"qgis_siammask.core.commands.{name}")
 
 
+def report_error(error: SiamMaskError) -> int:
+    """Print a SiamMaskError for a command-line user (message, then details) and return exit status 2."""
+    print(f"error: {error.user_message}", file=sys.stderr)
+    if error.details:
+        print(f"details: {error.details}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
@@ -40,10 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_command_module(args.command).run(args) or 0)
     except SiamMaskError as error:
-        print(f"error: {error.user_message}", file=sys.stderr)
-        if error.details:
-            print(f"details: {error.details}", file=sys.stderr)
-        return 2
+        return report_error(error)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
