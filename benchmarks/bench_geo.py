@@ -18,9 +18,9 @@ def _rate(function, count: int, repeats: int = 3) -> float:
 
 
 def main() -> None:
-    from qgis_siammask.core.camera import CameraModel
+    from qgis_siammask.core.geo.camera import CameraModel
+    from qgis_siammask.core.geo.terrain import DemTerrain
     from qgis_siammask.core.simulator import SimulationConfig, simulate
-    from qgis_siammask.core.terrain import DemTerrain
 
     with tempfile.TemporaryDirectory() as folder:
         results = {}

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from qgis_siammask.core.klv import KlvStats, split_st0601
-from qgis_siammask.core.misb0601 import record_from_values
+from qgis_siammask.core.ingest.klv import KlvStats, split_st0601
+from qgis_siammask.core.ingest.misb0601 import record_from_values
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fmv" / "klv" / "klvdata_Cheyenne.bin"
 TARGET_PACKETS_PER_S = 50_000

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qgis_siammask.core.camera import CameraModel
 from qgis_siammask.core.definitions import ALTITUDE_HAE
-from qgis_siammask.core.geometry import MotionEstimator, frame_features
+from qgis_siammask.core.geo.camera import CameraModel
+from qgis_siammask.core.output.geometry import MotionEstimator, frame_features
+from qgis_siammask.core.output.track_store import TrackStore
 from qgis_siammask.core.records import TelemetryRecord, Track
-from qgis_siammask.core.track_store import TrackStore
 
 WIDTH, HEIGHT = 1280, 720
 START_UTC = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)

@@ -58,7 +58,7 @@ def main() -> None:
 
     sys.path.insert(0, str(REPO))
     from model.export import export_torchscript
-    from qgis_siammask.core.tracker import SiamMaskTracker
+    from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
     if not PARITY.is_dir():
         print(f"skipped: {PARITY} is absent")

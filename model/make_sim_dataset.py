@@ -134,8 +134,8 @@ def simulation_config(seed: int, frames: int, out_dir: Path):
 
 def simulator_clip(seed: int, frames: int, workdir: Path):
     """Frames and id masks of one simulator clip: the decoded H.264 video and the vehicle id masks."""
+    from qgis_siammask.core.ingest.video import VideoReader
     from qgis_siammask.core.simulator import simulate
-    from qgis_siammask.core.video import VideoReader
 
     result = simulate(simulation_config(seed, frames, workdir))
     with VideoReader(result.video_path) as video:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
-    QgsDateTimeRange,
     QgsCoordinateTransformContext,
+    QgsDateTimeRange,
     QgsFeature,
     QgsGeometry,
     QgsLayerTreeGroup,
@@ -57,8 +57,8 @@ from .core.definitions import (
     LAYER_POINTS,
     TRACK_LAYERS,
 )
-from .core.geometry import ground_distance_heading
-from .core.track_store import LAYER_FIELDS
+from .core.output.geometry import ground_distance_heading
+from .core.output.track_store import LAYER_FIELDS
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
 TRACK_PALETTE = (

@@ -35,9 +35,9 @@ def footprint_errors(klv_path: str | Path, width_px: int = 1280, height_px: int 
     sys.path.insert(0, str(REPO_ROOT))
     from pyproj import Geod
 
-    from qgis_siammask.core.camera import CameraModel
     from qgis_siammask.core.errors import ProjectionError
-    from qgis_siammask.core.telemetry import klv_series_from_file
+    from qgis_siammask.core.geo.camera import CameraModel
+    from qgis_siammask.core.ingest.telemetry import klv_series_from_file
 
     geod = Geod(ellps="WGS84")
     records = klv_series_from_file(klv_path).records

@@ -138,10 +138,10 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None
     scored (truth box NaN).
     """
     from model.make_sim_dataset import simulation_config
-    from qgis_siammask.core.camera import CameraModel
+    from qgis_siammask.core.geo.camera import CameraModel
+    from qgis_siammask.core.geo.terrain import DemTerrain, FlatTerrain
+    from qgis_siammask.core.ingest.video import VideoReader
     from qgis_siammask.core.simulator import simulate
-    from qgis_siammask.core.terrain import DemTerrain, FlatTerrain
-    from qgis_siammask.core.video import VideoReader
 
     config = simulation_config(seed, frames, workdir)
     result = simulate(config)
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
     args = parser.parse_args(argv)
 
-    from qgis_siammask.core.tracker import SiamMaskTracker
+    from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
     def factory():
         return SiamMaskTracker(str(args.model), device=args.device, score_threshold=0.0)

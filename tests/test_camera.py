@@ -8,7 +8,6 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from qgis_siammask.core.camera import CameraModel, CornerHomography, fit_homography
 from qgis_siammask.core.definitions import (
     ALTITUDE_HAE,
     CAMERA_FLAG_ATTITUDE_DEFAULTED,
@@ -17,9 +16,10 @@ from qgis_siammask.core.definitions import (
     CAMERA_FLAG_VFOV_DERIVED,
 )
 from qgis_siammask.core.errors import ProjectionError
-from qgis_siammask.core.geodesy import LocalFrame
+from qgis_siammask.core.geo.camera import CameraModel, CornerHomography, fit_homography
+from qgis_siammask.core.geo.geodesy import LocalFrame
+from qgis_siammask.core.geo.terrain import DemTerrain, FlatTerrain
 from qgis_siammask.core.records import TelemetryRecord
-from qgis_siammask.core.terrain import DemTerrain, FlatTerrain
 
 LAT, LON, GROUND = 41.14, -104.82, 1850.0
 WIDTH, HEIGHT = 640, 360

@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qgis_siammask.core import camera as camera_module
-from qgis_siammask.core.camera import CameraModel
 from qgis_siammask.core.definitions import CAMERA_FLAG_GEOID_UNKNOWN
 from qgis_siammask.core.errors import ProjectionError, SiamMaskError
+from qgis_siammask.core.geo import camera as camera_module
+from qgis_siammask.core.geo.camera import CameraModel
 
 
 def test_all_shared_telemetry_records_project_or_fail_cleanly(shared_dir):
-    from qgis_siammask.core.telemetry import open_telemetry_file
+    from qgis_siammask.core.ingest.telemetry import open_telemetry_file
 
     paths = sorted(p for folder in ("klv", "srt") for p in (shared_dir / "data" / "fmv" / folder).iterdir()
                    if p.suffix.lower() in (".bin", ".klv", ".srt", ".csv"))

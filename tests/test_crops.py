@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from qgis_siammask.core.crops import mask_boxes
+from qgis_siammask.core.tracking.crops import mask_boxes
 
 
 def test_boxes_follow_the_largest_part_and_ignore_specks():

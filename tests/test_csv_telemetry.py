@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.csv_telemetry import match_columns, normalise_column, read_csv_telemetry
 from qgis_siammask.core.errors import TelemetryError
-from qgis_siammask.core.telemetry import open_telemetry
+from qgis_siammask.core.ingest.csv_telemetry import match_columns, normalise_column, read_csv_telemetry
+from qgis_siammask.core.ingest.telemetry import open_telemetry
 
 
 def test_misb_named_columns(shared_dir):

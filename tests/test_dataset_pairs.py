@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model.dataset import (PairSamplingConfig, SiamMaskPairs, context_size, index_dataset, split_tracks)
+from model.dataset import PairSamplingConfig, SiamMaskPairs, context_size, index_dataset, split_tracks
 from model.make_sim_dataset import SOURCE_SHAPES, make_dataset
 from model.targets import AnchorTargetConfig, anchor_iou, anchor_targets, decode_deltas, make_anchors
 from qgis_siammask.core.errors import InputFileError

@@ -14,10 +14,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from test_package import build_zip
-from qgis_siammask.settings import default_model_path
 from test_plugin_support import simulated_clip, tracking_model
+
+from qgis_siammask.settings import default_model_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO_ROOT / "build" / "screenshots" / "qgis_dock.png"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from qgis_siammask.core.geodesy import LocalFrame, ecef_to_geodetic, geodetic_to_ecef, geoid_separation_m
+from qgis_siammask.core.geo.geodesy import LocalFrame, ecef_to_geodetic, geodetic_to_ecef, geoid_separation_m
 
 
 @pytest.fixture(scope="module")

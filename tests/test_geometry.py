@@ -8,7 +8,12 @@ import pytest
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import ProjectionError
-from qgis_siammask.core.geometry import MotionEstimator, frame_features, ground_distance_heading, mask_outline_px
+from qgis_siammask.core.output.geometry import (
+    MotionEstimator,
+    frame_features,
+    ground_distance_heading,
+    mask_outline_px,
+)
 from qgis_siammask.core.records import Track
 
 TIME_UTC = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -103,7 +108,7 @@ def test_unknown_output_crs_is_a_projection_error():
 
 def _camera(elevation_deg: float = -90.0, width: int = 640, height: int = 480):
     """A real camera model 500 m above flat ground at 46 N 7 E, heading north, 40 degree HFOV."""
-    from qgis_siammask.core.camera import CameraModel
+    from qgis_siammask.core.geo.camera import CameraModel
     from qgis_siammask.core.records import TelemetryRecord
 
     record = TelemetryRecord(

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QPoint, Qt
-
 from test_plugin_support import StubInterface, simulated_clip, tracking_model, truth_centres
 
 FRAMES = 10
@@ -155,8 +154,8 @@ def test_dem_from_settings_puts_the_footprint_on_the_terrain(qgis_app, qtbot, tm
     """With a DEM chosen in the settings, the playback footprint follows the terrain (simulator truth)."""
     from qgis.core import QgsRasterLayer
 
+    from qgis_siammask.core.geo.terrain import DemTerrain
     from qgis_siammask.core.simulator import SimulationConfig, simulate
-    from qgis_siammask.core.terrain import DemTerrain
     from qgis_siammask.gui.video_dock import VideoDock
     from qgis_siammask.settings import PluginSettings, save_settings
 

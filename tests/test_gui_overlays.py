@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from qgis_siammask.core.camera import CameraModel
-from qgis_siammask.core.definitions import GEO_FLAG_NO_CAMERA
-from qgis_siammask.core.geometry import frame_features
-from qgis_siammask.core.records import Track
 from test_plugin_support import simulated_clip
+
+from qgis_siammask.core.definitions import GEO_FLAG_NO_CAMERA
+from qgis_siammask.core.geo.camera import CameraModel
+from qgis_siammask.core.output.geometry import frame_features
+from qgis_siammask.core.records import Track
 
 
 @pytest.mark.parametrize("crs, with_camera", [("EPSG:4326", True), ("EPSG:32613", True), ("EPSG:4326", False)])

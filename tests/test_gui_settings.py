@@ -8,7 +8,6 @@ import dataclasses
 import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsRasterLayer
-
 from test_plugin_support import tracking_model
 
 

@@ -7,9 +7,9 @@ import pytest
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError, TelemetryError
-from qgis_siammask.core.klv import KlvStats, read_klv_file, split_st0601
-from qgis_siammask.core.misb0601 import decode_local_set, record_from_values
-from qgis_siammask.core.telemetry import demux_klv, open_telemetry
+from qgis_siammask.core.ingest.klv import KlvStats, read_klv_file, split_st0601
+from qgis_siammask.core.ingest.misb0601 import decode_local_set, record_from_values
+from qgis_siammask.core.ingest.telemetry import demux_klv, open_telemetry
 
 KLV = "data/fmv/klv"
 TS = "data/fmv/ts/cheyenne_klv_synthetic_video.ts"
@@ -77,7 +77,7 @@ def test_realflight_out_of_range_corners_are_none(shared_dir):
 
 
 def test_ts_klv_stream_found_and_every_packet_on_the_video_timeline(shared_dir):
-    from qgis_siammask.core.video import VideoReader
+    from qgis_siammask.core.ingest.video import VideoReader
 
     streams = demux_klv(shared_dir / TS)
     assert len(streams) == 1 and streams[0].stats.valid == streams[0].stats.packets == 96
@@ -181,7 +181,7 @@ def test_truncated_file(tmp_path, cheyenne_bytes):
 
 
 def test_key_bytes_inside_a_value_do_not_split_the_packet(cheyenne_bytes):
-    from qgis_siammask.core.misb0601 import ber_length, checksum
+    from qgis_siammask.core.ingest.misb0601 import ber_length, checksum
 
     items = bytes([d.KLV_TAG_MISSION_ID, 16]) + d.UAS_LOCAL_SET_KEY + b"\x01\x02"  # ends with tag 1
     body = d.UAS_LOCAL_SET_KEY + ber_length(len(items) + 2) + items

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError
-from qgis_siammask.core.klv import KlvStats, cut_key_of, split_st0601
-from qgis_siammask.core.misb0601 import decode_local_set, record_from_values
-from qgis_siammask.core.telemetry import TelemetrySeries
+from qgis_siammask.core.ingest.klv import KlvStats, cut_key_of, split_st0601
+from qgis_siammask.core.ingest.misb0601 import decode_local_set, record_from_values
+from qgis_siammask.core.ingest.telemetry import TelemetrySeries
 
 EXAMPLES = 10_000
 
@@ -82,7 +82,7 @@ def test_mutated_real_packets(seed_packets, mutations):
        length_bias=st.integers(-3, 3), tail=st.binary(max_size=8))
 def test_generated_packets(items, length_bias, tail):
     """Random tags (multi-byte BER-OID ones too) with random values, lengths sometimes lying."""
-    from qgis_siammask.core.misb0601 import ber_length, checksum
+    from qgis_siammask.core.ingest.misb0601 import ber_length, checksum
 
     body = b""
     for tag, value in items:

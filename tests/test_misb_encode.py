@@ -5,7 +5,7 @@ import pytest
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import TelemetryError
-from qgis_siammask.core.misb0601 import checksum, decode_local_set, encode_st0601, record_from_values
+from qgis_siammask.core.ingest.misb0601 import checksum, decode_local_set, encode_st0601, record_from_values
 from qgis_siammask.core.records import TelemetryRecord
 
 RECORD = TelemetryRecord(
@@ -77,7 +77,7 @@ def test_time_stamp_is_required():
 
 @pytest.mark.parametrize("length", [2, 3, 4])
 def test_imapb_zero_is_exact_and_values_round_trip(length):
-    from qgis_siammask.core.misb0601 import imapb_decode, imapb_encode
+    from qgis_siammask.core.ingest.misb0601 import imapb_decode, imapb_encode
 
     low, high = -900.0, 40_000.0  # ST 1201's zero offset makes 0.0 an exact integer when low < 0
     assert imapb_decode(imapb_encode(0.0, low, high, length), low, high) == 0.0

@@ -115,7 +115,7 @@ def test_failure_in_the_frame_callback_keeps_earlier_frames(clip, model_path, tm
 def test_missing_and_nan_telemetry_flag_frames_without_crashing(clip, model_path, tmp_path):
     import dataclasses
 
-    from qgis_siammask.core.misb0601 import encode_st0601
+    from qgis_siammask.core.ingest.misb0601 import encode_st0601
 
     simulation, _, _ = clip
     records = list(simulation.telemetry)

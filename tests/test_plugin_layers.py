@@ -16,7 +16,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDateTime, Qt
 from shapely.geometry import Point, Polygon
 
-from qgis_siammask.core.geometry import FrameFeatures, TrackFeature
+from qgis_siammask.core.output.geometry import FrameFeatures, TrackFeature
 
 START = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from qgis.core import QgsApplication, QgsProject
-
 from test_plugin_support import StubInterface
 
 ALGORITHM_ID = "siammask:trackobjectsinvideo"
@@ -52,9 +51,10 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
 
 
 def test_unload_while_tracking_cancels_the_task(iface, qtbot, tmp_path_factory, request):
+    from test_plugin_support import simulated_clip, tracking_model
+
     import qgis_siammask
     from qgis_siammask.settings import PluginSettings, save_settings
-    from test_plugin_support import simulated_clip, tracking_model
 
     save_settings(PluginSettings(model_path=tracking_model(request), device="cpu"))
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)

@@ -7,7 +7,6 @@ import sys
 
 import pytest
 from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingException, QgsVectorLayer
-
 from test_plugin_support import simulated_clip, tracking_model
 
 QGIS_PLUGINS = "/usr/share/qgis/python/plugins"

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from qgis_siammask.core.camera import CameraModel
 from qgis_siammask.core.errors import OutputError
-from qgis_siammask.core.geodesy import LocalFrame
+from qgis_siammask.core.geo.camera import CameraModel
+from qgis_siammask.core.geo.geodesy import LocalFrame
+from qgis_siammask.core.geo.terrain import DemTerrain
 from qgis_siammask.core.simulator import SimulationConfig, simulate
-from qgis_siammask.core.terrain import DemTerrain
 
 FLIGHTS = {
     "nadir_flat": dict(),
@@ -68,7 +68,7 @@ def test_ground_to_pixel_to_ground_within_a_millimetre(flights, name):
 def test_quantised_klv_from_the_video_stays_within_a_metre(flights, name):
     """ST 0601 quantises the frame-centre height (tag 78) to 0.30 m; at view angles up to ~65 degrees
     from nadir that moves corners by up to ~0.35 m; heading/FOV steps add centimetres. Bound: 1 m."""
-    from qgis_siammask.core.telemetry import open_telemetry
+    from qgis_siammask.core.ingest.telemetry import open_telemetry
 
     result = flights[name]
     telemetry = open_telemetry(result.video_path)
@@ -84,7 +84,7 @@ def test_quantised_klv_from_the_video_stays_within_a_metre(flights, name):
 def test_srt_sidecar_rebuilds_the_camera_within_10_cm(flights, name):
     """The DJI-style SRT read by the project's SRT parser: 7-decimal positions, 2-decimal angles (F.PRY,
     G.PRY), FOV from the 35 mm-equivalent focal length. Its heights are ellipsoidal (no geoid here)."""
-    from qgis_siammask.core.telemetry import open_telemetry_file
+    from qgis_siammask.core.ingest.telemetry import open_telemetry_file
 
     result = flights[name]
     records = open_telemetry_file(result.srt_path).records

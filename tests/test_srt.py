@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.srt import _rotation, read_srt, relative_sensor_angles
-from qgis_siammask.core.telemetry import open_telemetry
+from qgis_siammask.core.ingest.srt import _rotation, read_srt, relative_sensor_angles
+from qgis_siammask.core.ingest.telemetry import open_telemetry
 
 SRT = "data/fmv/srt"
 
@@ -99,9 +99,9 @@ def test_interpolated_to_frame_times(shared_dir):
 
 
 def test_heading_interpolates_the_short_way_round():
+    from qgis_siammask.core.ingest.klv import KlvStats
+    from qgis_siammask.core.ingest.telemetry import TelemetrySeries
     from qgis_siammask.core.records import TelemetryRecord
-    from qgis_siammask.core.klv import KlvStats
-    from qgis_siammask.core.telemetry import TelemetrySeries
 
     records = [TelemetryRecord(platform_heading_deg=350.0), TelemetryRecord(platform_heading_deg=10.0)]
     series = TelemetrySeries(records, [0.0, 1.0], KlvStats(), d.SOURCE_SRT, "x.srt", interpolate=True)
@@ -120,7 +120,7 @@ def test_sidecar_found_beside_a_video(shared_dir, tmp_path):
 def test_gimbal_fields_and_take_off_level_make_a_usable_camera(tmp_path):
     """Newer per-frame files name the gimbal and aircraft angles; flown 100 m above a take-off point at
     1500 m, a nadir frame must see the ground 100 m below, not 1600 m below (flat at 0 m)."""
-    from qgis_siammask.core.camera import CameraModel
+    from qgis_siammask.core.geo.camera import CameraModel
 
     cue = ("1\n00:00:00,000 --> 00:00:00,033\n<font size=\"28\">FrameCnt: 1, DiffTime: 33ms\n"
            "2024-05-01 10:00:00.000\n[focal_len: 24.00] [latitude: 46.500000] [longitude: 7.900000] "

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError, TelemetryError
-from qgis_siammask.core.klv import read_klv_file
-from qgis_siammask.core.misb0601 import encode_st0601
+from qgis_siammask.core.ingest.klv import read_klv_file
+from qgis_siammask.core.ingest.misb0601 import encode_st0601
+from qgis_siammask.core.ingest.telemetry import _StreamKlv, open_telemetry
+from qgis_siammask.core.ingest.video import VideoReader
 from qgis_siammask.core.records import TelemetryRecord
-from qgis_siammask.core.telemetry import _StreamKlv, open_telemetry
-from qgis_siammask.core.video import VideoReader
 
 T0_US = 1_700_000_000_000_000
 TAG2_STEP_US = 50_000  # tag 2 runs at half speed: sync must follow the PTS (0.1 s per frame), not tag 2
@@ -133,7 +133,7 @@ def test_nothing_found(tmp_path):
 @settings(max_examples=400, deadline=500, derandomize=True)
 @given(text=st.text(alphabet=st.sampled_from(list("0123456789-.,:()[]° \nGPSHOMElatitudeFPRYMm")), max_size=300))
 def test_random_text_never_escapes_as_a_foreign_exception(tmp_path_factory, text):
-    from qgis_siammask.core.srt import parse_srt
+    from qgis_siammask.core.ingest.srt import parse_srt
 
     parse_srt(text)
     path = tmp_path_factory.mktemp("csv") / "random.csv"

@@ -8,8 +8,8 @@ from pyproj import Transformer
 from rasterio.transform import from_origin
 
 from qgis_siammask.core.errors import ProjectionError
-from qgis_siammask.core.terrain import DemTerrain, FlatTerrain
-from qgis_siammask.core.geodesy import geoid_separation_m
+from qgis_siammask.core.geo.geodesy import geoid_separation_m
+from qgis_siammask.core.geo.terrain import DemTerrain, FlatTerrain
 
 PLANE = (1000.0, 0.02, -0.01)  # height = a + b * easting offset + c * northing offset (m)
 

@@ -13,8 +13,8 @@ from shapely.geometry import Point, Polygon
 
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import OutputError
-from qgis_siammask.core.geometry import FrameFeatures, TrackFeature
-from qgis_siammask.core.track_store import LAYER_FIELDS, TrackStore, check_writable
+from qgis_siammask.core.output.geometry import FrameFeatures, TrackFeature
+from qgis_siammask.core.output.track_store import LAYER_FIELDS, TrackStore, check_writable
 
 START_UTC = datetime(2026, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 STEP_DEG = 2e-5  # ~1.5 m east per frame at 46 N
@@ -157,7 +157,7 @@ _WRITER_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests_dir!r})
     from test_track_store import synthetic_frame
     from qgis_siammask.core.errors import OutputError
-    from qgis_siammask.core.track_store import TrackStore
+    from qgis_siammask.core.output.track_store import TrackStore
     if {fsize_limit!r}:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, ({fsize_limit!r}, {fsize_limit!r}))

@@ -11,7 +11,7 @@ import pytest
 from qgis_siammask.core.commands.track import mask_to_rle, rle_to_mask
 from qgis_siammask.core.definitions import STATUS_LOST, STATUS_TRACKING
 from qgis_siammask.core.errors import ModelError, TrackerError
-from qgis_siammask.core.tracker import SiamMaskTracker
+from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
 TENNIS = "data/tracking/tennis/JPEGImages"
 

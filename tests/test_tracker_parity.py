@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from qgis_siammask.core.tracker import SiamMaskTracker
+from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
 SEQUENCES = {"tennis": "data/tracking/tennis/JPEGImages", "bag": "data/tracking/vot_bag/color"}
 

@@ -54,7 +54,7 @@ def test_checkpoint_is_official_format_and_resumes(tiny_run):
 
 
 def test_exported_model_tracks(tiny_run):
-    from qgis_siammask.core.tracker import SiamMaskTracker
+    from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
     cfg, result = tiny_run
     assert result.exported.is_file() and result.exported.stat().st_size < 20e6
@@ -72,7 +72,7 @@ def test_exported_model_tracks(tiny_run):
 
 
 def test_export_command_line_exports_a_trained_light_checkpoint(tiny_run, tmp_path):
-    from qgis_siammask.core.tracker import load_model
+    from qgis_siammask.core.tracking.tracker import load_model
 
     _, result = tiny_run
     out = tmp_path / "light.pt"

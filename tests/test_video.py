@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core.errors import InputFileError, SiamMaskError, VideoError
-from qgis_siammask.core.video import VideoReader
+from qgis_siammask.core.ingest.video import VideoReader
 
 TS_NAME = "data/fmv/ts/cheyenne_klv_synthetic_video.ts"
 
@@ -112,7 +112,7 @@ def test_corrupt_ts_is_read_through(shared_dir, tmp_path):
     """2,000 random bytes overwritten: frames keep coming in order, KLV damage is counted, no crash."""
     import random
 
-    from qgis_siammask.core.telemetry import open_telemetry
+    from qgis_siammask.core.ingest.telemetry import open_telemetry
 
     data = bytearray((shared_dir / TS_NAME).read_bytes())
     rng = random.Random(3)

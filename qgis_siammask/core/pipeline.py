@@ -19,11 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .definitions import (DEFAULT_CRS, GEO_FLAG_NO_CAMERA, JOB_CANCELLED, JOB_FAILED, JOB_SUCCESS, PRECISION_FP32,
-                          TRACK_LAYERS)
+from .definitions import (
+    DEFAULT_CRS,
+    GEO_FLAG_NO_CAMERA,
+    JOB_CANCELLED,
+    JOB_FAILED,
+    JOB_SUCCESS,
+    PRECISION_FP32,
+    TRACK_LAYERS,
+)
 from .errors import ProjectionError, SiamMaskError
-from .geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
-from .track_store import MODE_REPLACE, TrackStore, check_writable
+from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
+from .output.track_store import MODE_REPLACE, TrackStore, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +137,10 @@ class _Run:
         if not job.boxes_xywh:
             raise SiamMaskError("draw at least one box around a target to track")
         check_writable(job.output_gpkg, job.output_mode)
-        from .telemetry import open_telemetry
-        from .terrain import DemTerrain
-        from .tracker import SiamMaskTracker
-        from .video import VideoReader
+        from .geo.terrain import DemTerrain
+        from .ingest.telemetry import open_telemetry
+        from .ingest.video import VideoReader
+        from .tracking.tracker import SiamMaskTracker
 
         self.telemetry = open_telemetry(job.video_path, job.telemetry_path)
         self.terrain = DemTerrain(job.dem_path) if job.dem_path else None
@@ -143,7 +150,7 @@ class _Run:
         self.store = TrackStore(job.output_gpkg, crs=job.crs, mode=job.output_mode)
 
     def track(self, on_frame, progress, is_cancelled) -> str:
-        from .camera import CameraModel
+        from .geo.camera import CameraModel
 
         job, video, motion = self.job, self.video, MotionEstimator()
         track_id_offset = self.store.next_track_id  # appended runs get new ids, not merged lines

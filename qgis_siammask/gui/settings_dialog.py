@@ -20,7 +20,7 @@ def describe_model(path: str) -> tuple[bool, str]:
     if not path:
         return False, tr("No model file: choose a TorchScript SiamMask model (.pt)")
     from ..core.errors import SiamMaskError
-    from ..core.tracker import SiamMaskTracker
+    from ..core.tracking.tracker import SiamMaskTracker
 
     try:
         info = SiamMaskTracker(path, device="cpu").model_info

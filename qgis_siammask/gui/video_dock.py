@@ -41,10 +41,9 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.definitions import PLUGIN_NAME
+from ..core.definitions import JOB_FAILED, PLUGIN_NAME
 from ..layers import PlaybackLayers, TrackLayers, VideoLayerGroup
 from ..settings import load_settings
-from ..core.definitions import JOB_FAILED
 from ..tasks import TrackingTask, build_job
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .overlays import overlays_from_features
@@ -234,8 +233,8 @@ class VideoDock(QDockWidget):
     def open_video(self, path: str, telemetry_path: str | None = None) -> bool:
         """Open a clip and its telemetry (automatic when `telemetry_path` is None); False on failure."""
         from ..core.errors import SiamMaskError, TelemetryError
-        from ..core.telemetry import open_telemetry
-        from ..core.video import VideoReader
+        from ..core.ingest.telemetry import open_telemetry
+        from ..core.ingest.video import VideoReader
 
         self.pause()
         try:
@@ -321,7 +320,7 @@ class VideoDock(QDockWidget):
         if not dem_path:
             return None
         from ..core.errors import SiamMaskError
-        from ..core.terrain import DemTerrain
+        from ..core.geo.terrain import DemTerrain
 
         try:
             return DemTerrain(dem_path)
@@ -335,8 +334,8 @@ class VideoDock(QDockWidget):
         """(telemetry record, camera model) of a video time; either may be None."""
         if self.telemetry is None:
             return None, None
-        from ..core.camera import CameraModel
         from ..core.errors import SiamMaskError
+        from ..core.geo.camera import CameraModel
 
         record = self.telemetry.at(time_s)
         try:

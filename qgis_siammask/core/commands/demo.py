@@ -145,7 +145,7 @@ def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int)
     over every frame, and over the frames where the track was not lost."""
     from osgeo import ogr
 
-    from ..geometry import ground_distance_heading
+    from ..output.geometry import ground_distance_heading
 
     truth = truth_lonlat(truth_path, vehicle_id)
     dataset = ogr.Open(str(gpkg_path))

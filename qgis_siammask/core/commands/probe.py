@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import definitions as d
 from ..errors import TelemetryError
-from ..telemetry import KLV_SUFFIXES, open_telemetry
+from ..ingest.telemetry import KLV_SUFFIXES, open_telemetry
 
 TELEMETRY_SUFFIXES = KLV_SUFFIXES + (".srt", ".csv")
 
@@ -40,7 +40,7 @@ def describe_streams(path: Path) -> list[str]:
     import av
 
     from ..errors import InputFileError
-    from ..klv import is_klv_stream
+    from ..ingest.klv import is_klv_stream
 
     try:
         container = av.open(str(path))

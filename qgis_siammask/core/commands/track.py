@@ -14,8 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..definitions import (FIELD_FRAME, FIELD_LABEL, FIELD_SCORE, FIELD_STATUS, FIELD_TRACK_ID, PRECISION_FP32,
-                           PRECISIONS)
+from ..definitions import (
+    FIELD_FRAME,
+    FIELD_LABEL,
+    FIELD_SCORE,
+    FIELD_STATUS,
+    FIELD_TRACK_ID,
+    PRECISION_FP32,
+    PRECISIONS,
+)
 from ..errors import OutputError, TrackerError
 
 
@@ -78,8 +85,8 @@ def track_record(frame_index: int, track) -> dict:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..tracker import SiamMaskTracker
-    from ..video import VideoReader
+    from ..ingest.video import VideoReader
+    from ..tracking.tracker import SiamMaskTracker
 
     if args.label and len(args.label) != len(args.box):
         raise TrackerError(f"{len(args.label)} --label values for {len(args.box)} --box values")

@@ -15,16 +15,23 @@ from pathlib import Path
 import numpy as np
 
 from .. import definitions as d
-from ..camera import CameraModel
 from ..errors import OutputError
-from ..terrain import DemTerrain, FlatTerrain
+from ..geo.camera import CameraModel
+from ..geo.terrain import DemTerrain, FlatTerrain
 from .config import SimulationConfig, SimulationResult
 from .flight import telemetry_for_frames
 from .render import Renderer
 from .scene import DEM_RESOLUTION_M, add_occluders, build_scene
 from .truth import GroundTruth
 from .vehicles import make_vehicles
-from .writers import VideoWriter, boxes_from_labels, write_geotiff, write_simulation_json, write_srt, write_truth_geojson
+from .writers import (
+    VideoWriter,
+    boxes_from_labels,
+    write_geotiff,
+    write_simulation_json,
+    write_srt,
+    write_truth_geojson,
+)
 
 __all__ = ["SimulationConfig", "SimulationResult", "simulate", "truth_pixels"]
 
@@ -38,7 +45,7 @@ def truth_pixels(width_px: int, height_px: int) -> np.ndarray:
 def simulate(config: SimulationConfig) -> SimulationResult:
     from pyproj import Transformer
 
-    from ..misb0601 import encode_st0601
+    from ..ingest.misb0601 import encode_st0601
 
     started = time.perf_counter()
     out = Path(config.out_dir)

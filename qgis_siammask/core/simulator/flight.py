@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import rotation_ned_from_camera
 from ..definitions import ALTITUDE_HAE
-from ..geodesy import LocalFrame
+from ..geo.camera import rotation_ned_from_camera
+from ..geo.geodesy import LocalFrame
 from ..records import TelemetryRecord
 from .scene import Scene
 

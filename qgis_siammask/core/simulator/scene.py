@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..terrain import bilinear
+from ..geo.terrain import bilinear
 
 DEM_RESOLUTION_M = 1.0
 MAX_TEXTURE_PX = 3072

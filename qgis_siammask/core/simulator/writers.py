@@ -60,7 +60,7 @@ def write_srt(path: Path, records: list, fps: float, ground_height_m: float) -> 
     `abs_alt` is the ellipsoidal height (the simulator has no geoid), `rel_alt` the height above the
     scene's base level. Angles have 2 decimals, so a camera rebuilt from the SRT is close, not exact.
     """
-    from ..camera import rotation_ned_from_camera
+    from ..geo.camera import rotation_ned_from_camera
 
     blocks = []
     for index, record in enumerate(records):

@@ -15,9 +15,9 @@ import math
 import struct
 from dataclasses import dataclass
 
-from . import definitions as d
-from .errors import TelemetryError
-from .records import TelemetryRecord
+from .. import definitions as d
+from ..errors import TelemetryError
+from ..records import TelemetryRecord
 
 # Value kinds in the tag table.
 SCALED = 0  # fixed-size integer mapped linearly to a float; signed ones have an error pattern

@@ -15,15 +15,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from .definitions import (
+from ..definitions import (
     DEFAULT_CRS,
     GEO_FLAG_NO_CAMERA,
     GEO_FLAG_OFF_GROUND,
     GEO_FLAG_PARTIAL,
     STATUS_LOST,
 )
-from .errors import ProjectionError
-from .records import Track
+from ..errors import ProjectionError
+from ..records import Track
 
 DEFAULT_SIMPLIFY_TOLERANCE_M = 0.2
 # Pixel (column, row) indices name pixel centres; the camera model uses the same convention, so a

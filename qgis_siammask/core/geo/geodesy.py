@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .definitions import WGS84_A_M, WGS84_F
+from ..definitions import WGS84_A_M, WGS84_F
 
 WGS84_B_M = WGS84_A_M * (1.0 - WGS84_F)
 WGS84_E2 = WGS84_F * (2.0 - WGS84_F)  # first eccentricity squared

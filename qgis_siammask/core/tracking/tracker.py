@@ -19,11 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..definitions import (
+    MODEL_FORMAT_VERSION,
+    MODEL_METADATA_FILE,
+    PRECISION_BF16,
+    PRECISION_FP16,
+    PRECISION_FP32,
+    STATUS_LOST,
+    STATUS_TRACKING,
+)
+from ..errors import DependencyError, ModelError, TrackerError
+from ..records import Track
 from . import crops
-from .definitions import (MODEL_FORMAT_VERSION, MODEL_METADATA_FILE, PRECISION_BF16, PRECISION_FP16, PRECISION_FP32,
-                          STATUS_LOST, STATUS_TRACKING)
-from .errors import DependencyError, ModelError, TrackerError
-from .records import Track
 
 
 @dataclass(frozen=True)

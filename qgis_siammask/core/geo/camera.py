@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .definitions import (
+from ..definitions import (
     ALTITUDE_HAE,
     CAMERA_FLAG_ATTITUDE_DEFAULTED,
     CAMERA_FLAG_CORNER_HOMOGRAPHY,
@@ -35,9 +35,17 @@ from .definitions import (
     MAX_GROUND_RANGE_M,
     WGS84_A_M,
 )
-from .errors import ProjectionError
-from .geodesy import WGS84_B_M, LocalFrame, ecef_to_enu_rotation, ecef_to_geodetic, geodetic_to_ecef, geoid_separation_m, up_vectors
-from .records import TelemetryRecord
+from ..errors import ProjectionError
+from ..records import TelemetryRecord
+from .geodesy import (
+    WGS84_B_M,
+    LocalFrame,
+    ecef_to_enu_rotation,
+    ecef_to_geodetic,
+    geodetic_to_ecef,
+    geoid_separation_m,
+    up_vectors,
+)
 from .terrain import FlatTerrain
 
 NEWTON_ITERATIONS = 4  # flat ground: each one squares the error of a metre-level start

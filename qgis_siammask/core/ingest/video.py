@@ -2,7 +2,7 @@
 
 Every frame comes with its index, its presentation time stamp and its time in seconds on the video
 timeline, which starts at 0 at the video stream's first PTS. KLV packets are placed on the same
-timeline by `qgis_siammask.core.telemetry` (see `VideoReader.start_time_s`), so frame i and the
+timeline by `qgis_siammask.core.ingest.telemetry` (see `VideoReader.start_time_s`), so frame i and the
 telemetry valid at `frame.time_s` are in sync whatever the container's clock origin.
 
 Writing KLV beside video (for a simulator) with PyAV 18 (tested in tests/test_telemetry.py):
@@ -24,8 +24,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .errors import InputFileError, VideoError
-from .records import VideoFrame
+from ..errors import InputFileError, VideoError
+from ..records import VideoFrame
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
 DEFAULT_FOLDER_FPS = 25.0

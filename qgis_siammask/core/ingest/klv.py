@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import definitions as d
-from .errors import InputFileError, TelemetryError
+from .. import definitions as d
+from ..errors import InputFileError, TelemetryError
 from .misb0601 import checksum, decode_local_set
 
 KEY_LENGTH = len(d.UAS_LOCAL_SET_KEY)

@@ -33,10 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import definitions as d
-from .errors import InputFileError, TelemetryError
+from .. import definitions as d
+from ..errors import InputFileError, TelemetryError
+from ..records import TelemetryRecord
 from .klv import KlvStats
-from .records import TelemetryRecord
 
 _CUE_SPLIT = re.compile(r"\n\s*\n")
 _TIMECODE = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->")

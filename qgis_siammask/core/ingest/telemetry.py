@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import definitions as d
-from .errors import InputFileError, TelemetryError
+from .. import definitions as d
+from ..errors import InputFileError, TelemetryError
+from ..records import TelemetryRecord
 from .klv import KlvStats, is_klv_stream, read_klv_file, split_st0601
 from .misb0601 import record_from_values
-from .records import TelemetryRecord
 from .video import demux_resilient
 
 KLV_SUFFIXES = (".klv", ".bin")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .definitions import ALTITUDE_HAE, ALTITUDE_MSL, DEM_VERTICAL_DATUM_TAG
-from .errors import InputFileError, ProjectionError
+from ..definitions import ALTITUDE_HAE, ALTITUDE_MSL, DEM_VERTICAL_DATUM_TAG
+from ..errors import InputFileError, ProjectionError
 from .geodesy import geoid_separation_m
 
 POLYNOMIAL_TOLERANCE_M = 1e-4

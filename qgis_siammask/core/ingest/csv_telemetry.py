@@ -18,10 +18,10 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import definitions as d
-from .errors import InputFileError, TelemetryError
+from .. import definitions as d
+from ..errors import InputFileError, TelemetryError
+from ..records import TelemetryRecord
 from .klv import KlvStats
-from .records import TelemetryRecord
 from .srt import relative_sensor_angles
 
 FEET_TO_M = 0.3048

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .definitions import (
+from ..definitions import (
     DEFAULT_CRS,
     FIELD_END_UTC,
     FIELD_FIRST_FRAME,
@@ -46,7 +46,7 @@ from .definitions import (
     STATUS_LOST,
     TRACK_LAYERS,
 )
-from .errors import OutputError
+from ..errors import OutputError
 from .geometry import FrameFeatures, TrackFeature, ground_distance_heading
 
 MODE_REPLACE = "replace"

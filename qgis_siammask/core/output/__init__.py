@@ -1,0 +1,1 @@
+"""Tracks to ground features and the GeoPackage they are kept in."""

@@ -1,0 +1,1 @@
+"""The SiamMask runtime: TorchScript model, batched multi-target tracking, crops."""
