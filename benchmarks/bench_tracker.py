@@ -57,7 +57,7 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, str(REPO))
-    from model.export import export_torchscript
+    from qgis_siammask.core.tracking.network.export import export_torchscript
     from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
     if not PARITY.is_dir():

@@ -1,4 +1,5 @@
-"""SiamMask network, official checkpoint loading, TorchScript export and training (development side).
+"""Training SiamMask (data sets, pair sampling, anchor targets, losses, the training loop): development side.
 
-The plugin never imports this package at run time: it only needs the exported TorchScript file.
+The network definition, checkpoint loading and export live in `qgis_siammask.core.tracking.network`
+(they ship with the plugin); the plugin never imports this package.
 """

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from qgis_siammask.core.cli import report_error
 from qgis_siammask.core.errors import ModelError, SiamMaskError
-
-from .export import export_torchscript, sha256_of
+from qgis_siammask.core.tracking.network.export import export_torchscript, sha256_of
 
 OFFICIAL_URL = "http://www.robots.ox.ac.uk/~qwang/SiamMask_DAVIS.pth"
 CHECKPOINT_NAME = "SiamMask_DAVIS.pth"

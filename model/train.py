@@ -28,14 +28,14 @@ import torch
 
 from qgis_siammask.core.cli import report_error
 from qgis_siammask.core.errors import SiamMaskError
+from qgis_siammask.core.tracking.network import backbone_light
+from qgis_siammask.core.tracking.network.checkpoint import load_into, read_state_dict
+from qgis_siammask.core.tracking.network.config import ModelConfig
+from qgis_siammask.core.tracking.network.export import export_torchscript
+from qgis_siammask.core.tracking.network.siammask import SiamMask
 
-from . import backbone_light
-from .checkpoint import load_into, read_state_dict
-from .config import ModelConfig
 from .dataset import LAYOUTS, PairSamplingConfig, SiamMaskPairs, index_dataset, split_tracks
-from .export import export_torchscript
 from .losses import LossWeights, box_loss, combine, mask_iou, mask_loss, mask_windows, score_loss
-from .siammask import SiamMask
 from .targets import AnchorTargetConfig, anchor_iou, decode_deltas, make_anchors
 
 LAST_CHECKPOINT = "last.pth"

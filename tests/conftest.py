@@ -38,7 +38,7 @@ def qapp(qgis_app):
 @pytest.fixture(scope="session")
 def seeded_model_path(shared_dir, tmp_path_factory) -> Path:
     """The parity checkpoint (../shared/fixtures/parity/siammask_seeded.pth) exported to TorchScript once."""
-    from model.export import export_torchscript
+    from qgis_siammask.core.tracking.network.export import export_torchscript
 
     checkpoint = shared_dir / "fixtures" / "parity" / "siammask_seeded.pth"
     if not checkpoint.is_file():

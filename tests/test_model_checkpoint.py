@@ -7,12 +7,11 @@ import zipfile
 import pytest
 import torch
 
-from model.checkpoint import load_checkpoint, read_state_dict
-from model.config import ModelConfig
-from model.export import export_torchscript
-from model.siammask import SiamMask
 from qgis_siammask.core.definitions import MODEL_METADATA_FILE
 from qgis_siammask.core.errors import ModelError
+from qgis_siammask.core.tracking.network.checkpoint import load_checkpoint, read_state_dict
+from qgis_siammask.core.tracking.network.config import ModelConfig
+from qgis_siammask.core.tracking.network.siammask import SiamMask
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +84,7 @@ def test_export_writes_one_file_with_metadata_and_same_outputs(seeded_checkpoint
 
 
 def test_export_cli_reports_bad_checkpoint(tmp_path, capsys):
-    from model.export import main
+    from qgis_siammask.core.tracking.network.export import main
 
     assert main(["--checkpoint", str(tmp_path / "none.pth"), "--out", str(tmp_path / "m.pt")]) == 2
     assert "none.pth" in capsys.readouterr().err

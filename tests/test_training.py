@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from model import export
-from model.backbone_light import LIGHT_BACKBONE, LightResNet
-from model.checkpoint import stored_model_config
 from model.make_sim_dataset import SOURCE_SHAPES, make_dataset
 from model.train import TrainingConfig, main, train
+from qgis_siammask.core.tracking.network import export
+from qgis_siammask.core.tracking.network.backbone_light import LIGHT_BACKBONE, LightResNet
+from qgis_siammask.core.tracking.network.checkpoint import stored_model_config
 
 
 @pytest.fixture(scope="module")

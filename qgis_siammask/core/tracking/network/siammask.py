@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from qgis_siammask.core.errors import ModelError
-
+from ...errors import ModelError
 from . import backbone_light  # noqa: F401  (registers the light trunk beside ResNet-50)
 from .backbone import BACKBONES
 from .config import ModelConfig

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import torch
 
-from qgis_siammask.core.cli import report_error
-from qgis_siammask.core.definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
-from qgis_siammask.core.errors import ModelError, SiamMaskError
-
+from ...cli import report_error
+from ...definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
+from ...errors import ModelError, SiamMaskError
 from .checkpoint import load_checkpoint
 from .config import ModelConfig
 from .inference import InferenceNet

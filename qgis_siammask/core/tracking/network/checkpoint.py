@@ -10,8 +10,7 @@ from pathlib import Path
 
 import torch
 
-from qgis_siammask.core.errors import ModelError
-
+from ...errors import ModelError
 from .config import ModelConfig
 from .siammask import SiamMask
 

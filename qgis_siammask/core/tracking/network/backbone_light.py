@@ -23,7 +23,7 @@ DEFAULT_WIDTHS = (16, 32, 64, 128)
 class BasicBlock(nn.Module):
     """Two 3x3 convolutions with a residual; `padding` 0 on a stride-2 block (as SiamMask's ResNet)."""
 
-    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # folded by model.inference at export
+    conv_bn_pairs = (("conv1", "bn1"), ("conv2", "bn2"))  # folded by network.inference at export
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, dilation: int = 1):
         super().__init__()
