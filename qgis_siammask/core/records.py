@@ -11,7 +11,15 @@ from datetime import datetime, timezone
 
 import numpy as np
 
-from .definitions import STATUS_TRACKING
+from .definitions import PLAUSIBLE_TIMESTAMP_MAX_US, PLAUSIBLE_TIMESTAMP_MIN_US, STATUS_TRACKING
+
+
+def plausible_timestamp_us(value: int | None) -> int | None:
+    """`value` (microseconds since the Unix epoch) when it lies in 1990-2100, else None: a corrupt time
+    stamp is dropped like any out-of-range value instead of breaking `time_utc` or shifting a timeline."""
+    if value is None or not PLAUSIBLE_TIMESTAMP_MIN_US <= value <= PLAUSIBLE_TIMESTAMP_MAX_US:
+        return None
+    return int(value)
 
 
 @dataclass(frozen=True)

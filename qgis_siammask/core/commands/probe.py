@@ -72,7 +72,8 @@ def describe_telemetry(series) -> list[str]:
         f"telemetry: {series.source} from {series.path}",
         f"  records: {len(series)} over {series.times_s[0]:.3f} .. {series.times_s[-1]:.3f} s",
         f"  packets: {stats.packets}, valid: {stats.valid}, bad checksum: {stats.bad_checksum}, "
-        f"malformed: {stats.malformed}, truncated: {stats.truncated}, skipped bytes: {stats.skipped_bytes}"
+        f"malformed: {stats.malformed}, truncated: {stats.truncated}, skipped bytes: {stats.skipped_bytes}, "
+        f"dropped values: {stats.dropped_values}"
         + (f", cut key bytes: {stats.cut_key_bytes}" if stats.cut_key_bytes else ""),
         "  tags seen: " + ", ".join(_tag_label(tag, count) for tag, count in sorted(stats.tags_seen.items(), key=_order)),
         "first record:",

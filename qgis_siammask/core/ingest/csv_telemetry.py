@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
-from ..records import TelemetryRecord
+from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
 from .srt import relative_sensor_angles
 
@@ -167,7 +167,7 @@ def _row_record(row: list[str], columns: dict) -> tuple[TelemetryRecord | None, 
     for field_name, (index, unit) in columns.items():
         text = row[index] if index < len(row) else ""
         if field_name == "timestamp":
-            values[field_name] = _timestamp_us(text) if text.strip() else None
+            values[field_name] = plausible_timestamp_us(_timestamp_us(text)) if text.strip() else None
             continue
         value = _number(text)
         if value is not None and field_name in _LENGTH_FIELDS and ("feet" in unit or unit == "ft"):

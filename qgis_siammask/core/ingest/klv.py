@@ -33,6 +33,7 @@ class KlvStats:
     skipped_bytes: int = 0  # bytes between packets that were not a packet start
     other_keys: int = 0  # well-formed KLV packets with another key (ST 0903 VMTI, ...)
     cut_key_bytes: int = 0  # leading key bytes missing from every packet of a raw file
+    dropped_values: int = 0  # items of valid packets decoded as None (error pattern, bad length, out of range)
     tags_seen: Counter = field(default_factory=Counter)  # tag -> number of valid packets holding it
 
 
@@ -114,6 +115,8 @@ def split_st0601(
             continue
         stats.valid += 1
         stats.tags_seen.update(values.keys())
+        if None in values.values():
+            stats.dropped_values += sum(value is None for value in values.values())
         packets.append((pos, values))
         pos = end
     return packets, pos

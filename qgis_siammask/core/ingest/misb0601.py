@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .. import definitions as d
 from ..errors import TelemetryError
-from ..records import TelemetryRecord
+from ..records import TelemetryRecord, plausible_timestamp_us
 
 # Value kinds in the tag table.
 SCALED = 0  # fixed-size integer mapped linearly to a float; signed ones have an error pattern
@@ -92,8 +92,9 @@ def _imapb_parameters(low: float, high: float, length: int) -> tuple[float, floa
 
 
 def imapb_decode(data: bytes, low: float, high: float) -> float | None:
-    """ST 1201 reverse mapping; special values (top bit set) and values past `high` are None."""
-    if not data or data[0] & 0x80:
+    """ST 1201 reverse mapping; special values (top bit set), values past `high` and values longer than
+    KLV_MAX_IMAPB_BYTES (beyond a float's precision; their scale would overflow) are None."""
+    if not data or data[0] & 0x80 or len(data) > d.KLV_MAX_IMAPB_BYTES:
         return None
     _, reverse, z_offset = _imapb_parameters(low, high, len(data))
     value = reverse * (int.from_bytes(data, "big") - z_offset) + low
@@ -112,16 +113,17 @@ def imapb_encode(value: float, low: float, high: float, length: int) -> bytes:
 def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None = None) -> dict:
     """Tag -> decoded value for the local set items in value[start:end].
 
-    Unknown tags map to their raw bytes; a scaled value of the wrong length or the error pattern maps
-    to None. Raises TelemetryError (no path: the caller adds it) when an item runs past the end.
+    Unknown tags map to their raw bytes; a scaled value of the wrong length or the error pattern, an
+    integer longer than 8 bytes, a time stamp outside 1990-2100 (definitions.PLAUSIBLE_TIMESTAMP_*)
+    map to None. Raises TelemetryError (no path: the caller adds it) when an item runs past the end or
+    a tag is longer than KLV_MAX_TAG_BYTES.
 
     Speed: a stream repeats the same layout (tags and lengths) packet after packet, so each layout is
     compiled once into a decoder (one `struct` unpack and one dict display, generated like
     `collections.namedtuple` does, from integers of the tag table only) and reused after a C-level
     check that every tag and length byte is where the layout says.
     """
-    data = value if type(value) is bytes else bytes(value)
-    items = data[start:end]
+    items = value[start:end] if type(value) is bytes else bytes(value[start:end])
     if not items:
         return {}
     plans = _PLANS.get(len(items))
@@ -186,15 +188,21 @@ def _field(tag: int, length: int, index: int) -> tuple[str, str]:
         scale = (spec.high - spec.low) / (2**bits - 1)
         return code, f"{raw} * {scale!r} + {float(spec.low)!r}"
     if kind in (INTEGER, SIGNED_INTEGER):
-        if length == 0:
-            return "0x", "None"
+        if not 0 < length <= d.KLV_MAX_INTEGER_BYTES:
+            return f"{length}x", "None"
         if length in _PLAIN_INTEGER_FORMATS:
             code = _PLAIN_INTEGER_FORMATS[length]
-            return (code.lower() if kind == SIGNED_INTEGER else code), raw
-        return f"{length}s", f"_int({raw}, 'big', signed={kind == SIGNED_INTEGER})"
+            code, expression = (code.lower() if kind == SIGNED_INTEGER else code), raw
+        else:
+            code, expression = f"{length}s", f"_int({raw}, 'big', signed={kind == SIGNED_INTEGER})"
+        if tag == d.KLV_TAG_TIME_STAMP:
+            expression = f"_stamp({expression})"
+        return code, expression
     if kind == TEXT:
         return f"{length}s", f"{raw}.decode('utf-8', 'replace')"
     if kind == IMAPB:
+        if length > d.KLV_MAX_IMAPB_BYTES:
+            return f"{length}x", "None"
         return f"{length}s", f"_imapb({raw}, {spec.low!r}, {spec.high!r})"
     return f"{length}s", raw
 
@@ -214,7 +222,7 @@ def _compile_layout(items: bytes) -> _LayoutPlan:
             index += 1
         entries.append(f"{tag}: {expression}")
     namespace = {"_unpack": struct.Struct("".join(formats)).unpack, "_int": int.from_bytes,
-                 "_imapb": imapb_decode}
+                 "_imapb": imapb_decode, "_stamp": plausible_timestamp_us}
     source = "def decode(items):\n    r = _unpack(items)\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, "<st0601 layout>", "exec"), namespace)  # noqa: S102 - integers only, see docstring
     getter = operator.itemgetter(*positions)
@@ -227,9 +235,12 @@ def _long_item_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     pos += 1
     if tag & 0x80:
         tag &= 0x7F
+        first = pos
         while True:
             if pos >= end:
                 raise TelemetryError("local set tag runs past the end of the packet")
+            if pos - first >= d.KLV_MAX_TAG_BYTES - 1:
+                raise TelemetryError(f"local set tag longer than {d.KLV_MAX_TAG_BYTES} bytes")
             byte = data[pos]
             pos += 1
             tag = (tag << 7) | (byte & 0x7F)
@@ -407,7 +418,12 @@ def encode_st0601(record: TelemetryRecord) -> bytes:
     if hae and record.sensor_altitude_m is not None:
         spec = TAG_SPECS[d.KLV_TAG_SENSOR_ELLIPSOID_HEIGHT_EXTENDED]
         items.append(_item(spec.tag, imapb_encode(record.sensor_altitude_m, spec.low, spec.high, 4)))
-    body = b"".join(items) + bytes([d.KLV_TAG_CHECKSUM, 2])
+    return local_set_packet(b"".join(items))
+
+
+def local_set_packet(items: bytes) -> bytes:
+    """Key, BER length, the coded `items` (tag, length, value ...), then the checksum item (tag 1)."""
+    body = items + bytes([d.KLV_TAG_CHECKSUM, 2])
     head = d.UAS_LOCAL_SET_KEY + ber_length(len(body) + 2)
     return head + body + checksum(head + body).to_bytes(2, "big")
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
-from ..records import TelemetryRecord
+from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
 
 _CUE_SPLIT = re.compile(r"\n\s*\n")
@@ -206,7 +206,7 @@ def _timestamp_us(match: re.Match) -> int | None:
     except ValueError:
         return None
     fraction_us = int((millis or "0").ljust(3, "0")) * 1000 + int(micros or 0)
-    return int(moment.timestamp()) * 1_000_000 + fraction_us
+    return plausible_timestamp_us(int(moment.timestamp()) * 1_000_000 + fraction_us)
 
 
 def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:

@@ -11,6 +11,7 @@ at 0 s plus `time_offset_s`.
 """
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from pathlib import Path
 
@@ -126,30 +127,50 @@ def klv_series_from_file(path: str | Path, time_offset_s: float = 0.0) -> Teleme
 
 @dataclasses.dataclass
 class _StreamKlv:
-    """KLV demuxed from one data stream: (time_s or None, values) per valid packet, and stats."""
+    """KLV demuxed from one data stream: (time_s or None, values) per valid packet, and stats.
+
+    Every packet gets the time of the PES packet it starts in: the bytes not yet split keep the
+    offset and time of each PES payload they came from, so a corrupt length that makes the splitter
+    wait for bytes that are not its own shifts no later packet's time. A PES payload starting with
+    the UAS Local Set key ends a packet still waiting for bytes (its length was wrong: counted as
+    truncated) and splitting resumes there. Bytes are appended to and cut from one bytearray, so the
+    work is linear in the stream's length.
+    """
 
     stream_index: int
     packets: list = dataclasses.field(default_factory=list)
     stats: KlvStats = dataclasses.field(default_factory=KlvStats)
-    pending: bytes = b""
-    pending_time: float | None = None
+    pending: bytearray = dataclasses.field(default_factory=bytearray)
+    pending_starts: list = dataclasses.field(default_factory=list)  # offset of each PES payload in pending
+    pending_times: list = dataclasses.field(default_factory=list)  # its time_s (or None)
 
     def feed(self, payload: bytes, time_s: float | None) -> None:
         """Split one PES payload; a packet spread over PES packets keeps the time of its first piece."""
-        carried = len(self.pending)
-        data = self.pending + payload
-        start_time = self.pending_time if carried else time_s
-        found, consumed = split_st0601(data, self.stats, final=False)
-        for offset, values in found:
-            self.packets.append((start_time if offset < carried else time_s, values))
-        self.pending = data[consumed:]
-        self.pending_time = start_time if consumed < carried else time_s
+        if self.pending and payload.startswith(d.UAS_LOCAL_SET_KEY):
+            self._split(final=True)
+        self.pending_starts.append(len(self.pending))
+        self.pending_times.append(time_s)
+        self.pending += payload
+        self._split(final=False)
 
     def finish(self) -> None:
         if self.pending:
-            found, _ = split_st0601(self.pending, self.stats, final=True)
-            self.packets.extend((self.pending_time, values) for _, values in found)
-            self.pending = b""
+            self._split(final=True)
+
+    def _split(self, final: bool) -> None:
+        found, consumed = split_st0601(self.pending, self.stats, final=final)
+        starts = self.pending_starts
+        for offset, values in found:
+            self.packets.append((self.pending_times[bisect.bisect_right(starts, offset) - 1], values))
+        if final or consumed >= len(self.pending):
+            self.pending.clear()
+            starts.clear()
+            self.pending_times.clear()
+        elif consumed:
+            first = bisect.bisect_right(starts, consumed) - 1  # the PES payload the kept bytes start in
+            del self.pending[:consumed]
+            self.pending_starts = [0] + [start - consumed for start in starts[first + 1:]]
+            del self.pending_times[:first]
 
 
 def demux_klv(path: str | Path) -> list[_StreamKlv]:
