@@ -96,20 +96,48 @@ def test_cancel_keeps_the_frames_tracked_so_far(clip, model_path, tmp_path):
         _job(clip, model_path, tmp_path / "out.gpkg"), on_frame=seen.append, is_cancelled=lambda: len(seen) >= 2
     )
     assert result.status == d.JOB_CANCELLED and result.frames_tracked == 2
+    assert result.gpkg_path == str(tmp_path / "out.gpkg") and not (tmp_path / "out.partial.gpkg").exists()
     assert _frames_in(tmp_path / "out.gpkg") == [0, 1]
     lines = gpd.read_file(tmp_path / "out.gpkg", layer=d.LAYER_LINES)
     assert list(lines[d.FIELD_POINT_COUNT]) == [2]
 
 
-def test_failure_in_the_frame_callback_keeps_earlier_frames(clip, model_path, tmp_path):
-    def on_frame(features):
-        if features.frame == 1:
-            raise RuntimeError("map canvas went away")
+def _fail_at_frame_1(features):
+    if features.frame == 1:
+        raise RuntimeError("map canvas went away")
 
-    result = run_tracking_job(_job(clip, model_path, tmp_path / "out.gpkg"), on_frame=on_frame)
+
+@pytest.mark.parametrize("mode", ["replace", "append"])
+def test_failed_run_keeps_its_frames_in_the_partial_file_and_the_earlier_file_untouched(
+        clip, model_path, tmp_path, mode):
+    out = tmp_path / "out.gpkg"
+    assert run_tracking_job(_job(clip, model_path, out, end_frame=2)).ok
+    earlier = out.read_bytes()
+    result = run_tracking_job(_job(clip, model_path, out, output_mode=mode), on_frame=_fail_at_frame_1)
     assert result.status == d.JOB_FAILED and "map canvas went away" in result.message
-    assert "kept" in result.message
-    assert _frames_in(tmp_path / "out.gpkg") == [0, 1]  # frame 1 was committed before its callback
+    partial = tmp_path / "out.partial.gpkg"
+    assert f"kept in {partial}" in result.message and result.gpkg_path == str(partial)
+    assert out.read_bytes() == earlier
+    # frame 1 was committed before its callback; append mode started from a copy of the earlier file
+    assert _frames_in(partial) == ([0, 0, 1, 1, 2] if mode == "append" else [0, 1])
+    assert result.layer_feature_counts[d.LAYER_POINTS] == len(_frames_in(partial))
+
+
+def test_successful_append_replaces_the_file_with_both_runs(clip, model_path, tmp_path):
+    out = tmp_path / "out.gpkg"
+    assert run_tracking_job(_job(clip, model_path, out, end_frame=1)).ok
+    result = run_tracking_job(_job(clip, model_path, out, start_frame=0, end_frame=2, output_mode="append"))
+    assert result.ok and result.gpkg_path == str(out) and not (tmp_path / "out.partial.gpkg").exists()
+    assert _frames_in(out) == [0, 0, 1, 1, 2]
+
+
+def test_failure_before_the_first_frame_leaves_no_partial_file(clip, model_path, tmp_path):
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"an earlier result")
+    result = run_tracking_job(_job(clip, model_path, out, start_frame=99))
+    assert result.status == d.JOB_FAILED and "no frame 99" in result.message
+    assert out.read_bytes() == b"an earlier result" and result.gpkg_path == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.gpkg"]
 
 
 def test_missing_and_nan_telemetry_flag_frames_without_crashing(clip, model_path, tmp_path):
@@ -177,12 +205,14 @@ def test_tracking_starts_at_the_start_frame(clip, model_path, tmp_path):
     assert _frames_in(tmp_path / "out.gpkg") == [3, 4]
 
 
-def test_killed_tracking_run_leaves_a_valid_file_with_every_committed_frame(clip, model_path, tmp_path):
+def test_killed_run_leaves_the_earlier_file_and_a_valid_partial_file_with_every_committed_frame(clip, model_path, tmp_path):
     import signal
     import subprocess
     import sys
 
-    job = _job(clip, model_path, tmp_path / "out.gpkg")
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"an earlier result")
+    job = _job(clip, model_path, out)
     script = (
         "import sys\n"
         "from qgis_siammask.core.pipeline import TrackingJob, run_tracking_job\n"
@@ -196,5 +226,6 @@ def test_killed_tracking_run_leaves_a_valid_file_with_every_committed_frame(clip
             break
     run.wait(timeout=60)
     assert run.returncode == -signal.SIGKILL
-    frames = _frames_in(tmp_path / "out.gpkg")
+    assert out.read_bytes() == b"an earlier result"  # the output path only ever holds finished runs
+    frames = _frames_in(tmp_path / "out.partial.gpkg")
     assert frames[:3] == [0, 1, 2] and frames == list(range(len(frames)))

@@ -157,11 +157,12 @@ KLV_TAG_TARGET_WIDTH_EXTENDED = 96
 KLV_TAG_SENSOR_ELLIPSOID_HEIGHT_EXTENDED = 104
 ALTITUDE_TAKEOFF = "takeoff"  # height above the take-off point (DJI SRT without an absolute altitude)
 
-# --- Bad telemetry: limits past which a value is dropped, not decoded (issue 12) ------------------
+# --- Bad input: limits past which a telemetry value is dropped; partial outputs -------------------
 # Time stamps (microseconds since the Unix epoch) outside 1990-01-01 .. 2100-01-01 UTC are dropped as
-# out of range: no motion imagery exists before, and a stray one would shift every other record's time.
+# out of range (a plausible window for recorded flights): a stray one would shift every record's time.
 PLAUSIBLE_TIMESTAMP_MIN_US = 631_152_000_000_000
 PLAUSIBLE_TIMESTAMP_MAX_US = 4_102_444_800_000_000
 KLV_MAX_INTEGER_BYTES = 8  # ST 0601 integer tags (time stamps, speeds, flags) are 1-8 bytes
 KLV_MAX_IMAPB_BYTES = 8  # ST 1201 values longer than a float64's precision are not coded by any tag
 KLV_MAX_TAG_BYTES = 4  # BER-OID tag bytes (28 bits); ST 0601 tags need 2 at most
+PARTIAL_OUTPUT_INFIX = ".partial"  # NAME.ext is written as NAME.partial.ext, renamed when finished

@@ -6,6 +6,15 @@ and the problem. Everything is checked before the first frame is tracked where i
 telemetry, DEM, model), and every frame is committed to the GeoPackage as soon as it is tracked, so a
 failure or a cancel keeps all frames before it.
 
+Output contract (batch runners rely on it): **a file at `output_gpkg` is always a finished run.** While
+a run is in progress its frames are committed to `NAME.partial.gpkg` beside `NAME.gpkg`
+(`output.atomic.partial_path`), which is renamed over `NAME.gpkg` when the run ends with success or
+cancel (a cancel keeps its frames). After a failure the partial file is kept when it holds frames (the
+message names it; without frames it is removed), and after a kill it stays as it was; in both cases an
+earlier file at `output_gpkg` is byte-identical. Append mode copies the existing file to the partial
+file first. `JobResult.gpkg_path` is where the frames are: `output_gpkg`, or the partial file after a
+failure that kept frames.
+
 Without any telemetry the job fails with a clear error: a GeoPackage needs ground positions (the `track`
 command writes pixel-only results). A frame whose telemetry cannot define a camera (NaN position, zero
 FOV, gaps before the first record) is still tracked and written, flagged `no_camera`, without geometry.
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +38,11 @@ from .definitions import (
     PRECISION_FP32,
     TRACK_LAYERS,
 )
-from .errors import ProjectionError, SiamMaskError
+from .errors import OutputError, ProjectionError, SiamMaskError
+from .output.atomic import commit as commit_output
+from .output.atomic import discard, partial_path
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
-from .output.track_store import MODE_REPLACE, TrackStore, check_writable
+from .output.track_store import MODE_APPEND, MODE_REPLACE, SQLITE_SIDE_FILES, TrackStore, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +97,8 @@ def run_tracking_job(
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
 ) -> JobResult:
-    """Track `job`'s targets through its video and write every frame to `job.output_gpkg`.
+    """Track `job`'s targets through its video and write every frame to `job.output_gpkg` (through its
+    partial file, see the module's output contract).
 
     `on_frame(features)` is called after each frame is committed (the plugin draws it live; an exception
     there stops the job as failed, keeping the file); `progress(percent)` gets 0-100; `is_cancelled()`
@@ -103,21 +116,22 @@ def run_tracking_job(
     except Exception as error:  # a bug or a library failure must end the task cleanly, not kill QGIS
         log.exception("tracking job failed")
         status, message, details = JOB_FAILED, f"unexpected error: {type(error).__name__}: {error}", ""
-    close_error = run.close()
+    close_error = run.close(commit=status != JOB_FAILED)
     if close_error is not None and status != JOB_FAILED:
         status, message, details = JOB_FAILED, close_error.user_message, close_error.details
     if status == JOB_FAILED and run.frames_tracked:
-        message = f"{message} (the {run.frames_tracked} frames tracked before are kept in {job.output_gpkg})"
+        message = f"{message} (the {run.frames_tracked} frames tracked before are kept in {run.gpkg_path})"
     return JobResult(
         status=status,
         frames_tracked=run.frames_tracked,
         features_written=run.store.features_written if run.store else 0,
-        gpkg_path=str(job.output_gpkg),
+        gpkg_path=str(run.gpkg_path),
         message=message,
         details=details,
         frames_without_camera=run.frames_without_camera,
         elapsed_s=time.perf_counter() - started,
-        layer_feature_counts=layer_feature_counts(job.output_gpkg) if run.store else {},
+        layer_feature_counts=(layer_feature_counts(run.gpkg_path)
+                              if run.store and (run.frames_tracked or status != JOB_FAILED) else {}),
     )
 
 
@@ -126,6 +140,8 @@ class _Run:
 
     def __init__(self, job: TrackingJob):
         self.job = job
+        self.partial_gpkg = partial_path(job.output_gpkg)
+        self.gpkg_path = Path(job.output_gpkg)  # where the frames are once the run has ended
         self.store: TrackStore | None = None
         self.video = None
         self.frames_tracked = 0
@@ -147,7 +163,18 @@ class _Run:
         self.video = VideoReader(job.video_path)
         self.tracker = SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold,
                                        precision=job.precision)
-        self.store = TrackStore(job.output_gpkg, crs=job.crs, mode=job.output_mode)
+        discard(self.partial_gpkg, SQLITE_SIDE_FILES)  # a killed run's leftovers
+        try:
+            if job.output_mode == MODE_APPEND and Path(job.output_gpkg).is_file():
+                try:
+                    shutil.copyfile(job.output_gpkg, self.partial_gpkg)
+                except OSError as error:
+                    raise OutputError("cannot copy the GeoPackage to append to", details=str(error),
+                                      path=job.output_gpkg) from error
+            self.store = TrackStore(self.partial_gpkg, crs=job.crs, mode=job.output_mode)
+        except BaseException:
+            discard(self.partial_gpkg, SQLITE_SIDE_FILES)
+            raise
 
     def track(self, on_frame, progress, is_cancelled) -> str:
         from .geo.camera import CameraModel
@@ -196,16 +223,26 @@ class _Run:
             raise SiamMaskError(f"the video has no frame {job.start_frame} to start from", path=job.video_path)
         return JOB_SUCCESS
 
-    def close(self) -> SiamMaskError | None:
-        """Close the store (bringing track lines up to date) and the video; return a close error, if any."""
+    def close(self, commit: bool) -> SiamMaskError | None:
+        """Close the store (bringing track lines up to date) and the video, then rename the partial file
+        over the output (`commit`, and closed cleanly), or keep it when it holds frames, else remove it.
+        Returns a close or rename error, if any."""
         error = None
-        if self.store is not None:
-            try:
-                self.store.close()
-            except SiamMaskError as close_error:
-                error = close_error
         if self.video is not None:
             self.video.close()
+        if self.store is None:
+            return None
+        try:
+            self.store.close()
+            if commit:
+                self.gpkg_path = commit_output(self.partial_gpkg, self.job.output_gpkg, SQLITE_SIDE_FILES)
+                return None
+        except SiamMaskError as close_error:
+            error = close_error
+        if self.frames_tracked:
+            self.gpkg_path = self.partial_gpkg
+        else:
+            discard(self.partial_gpkg, SQLITE_SIDE_FILES)
         return error
 
 
