@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from .errors import SiamMaskError
@@ -41,10 +42,26 @@ def report_error(error: SiamMaskError) -> int:
     return 2
 
 
+NEGATIVE_NUMBER_LIST = re.compile(r"-\.?\d[\d.eE+-]*(,[-+]?\.?\d[\d.eE+-]*)+")
+
+
+def attach_number_lists(argv: list[str]) -> list[str]:
+    """`--box -50,-50,30,30` as `--box=-50,-50,30,30`: argparse takes a value starting with '-' for an
+    option unless it is a single number, so a list of numbers starting with a negative one is attached."""
+    attached: list[str] = []
+    for arg in argv:
+        if attached and attached[-1].startswith("--") and "=" not in attached[-1] \
+                and NEGATIVE_NUMBER_LIST.fullmatch(arg):
+            attached[-1] = f"{attached[-1]}={arg}"
+        else:
+            attached.append(arg)
+    return attached
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else None
-    args = build_parser(command).parse_args(argv)
+    args = build_parser(command).parse_args(attach_number_lists(argv))
     try:
         return int(_command_module(args.command).run(args) or 0)
     except SiamMaskError as error:

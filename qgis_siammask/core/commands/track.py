@@ -2,8 +2,10 @@
 
 Writes one JSON line per frame and track: frame, track_id, label, bbox [x, y, w, h], rotated_box
 [[x, y] x 4], score, status, and the mask as run-length encoding {"size": [H, W], "counts": [...]}
-(row-major, alternating runs of 0 and 1 starting with 0). Lines are flushed as they are produced, so
-an interrupted run keeps everything written so far.
+(row-major, alternating runs of 0 and 1 starting with 0). The model and the input are checked before
+anything is written; lines go to RESULTS.partial.jsonl beside --out, flushed as they are produced, and
+the file is renamed to --out only when the run succeeds: a failed or interrupted run leaves an earlier
+--out byte-identical and keeps what it wrote in the partial file (removed when empty).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from ..definitions import (
     PRECISION_FP32,
     PRECISIONS,
 )
-from ..errors import OutputError, TrackerError
+from ..errors import OutputError, SiamMaskError, TrackerError
+from ..output.atomic import atomic_output, partial_path
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
@@ -83,8 +86,6 @@ def track_record(frame_index: int, track) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from ..ingest.video import VideoReader
     from ..tracking.tracker import SiamMaskTracker
 
@@ -96,15 +97,34 @@ def run(args: argparse.Namespace) -> int:
     out_path = Path(args.out)
     try:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(out_path, "w", encoding="utf-8")
     except OSError as error:
-        raise OutputError("cannot write the results file", details=str(error), path=out_path) from error
+        raise OutputError("cannot create the results folder", details=str(error), path=out_path) from error
+    with VideoReader(args.input) as video:
+        try:
+            with atomic_output(out_path, keep_on_failure=True) as partial:
+                written = _write_tracks(args, tracker, video, partial)
+        except (SiamMaskError, KeyboardInterrupt):
+            if partial_path(out_path).is_file():
+                print(f"the records written before are kept in {partial_path(out_path)}", file=sys.stderr)
+            raise
+    print(f"wrote {written} records to {out_path}", file=sys.stderr)
+    return 0
+
+
+def _write_tracks(args: argparse.Namespace, tracker, video, path: Path) -> int:
+    """Track from `args.start_frame`, write the JSON lines to `path`; returns the number of records."""
+    from tqdm import tqdm
+
+    total = video.frame_count - args.start_frame if video.frame_count else None
+    if total is not None and args.end_frame is not None:
+        total = min(total, args.end_frame - args.start_frame + 1)
+    try:
+        out = open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise OutputError("cannot write the results file", details=str(error), path=path) from error
     written = 0
-    with out, VideoReader(args.input) as video:
-        total = video.frame_count - args.start_frame if video.frame_count else None
-        if total is not None and args.end_frame is not None:
-            total = min(total, args.end_frame - args.start_frame + 1)
-        progress = tqdm(total=total, unit="frame", file=sys.stderr, desc="tracking")
+    # the bar is closed (its line ended) before any error is printed
+    with out, tqdm(total=total, unit="frame", file=sys.stderr, desc="tracking") as progress:
         for frame in video:
             if frame.index < args.start_frame:
                 continue
@@ -119,8 +139,6 @@ def run(args: argparse.Namespace) -> int:
                 written += 1
             out.flush()
             progress.update(1)
-        progress.close()
     if written == 0:
-        raise TrackerError(f"start frame {args.start_frame} is past the end of the input", )
-    print(f"wrote {written} records to {out_path}", file=sys.stderr)
-    return 0
+        raise TrackerError(f"start frame {args.start_frame} is past the end of the input", path=args.input)
+    return written

@@ -1,0 +1,86 @@
+"""A failed command never destroys earlier results: the atomic output helper and the `track` command."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from qgis_siammask.core.cli import attach_number_lists, main
+from qgis_siammask.core.output.atomic import atomic_output, partial_path
+
+EARLIER = b'{"frame": 0, "note": "an earlier run"}\n'
+
+
+def test_success_replaces_the_target(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(EARLIER)
+    partial_path(target).write_bytes(b"left by a killed run")
+    with atomic_output(target) as partial:
+        assert partial == tmp_path / "out.partial.jsonl" and not partial.exists()
+        partial.write_text("new\n")
+        assert target.read_bytes() == EARLIER  # untouched until the work is finished
+    assert target.read_text() == "new\n" and not partial.exists()
+
+
+@pytest.mark.parametrize("keep, written, kept", [(False, b"half", False), (True, b"half", True), (True, b"", False)])
+def test_failure_leaves_the_target_and_keeps_a_partial_file_only_when_asked_and_not_empty(
+        tmp_path, keep, written, kept):
+    target = tmp_path / "out.jsonl"
+    target.write_bytes(EARLIER)
+    with pytest.raises(KeyboardInterrupt), atomic_output(target, keep_on_failure=keep) as partial:
+        partial.write_bytes(written)
+        raise KeyboardInterrupt
+    assert target.read_bytes() == EARLIER
+    assert partial.exists() == kept
+
+
+def test_negative_numbers_after_an_option_are_its_value():
+    assert attach_number_lists(["track", "v", "--box", "-50,-50,30,30", "--box", "1,2,3,4", "--start-frame", "-5"]) \
+        == ["track", "v", "--box=-50,-50,30,30", "--box", "1,2,3,4", "--start-frame", "-5"]
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory) -> Path:
+    """Four 160x120 frames with a bright square moving right on a dark textured ground."""
+    folder = tmp_path_factory.mktemp("frames")
+    rng = np.random.default_rng(0)
+    for index in range(4):
+        image = rng.integers(0, 60, (120, 160, 3), dtype=np.uint8)
+        image[50:70, 40 + 3 * index:60 + 3 * index] = (40, 200, 230)
+        cv2.imwrite(str(folder / f"{index:03d}.png"), image)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR
+
+    models = sorted(DEFAULT_MODEL_DIR.glob("*.pt"))
+    if not models:
+        pytest.skip(f"no default model in {DEFAULT_MODEL_DIR}")
+    return models[0]
+
+
+@pytest.mark.parametrize("box, model", [("-50,-50,30,30", None), ("40,50,20,20", "missing.pt")])
+def test_failed_track_leaves_an_existing_results_file_byte_identical(frames, model_path, tmp_path, capsys,
+                                                                     box, model):
+    out = tmp_path / "results.jsonl"
+    out.write_bytes(EARLIER)
+    code = main(["track", str(frames), "--model", str(tmp_path / model if model else model_path), "--box", box,
+                 "--out", str(out), "--device", "cpu", "--threads", "1"])
+    assert code == 2
+    assert out.read_bytes() == EARLIER and sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
+    err = capsys.readouterr().err
+    assert ("entirely outside" if model is None else "missing.pt") in err
+    assert "\nerror: " in "\n" + err  # on a line of its own, not after the progress bar
+
+
+def test_successful_track_replaces_the_results_file(frames, model_path, tmp_path):
+    out = tmp_path / "results.jsonl"
+    out.write_bytes(EARLIER)
+    assert main(["track", str(frames), "--model", str(model_path), "--box", "40,50,20,20", "--out", str(out),
+                 "--device", "cpu", "--threads", "1"]) == 0
+    assert [line[:11] for line in out.read_text().splitlines()] == [f'{{"frame": {i}' for i in range(4)]
+    assert not partial_path(out).exists()
