@@ -14,7 +14,7 @@ APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup apt venv test demo package bench model clean
+.PHONY: setup apt venv test demo package bench fuzz model clean
 
 setup: apt venv
 
@@ -45,6 +45,9 @@ package:
 
 bench: venv
 	$(PY) -m benchmarks
+
+fuzz: venv
+	$(PY) -m benchmarks.fuzz_klv
 
 model: venv
 	$(PY) -m model.fetch_official --out model/weights

@@ -88,7 +88,7 @@ def split_st0601(
         if not own_key and not other_key:
             if not final and size - pos < key_length and key.startswith(data[pos:]):
                 return packets, pos
-            pos = _resync(data, pos, stats, key)
+            pos = _resync(data, pos, stats, key, final=final)
             continue
         framed = read_ber_length(data, pos + key_length) if size - pos >= key_length else None
         end = framed[1] + framed[0] if framed else size + 1
@@ -105,13 +105,13 @@ def split_st0601(
         stats.packets += 1
         if not _is_packet_valid(data, pos, end, restored):
             stats.bad_checksum += 1
-            pos = _resync(data, pos + 1, stats, key, counted=False)
+            pos = _resync(data, pos + 1, stats, key, counted=False, final=final)
             continue
         try:
             values = decode_local_set(data, framed[1], end)
         except TelemetryError:
             stats.malformed += 1
-            pos = _resync(data, pos + 1, stats, key, counted=False)
+            pos = _resync(data, pos + 1, stats, key, counted=False, final=final)
             continue
         stats.valid += 1
         stats.tags_seen.update(values.keys())
@@ -122,14 +122,21 @@ def split_st0601(
     return packets, pos
 
 
-def _resync(data: bytes, pos: int, stats: KlvStats, key: bytes, counted: bool = True) -> int:
+def _resync(data: bytes, pos: int, stats: KlvStats, key: bytes, counted: bool = True, final: bool = True) -> int:
     """Position of the next `key` at or after `pos` (or the end), counting skipped bytes.
 
     `counted=False` when re-synchronising inside a packet already counted as bad: its bytes are not
-    garbage between packets.
+    garbage between packets. With `final=False` a tail that may be the start of a key cut by the end
+    of this piece of the stream is not skipped.
     """
     found = data.find(key, pos)
-    found = len(data) if found < 0 else found
+    if found < 0:
+        found = len(data)
+        if not final:
+            for kept in range(min(len(key) - 1, len(data) - pos), 0, -1):
+                if key.startswith(data[len(data) - kept:]):
+                    found -= kept
+                    break
     if counted:
         stats.skipped_bytes += found - pos
     return found

@@ -132,6 +132,8 @@ def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None 
             if plan.header_bytes(items) == plan.header_values:
                 return plan.decode(items)
     plan = _compile_layout(items)
+    if plan.item_count > MAX_CACHED_LAYOUT_ITEMS:
+        return plan.decode(items)  # no real packet has that many items: caching it would only hold memory
     if sum(len(p) for p in _PLANS.values()) >= MAX_CACHED_LAYOUTS:
         _PLANS.clear()
     _PLANS.setdefault(len(items), []).append(plan)
@@ -139,6 +141,7 @@ def decode_local_set(value: bytes | memoryview, start: int = 0, end: int | None 
 
 
 MAX_CACHED_LAYOUTS = 256
+MAX_CACHED_LAYOUT_ITEMS = 256
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ class _LayoutPlan:
     header_bytes: object  # operator.itemgetter over the positions of every tag and length byte
     header_values: tuple
     decode: object  # items bytes -> {tag: value}
+    item_count: int
 
 
 _PLANS: dict[int, list[_LayoutPlan]] = {}
@@ -226,7 +230,7 @@ def _compile_layout(items: bytes) -> _LayoutPlan:
     source = "def decode(items):\n    r = _unpack(items)\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, "<st0601 layout>", "exec"), namespace)  # noqa: S102 - integers only, see docstring
     getter = operator.itemgetter(*positions)
-    return _LayoutPlan(getter, getter(items), namespace["decode"])
+    return _LayoutPlan(getter, getter(items), namespace["decode"], len(layout))
 
 
 def _long_item_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
