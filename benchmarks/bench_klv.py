@@ -37,3 +37,27 @@ def main() -> None:
     print(f"values -> TelemetryRecord: {20_000 / (time.perf_counter() - started):,.0f} records/s")
     verdict = "PASS" if best_wall >= TARGET_PACKETS_PER_S else "FAIL"
     print(f"{verdict}: target {TARGET_PACKETS_PER_S:,} packets/s")
+    stream_with_corrupt_length(SAMPLE.read_bytes()[:CHEYENNE_PACKET_BYTES])
+
+
+CHEYENNE_PACKET_BYTES = 259
+STREAM_PACKETS = (8192, 16384, 32768)
+
+
+def stream_with_corrupt_length(packet: bytes) -> None:
+    """Seconds to split a KLV stream fed in PES payloads whose 4th packet claims a 4 GB length: linear in
+    the stream's length (twice the packets, twice the time), every other packet kept."""
+    from qgis_siammask.core.ingest.telemetry import _StreamKlv
+
+    for count in STREAM_PACKETS:
+        stream = bytearray(packet * count)
+        stream[3 * len(packet) + 16:3 * len(packet) + 20] = b"\x84\xff\xff\xff"
+        for shift, layout in ((0, "one packet per PES"), (len(packet) // 2, "PES cut mid-packet")):
+            splitter = _StreamKlv(0)
+            started = time.perf_counter()
+            for index in range(count):
+                splitter.feed(bytes(stream[index * len(packet) + shift:(index + 1) * len(packet) + shift]), index)
+            splitter.finish()
+            elapsed = time.perf_counter() - started
+            print(f"stream with a corrupt length, {count} packets, {layout}: {elapsed:.2f} s, "
+                  f"{len(splitter.packets)} packets kept")

@@ -1,8 +1,8 @@
 """KLV fuzz run: bad telemetry through everything a reader does with it, never an exception or a hang.
 
 `make fuzz` runs FUZZ_CASES (>= 200,000) cases; tests/test_klv_fuzz.py runs a few thousand of the same
-cases in `make test`. Case i of a run is made by `random.Random(seed * 1_000_003 + i)`, so any reported
-input is rebuilt by its class, seed and index. Classes:
+cases in `make test`. Case number i of a class is made by `random.Random(f"{seed}:{class}:{i}")`, so
+any reported input is rebuilt from its class, seed and number. Classes (extreme_tags twice as often):
 
 - mutated_real: real packets (../shared when present, else simulator packets) with bytes flipped,
   inserted, deleted, truncated, stray keys, cut key bytes;
@@ -10,7 +10,8 @@ input is rebuilt by its class, seed and index. Classes:
 - long_values: one value of up to 64 KiB on a random tag (IMAPB, integer, text, nested, unknown);
 - long_tags: BER-OID tags of 1 to 4,096 bytes;
 - extreme_tags: every tag 1-143 with every length from 0 to its maximum, values all 0x00, all 0xFF,
-  0x80 0x00..., 0x7F 0xFF... and 0x55/0xAA (enumerated in order, then again);
+  0x80 0x00..., 0x7F 0xFF... and 0x55/0xAA (37,920 items, each once in every 37,920 cases of the class,
+  in a spread order so that a short run samples all tags);
 - stream_corrupt_length: a KLV stream cut into PES payloads (one packet each, several, or random
   cuts), one packet's outer BER length replaced; every other packet must keep its own PES time;
 - ts_corrupt_length: the same on the real MPEG-TS in ../shared (demuxed with PyAV), when present.
@@ -23,6 +24,7 @@ HANG_S seconds.
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import resource
 import signal
@@ -87,6 +89,7 @@ class Corpus:
     ts_key_offsets: list  # where each KLV key starts in it (length fields not cut by a TS header)
     ts_times: list | None  # the times of its packets, uncorrupted
     extreme_items: list  # every (tag bytes, value) of the extreme class, in order
+    extreme_stride: int  # coprime with len(extreme_items): case i takes item i * stride mod len
     workdir: Path
 
 
@@ -130,7 +133,9 @@ def build_corpus(workdir: Path) -> Corpus:
             offsets.append(at)
             at = ts_bytes.find(d.UAS_LOCAL_SET_KEY, at + 1)
         times = [t for t, _ in demux_klv(TS)[0].packets]
-    return Corpus(seeds, simulated, ts_bytes, offsets, times, _extreme_items(), workdir)
+    extreme = _extreme_items()
+    stride = next(s for s in range(int(len(extreme) * 0.618), 2 * len(extreme)) if math.gcd(s, len(extreme)) == 1)
+    return Corpus(seeds, simulated, ts_bytes, offsets, times, extreme, stride, workdir)
 
 
 def _mutated_real(rng: random.Random, corpus: Corpus, index: int) -> bytes:
@@ -180,7 +185,8 @@ def _long_tags(rng: random.Random, corpus: Corpus, index: int) -> bytes:
 
 
 def _extreme_tags(rng: random.Random, corpus: Corpus, index: int) -> bytes:
-    tag_bytes, value = corpus.extreme_items[index % len(corpus.extreme_items)]
+    items = corpus.extreme_items
+    tag_bytes, value = items[index * corpus.extreme_stride % len(items)]
     time_item = bytes([d.KLV_TAG_TIME_STAMP, 8]) + struct.pack(">Q", START_US)
     return local_set_packet(time_item + tag_bytes + ber_length(len(value)) + value + LATITUDE_ITEM)
 
@@ -325,7 +331,7 @@ def run_fuzz(cases: int, seed: int = 0, workdir: Path | None = None, progress=No
     report = FuzzReport()
     with tempfile.TemporaryDirectory() as scratch:
         corpus = build_corpus(Path(workdir or scratch))
-        kinds = [k for k in CLASSES if k != "ts_corrupt_length"]
+        kinds = [k for k in CLASSES if k != "ts_corrupt_length"] + ["extreme_tags"]
         ts_every = int(1 / TS_CASE_SHARE) if corpus.ts_bytes is not None else 0
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         started = time.perf_counter()
@@ -333,7 +339,7 @@ def run_fuzz(cases: int, seed: int = 0, workdir: Path | None = None, progress=No
             for index in range(cases):
                 kind = "ts_corrupt_length" if ts_every and index % ts_every == ts_every - 1 \
                     else kinds[index % len(kinds)]
-                _run_case(kind, index, seed, corpus, report)
+                _run_case(kind, report.cases[kind], seed, corpus, report)
                 if progress is not None and (index + 1) % 20_000 == 0:
                     progress(index + 1, time.perf_counter() - started)
         finally:
@@ -344,7 +350,7 @@ def run_fuzz(cases: int, seed: int = 0, workdir: Path | None = None, progress=No
 
 
 def _run_case(kind: str, index: int, seed: int, corpus: Corpus, report: FuzzReport) -> None:
-    rng = random.Random(seed * 1_000_003 + index)
+    rng = random.Random(f"{seed}:{kind}:{index}")
     made = CLASSES[kind](rng, corpus, index)
     data, run = made if kind in STREAM_CLASSES else (made, lambda: _check_bytes(kind, made))
     report.cases[kind] += 1
@@ -373,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = Counter(kind for kind, _, _ in report.failures)
     for kind, count in report.cases.items():
         print(f"  {kind:22s} {count:8,} cases, {failed[kind]} failures")
+    print(f"  extreme_tags covered {min(report.cases['extreme_tags'], len(_extreme_items())):,} of its "
+          f"{len(_extreme_items()):,} (tag, length, pattern) items")
     seconds, kind, index, size = report.slowest
     print(f"slowest input: {kind} #{index} (seed {args.seed}, {size:,} bytes): {seconds * 1000:.1f} ms")
     print(f"throughput: {sum(report.cases.values()) / report.elapsed_s:,.0f} cases/s "
