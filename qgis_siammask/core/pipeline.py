@@ -10,8 +10,8 @@ Output contract (batch runners rely on it): **a file at `output_gpkg` is always 
 a run is in progress its frames are committed to `NAME.partial.gpkg` beside `NAME.gpkg`
 (`output.atomic.partial_path`), which is renamed over `NAME.gpkg` when the run ends with success or
 cancel (a cancel keeps its frames). After a failure the partial file is kept when it holds frames (the
-message names it; without frames it is removed), and after a kill it stays as it was; in both cases an
-earlier file at `output_gpkg` is byte-identical. Append mode copies the existing file to the partial
+message names it; without frames it is removed), and after a kill it stays as it was (until the next
+run to the same output starts); in both cases an earlier file at `output_gpkg` is byte-identical. Append mode copies the existing file to the partial
 file first. `JobResult.gpkg_path` is where the frames are: `output_gpkg`, or the partial file after a
 failure that kept frames.
 
