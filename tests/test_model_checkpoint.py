@@ -98,3 +98,24 @@ def test_fetch_official_offline_message_and_local_checkpoint(tmp_path, seeded_ch
     assert "SiamMask_DAVIS.pth" in error and "--checkpoint" in error
     assert main(["--out", str(tmp_path / "w"), "--checkpoint", str(seeded_checkpoint)]) == 0
     assert (tmp_path / "w" / "siammask_davis.pt").is_file()
+
+
+def test_metadata_schema_is_read_without_torch_and_checked(seeded_model_path, tmp_path):
+    from qgis_siammask.core.tracking.network.config import ModelMetadata
+
+    metadata = ModelMetadata.read(seeded_model_path)
+    assert metadata.config == ModelConfig() and metadata.source_checkpoint == "siammask_seeded.pth"
+    assert len(metadata.source_sha256) == 64
+    assert ModelMetadata.from_json(metadata.to_json()) == metadata
+    data = json.loads(metadata.to_json())
+    del data["seg_thr"]
+    data["penalty_k"] = "high"
+    with pytest.raises(ModelError, match="incomplete") as info:
+        ModelMetadata.from_json(json.dumps(data), tmp_path / "m.pt")
+    assert "missing seg_thr" in str(info.value) and "penalty_k" in str(info.value)
+    with pytest.raises(ModelError, match="format version 99"):
+        ModelMetadata.from_json(json.dumps({**data, "format_version": 99}))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"junk")
+    with pytest.raises(ModelError, match="junk.pt: not a SiamMask TorchScript model"):
+        ModelMetadata.read(junk)

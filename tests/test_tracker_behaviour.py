@@ -91,7 +91,7 @@ def test_model_file_errors(tmp_path, seeded_model_path):
         SiamMaskTracker(junk, device="cpu")
     tracker = SiamMaskTracker(seeded_model_path, device="cpu")
     assert tracker.model_info.score_size == 25 and tracker.model_info.has_refine
-    assert tracker.model_info.source_checkpoint == "siammask_seeded.pth"
+    assert tracker.model_metadata.source_checkpoint == "siammask_seeded.pth"
 
 
 def test_rle_round_trip():

@@ -77,8 +77,8 @@ def test_export_command_line_exports_a_trained_light_checkpoint(tiny_run, tmp_pa
     _, result = tiny_run
     out = tmp_path / "light.pt"
     assert export.main(["--checkpoint", str(result.best_checkpoint), "--out", str(out), "--lr", "0.5"]) == 0
-    _, info = load_model(out)
-    assert (info.backbone, info.lr) == (LIGHT_BACKBONE, 0.5)
+    _, metadata = load_model(out)
+    assert (metadata.config.backbone, metadata.config.lr) == (LIGHT_BACKBONE, 0.5)
 
 
 def test_cli_reports_a_bad_dataset(tmp_path, capsys):

@@ -16,14 +16,14 @@ def tr(text: str) -> str:
 
 
 def describe_model(path: str) -> tuple[bool, str]:
-    """(usable, what it is) for a TorchScript model file, loaded on the CPU with the engine's tracker."""
+    """(usable, what it is) for a TorchScript model file, from its metadata (read without torch)."""
     if not path:
         return False, tr("No model file: choose a TorchScript SiamMask model (.pt)")
     from ..core.errors import SiamMaskError
-    from ..core.tracking.tracker import SiamMaskTracker
+    from ..core.tracking.network.config import ModelMetadata
 
     try:
-        info = SiamMaskTracker(path, device="cpu").model_info
+        info = ModelMetadata.read(path).config
     except SiamMaskError as error:
         return False, error.user_message
     text = tr(

@@ -12,7 +12,6 @@ targets keep being searched and come back to "tracking" when the score recovers.
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from ..definitions import (
-    MODEL_FORMAT_VERSION,
     MODEL_METADATA_FILE,
     PRECISION_BF16,
     PRECISION_FP16,
@@ -31,54 +29,7 @@ from ..definitions import (
 from ..errors import DependencyError, ModelError, TrackerError
 from ..records import Track
 from . import crops
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the TorchScript file says about itself (its embedded metadata)."""
-
-    name: str
-    backbone: str
-    has_mask: bool
-    has_refine: bool
-    exemplar_size: int
-    instance_size: int
-    score_size: int
-    out_size: int
-    base_size: int
-    anchor_stride: int
-    anchor_ratios: tuple[float, ...]
-    anchor_scales: tuple[float, ...]
-    context_amount: float
-    penalty_k: float
-    window_influence: float
-    lr: float
-    seg_thr: float
-    source_checkpoint: str = ""
-
-    @property
-    def anchor_count(self) -> int:
-        return len(self.anchor_ratios) * len(self.anchor_scales)
-
-    @classmethod
-    def from_metadata(cls, data: dict, path: Path) -> "ModelInfo":
-        if data.get("format_version") != MODEL_FORMAT_VERSION:
-            raise ModelError(f"unsupported model format version {data.get('format_version')!r} "
-                             f"(this plugin reads version {MODEL_FORMAT_VERSION})", path=path)
-        try:
-            return cls(
-                name=str(data["name"]), backbone=str(data["backbone"]), has_mask=bool(data["has_mask"]),
-                has_refine=bool(data["has_refine"]), exemplar_size=int(data["exemplar_size"]),
-                instance_size=int(data["instance_size"]), score_size=int(data["score_size"]),
-                out_size=int(data["out_size"]), base_size=int(data["base_size"]),
-                anchor_stride=int(data["anchor_stride"]),
-                anchor_ratios=tuple(float(r) for r in data["anchor_ratios"]),
-                anchor_scales=tuple(float(s) for s in data["anchor_scales"]),
-                context_amount=float(data["context_amount"]), penalty_k=float(data["penalty_k"]),
-                window_influence=float(data["window_influence"]), lr=float(data["lr"]),
-                seg_thr=float(data["seg_thr"]), source_checkpoint=str(data.get("source_checkpoint", "")))
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelError("the model's metadata is incomplete", details=repr(error), path=path) from error
+from .network.config import ModelMetadata
 
 
 @dataclass
@@ -106,7 +57,7 @@ def _import_torch():
 
 
 def load_model(model_path: str | Path, device: str = "cpu"):
-    """(scripted module on `device`, ModelInfo) from a TorchScript file written by `model.export`."""
+    """(scripted module on `device`, ModelMetadata) from a TorchScript file written by the export."""
     torch = _import_torch()
     path = Path(model_path)
     if not path.is_file():
@@ -118,13 +69,9 @@ def load_model(model_path: str | Path, device: str = "cpu"):
         raise ModelError("not a SiamMask TorchScript model", details=f"{type(error).__name__}: {error}",
                          path=path) from error
     if not extra[MODEL_METADATA_FILE]:
-        raise ModelError(f"the TorchScript file has no {MODEL_METADATA_FILE} metadata (export it with "
-                         "`python -m model.export`)", path=path)
-    try:
-        metadata = json.loads(extra[MODEL_METADATA_FILE])
-    except ValueError as error:
-        raise ModelError("the model's metadata is not valid JSON", details=str(error), path=path) from error
-    return module.eval(), ModelInfo.from_metadata(metadata, path)
+        raise ModelError(f"the TorchScript file has no {MODEL_METADATA_FILE} metadata (convert the checkpoint "
+                         "with `python -m qgis_siammask models convert`)", path=path)
+    return module.eval(), ModelMetadata.from_json(extra[MODEL_METADATA_FILE], path)
 
 
 def resolve_device(device: str) -> str:
@@ -166,7 +113,8 @@ class SiamMaskTracker:
         self.device = resolve_device(device)
         self._dtype = resolve_precision(precision, self.device)
         self.precision = precision
-        self._net, self.model_info = load_model(model_path, self.device)
+        self._net, self.model_metadata = load_model(model_path, self.device)
+        self.model_info = self.model_metadata.config  # architecture and tracking settings
         # Reduced precision on CPU runs fastest with channels-last images (oneDNN's native layout).
         self._channels_last = self._dtype != self._torch.float32 and self.device == "cpu"
         if self._dtype != self._torch.float32:
@@ -176,7 +124,7 @@ class SiamMaskTracker:
         info = self.model_info
         self._anchors = crops.anchor_grid(info.anchor_stride, info.anchor_ratios, info.anchor_scales,
                                           info.score_size)
-        self._window = crops.cosine_window(info.score_size, info.anchor_count)
+        self._window = crops.cosine_window(info.score_size, info.anchor_num)
         self._targets: list[TargetState] = []
         self._kernels: list = []  # per target (1, K*256, 5, 5) template kernels
         self._frame_wh: tuple[int, int] | None = None
@@ -285,7 +233,7 @@ class SiamMaskTracker:
         pscore = penalty * score
         pscore = pscore * (1 - info.window_influence) + self._window * info.window_influence
         best = int(np.argmax(pscore))
-        _, cell_y, cell_x = np.unravel_index(best, (info.anchor_count, info.score_size, info.score_size))
+        _, cell_y, cell_x = np.unravel_index(best, (info.anchor_num, info.score_size, info.score_size))
         return _Choice(best, int(cell_y), int(cell_x), delta[:, best] / scale,
                        float(penalty[best] * score[best] * info.lr), float(score[best]))
 

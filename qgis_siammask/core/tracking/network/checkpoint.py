@@ -28,9 +28,9 @@ def _read_payload(path: str | Path) -> object:
                          details=f"{type(error).__name__}: {error}", path=path) from error
 
 
-def _config_in(payload: object) -> ModelConfig | None:
+def _config_in(payload: object, path: str | Path) -> ModelConfig | None:
     if isinstance(payload, dict) and isinstance(payload.get("model_config"), dict):
-        return ModelConfig.from_metadata(payload["model_config"])
+        return ModelConfig.from_metadata(payload["model_config"], path)
     return None
 
 
@@ -44,7 +44,7 @@ def _state_in(payload: object, path: str | Path) -> dict[str, torch.Tensor]:
 
 def stored_model_config(path: str | Path) -> ModelConfig | None:
     """The ModelConfig a `model.train` checkpoint records; None for the authors' checkpoints (no record)."""
-    return _config_in(_read_payload(path))
+    return _config_in(_read_payload(path), path)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -81,6 +81,6 @@ def load_checkpoint(path: str | Path, config: ModelConfig | None = None) -> Siam
     """A `SiamMask` in eval mode with the checkpoint's weights; the architecture is `config`, else the one
     the checkpoint records (model.train), else the authors' ResNet-50 SiamMask."""
     payload = _read_payload(path)
-    model = SiamMask(config or _config_in(payload) or ModelConfig())
+    model = SiamMask(config or _config_in(payload, path) or ModelConfig())
     load_into(model, _state_in(payload, path), path)
     return model.eval()

@@ -1,8 +1,18 @@
-"""The one explicit configuration object every network part and the exporter are built from."""
+"""The one model-metadata schema: what the network is built from, what the export writes into the
+TorchScript file, what the tracker runs with and what the model list shows.
+
+Torch-free, so the model list reads a file's metadata with `zipfile` alone (`ModelMetadata.read`).
+"""
 from __future__ import annotations
 
 import dataclasses
+import json
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
+from ...errors import ModelError
 
 
 @dataclass(frozen=True)
@@ -55,10 +65,69 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_metadata(cls, data: dict) -> "ModelConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
-        for key in ("anchor_ratios", "anchor_scales"):
-            if key in values:
-                values[key] = tuple(float(v) for v in values[key])
+    def from_metadata(cls, data: dict, path: str | Path | None = None) -> "ModelConfig":
+        """The config `to_metadata` wrote; ModelError naming missing or mistyped fields (`extra` optional)."""
+        values, problems = {}, []
+        for spec in dataclasses.fields(cls):
+            if spec.name not in data:
+                if spec.name != "extra":
+                    problems.append(f"missing {spec.name}")
+                continue
+            value = data[spec.name]
+            try:
+                if spec.name in ("anchor_ratios", "anchor_scales"):
+                    values[spec.name] = tuple(float(v) for v in value)
+                elif spec.name == "extra":
+                    values[spec.name] = dict(value)
+                else:
+                    values[spec.name] = type(spec.default)(value)
+            except (TypeError, ValueError):
+                problems.append(f"{spec.name} = {value!r}")
+        if problems:
+            raise ModelError("the model's metadata is incomplete", details=", ".join(problems), path=path)
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """A TorchScript model file's metadata (JSON member `MODEL_METADATA_FILE`): the config it was built
+    with and where its weights came from (checkpoint file name and sha256)."""
+
+    config: ModelConfig
+    source_checkpoint: str = ""
+    source_sha256: str = ""
+
+    def to_json(self) -> str:
+        data = self.config.to_metadata()
+        data.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=self.source_checkpoint,
+                    source_sha256=self.source_sha256)
+        return json.dumps(data, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str | bytes, path: str | Path | None = None) -> "ModelMetadata":
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise ModelError("the model's metadata is not valid JSON", details=str(error), path=path) from error
+        if not isinstance(data, dict) or data.get("format_version") != MODEL_FORMAT_VERSION:
+            version = data.get("format_version") if isinstance(data, dict) else None
+            raise ModelError(f"unsupported model format version {version!r} "
+                             f"(this plugin reads version {MODEL_FORMAT_VERSION})", path=path)
+        return cls(ModelConfig.from_metadata(data, path), str(data.get("source_checkpoint", "")),
+                   str(data.get("source_sha256", "")))
+
+    @classmethod
+    def read(cls, path: str | Path) -> "ModelMetadata":
+        """The metadata of a TorchScript file, read from its zip member without torch (fast, any thread)."""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = [n for n in archive.namelist() if n.endswith(f"/extra/{MODEL_METADATA_FILE}")]
+                if not members:
+                    raise ModelError(f"not a SiamMask TorchScript model (no {MODEL_METADATA_FILE} inside)",
+                                     path=path)
+                return cls.from_json(archive.read(members[0]), path)
+        except FileNotFoundError as error:
+            raise ModelError("model file not found", path=path) from error
+        except (OSError, zipfile.BadZipFile) as error:
+            raise ModelError("not a SiamMask TorchScript model (not a TorchScript zip)",
+                             details=f"{type(error).__name__}: {error}", path=path) from error

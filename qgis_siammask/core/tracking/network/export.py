@@ -8,17 +8,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import sys
 from pathlib import Path
 
 import torch
 
 from ...cli import report_error
-from ...definitions import MODEL_FORMAT_VERSION, MODEL_METADATA_FILE
+from ...definitions import MODEL_METADATA_FILE
 from ...errors import ModelError, SiamMaskError
 from .checkpoint import load_checkpoint
-from .config import ModelConfig
+from .config import ModelConfig, ModelMetadata
 from .inference import InferenceNet
 
 HP_OVERRIDES = ("penalty_k", "window_influence", "lr", "seg_thr")
@@ -43,13 +42,12 @@ def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelCon
     net = InferenceNet.from_siammask(model)
     with torch.no_grad():
         scripted = torch.jit.script(net)
-    metadata = dataclasses.replace(model.config, **(overrides or {})).to_metadata()
-    metadata.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=Path(checkpoint).name,
-                    source_sha256=sha256_of(checkpoint))
+    metadata = ModelMetadata(dataclasses.replace(model.config, **(overrides or {})), Path(checkpoint).name,
+                             sha256_of(checkpoint))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        torch.jit.save(scripted, str(out), _extra_files={MODEL_METADATA_FILE: json.dumps(metadata, indent=1)})
+        torch.jit.save(scripted, str(out), _extra_files={MODEL_METADATA_FILE: metadata.to_json()})
     except OSError as error:
         raise ModelError("cannot write the TorchScript file", details=str(error), path=out) from error
     return out
