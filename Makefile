@@ -7,6 +7,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
+OLD_TORCH ?= 2.0.1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
 	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
@@ -14,7 +15,7 @@ APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup apt venv test demo package bench fuzz model clean
+.PHONY: setup apt venv test demo package bench fuzz model check-old-torch clean
 
 setup: apt venv
 
@@ -50,7 +51,11 @@ fuzz: venv
 	$(PY) -m benchmarks.fuzz_klv
 
 model: venv
-	$(PY) -m model.fetch_official --out model/weights
+	$(PY) -m qgis_siammask models fetch siammask-davis --dir model/weights
+
+# Loads and runs the shipped model in an older torch (a throwaway venv; downloads a torch wheel).
+check-old-torch: venv
+	$(PY) scripts/check_old_torch.py --torch $(OLD_TORCH)
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -6,7 +6,7 @@
 Every epoch writes `OUT/last.pth` (and `OUT/best.pth` when the validation box IoU improves) in the
 authors' checkpoint format, a dict whose `state_dict` holds the network's tensors, plus `model_config`
 (ModelConfig metadata), `epoch`, `optimizer` and `history` that `--resume` restores. Such a file exports
-with `python -m model.export --checkpoint OUT/best.pth --out MODEL.pt` (or `--export` here).
+with `python -m qgis_siammask models convert OUT/best.pth --out MODEL.pt` (or `--export` here).
 `--init` starts from another checkpoint's weights (fine-tuning, e.g. the authors' SiamMask_DAVIS.pth
 with --backbone resnet50). Validation: pairs from held-out videos without augmentation; the box of the
 best-scoring anchor against the truth (box IoU) and the refined mask at that cell (mask IoU).

@@ -83,21 +83,12 @@ def test_export_writes_one_file_with_metadata_and_same_outputs(seeded_checkpoint
     torch.testing.assert_close(mask, torch.sigmoid(expected.mask_logits), atol=1e-4, rtol=1e-4)
 
 
-def test_export_cli_reports_bad_checkpoint(tmp_path, capsys):
-    from qgis_siammask.core.tracking.network.export import main
+def test_convert_command_reports_a_bad_checkpoint(tmp_path, capsys):
+    from qgis_siammask.core.cli import main
 
-    assert main(["--checkpoint", str(tmp_path / "none.pth"), "--out", str(tmp_path / "m.pt")]) == 2
+    assert main(["models", "convert", str(tmp_path / "none.pth"), "--out", str(tmp_path / "m.pt")]) == 2
     assert "none.pth" in capsys.readouterr().err
-
-
-def test_fetch_official_offline_message_and_local_checkpoint(tmp_path, seeded_checkpoint, capsys):
-    from model.fetch_official import main
-
-    assert main(["--out", str(tmp_path / "w"), "--url", "http://127.0.0.1:9/none.pth"]) == 2
-    error = capsys.readouterr().err
-    assert "SiamMask_DAVIS.pth" in error and "--checkpoint" in error
-    assert main(["--out", str(tmp_path / "w"), "--checkpoint", str(seeded_checkpoint)]) == 0
-    assert (tmp_path / "w" / "siammask_davis.pt").is_file()
+    assert not (tmp_path / "m.pt").exists()
 
 
 def test_metadata_schema_is_read_without_torch_and_checked(seeded_model_path, tmp_path):

@@ -30,10 +30,16 @@ def tracker(seeded_model_path):
 
 @pytest.mark.parametrize("name", sorted(SEQUENCES))
 def test_teacher_forced_every_frame_matches_reference(shared_dir, tracker, name):
+    check_teacher_forced(tracker, shared_dir, name)
+
+
+def check_teacher_forced(tracker: SiamMaskTracker, shared_dir, name: str, frame_count: int | None = None) -> None:
+    """Teacher-forced parity on the first `frame_count` tracked frames (all when None) of sequence `name`."""
     fixture = shared_dir / "fixtures" / "parity" / name
     sequence = json.loads((fixture / "sequence.json").read_text())
     frames_dir = shared_dir / SEQUENCES[name]
     rows = [json.loads(line) for line in (fixture / "track.jsonl").read_text().splitlines() if line.strip()]
+    rows = rows[:frame_count]
     first = cv2.imread(str(frames_dir / sequence["frames"][0]))
     (track,) = tracker.init(first, [sequence["init_box_xywh"]], labels=[name], reset=True)
     assert track.label == name

@@ -10,7 +10,7 @@ import torch
 
 from model.make_sim_dataset import SOURCE_SHAPES, make_dataset
 from model.train import TrainingConfig, main, train
-from qgis_siammask.core.tracking.network import export
+from qgis_siammask.core.cli import main as cli_main
 from qgis_siammask.core.tracking.network.backbone_light import LIGHT_BACKBONE, LightResNet
 from qgis_siammask.core.tracking.network.checkpoint import stored_model_config
 
@@ -76,7 +76,7 @@ def test_export_command_line_exports_a_trained_light_checkpoint(tiny_run, tmp_pa
 
     _, result = tiny_run
     out = tmp_path / "light.pt"
-    assert export.main(["--checkpoint", str(result.best_checkpoint), "--out", str(out), "--lr", "0.5"]) == 0
+    assert cli_main(["models", "convert", str(result.best_checkpoint), "--out", str(out), "--lr", "0.5"]) == 0
     _, metadata = load_model(out)
     assert (metadata.config.backbone, metadata.config.lr) == (LIGHT_BACKBONE, 0.5)
 

@@ -17,6 +17,7 @@ COMMANDS = {
     "probe": "list a file's streams and telemetry coverage, print the first decoded record",
     "simulate": "fly a simulated camera over generated ground, write video, KLV, SRT and truth",
     "demo": "simulate a clip, track a vehicle with the default model, write a GeoPackage",
+    "models": "list, download (the authors' SiamMask models) and convert model files",
 }
 
 

@@ -166,3 +166,11 @@ KLV_MAX_INTEGER_BYTES = 8  # ST 0601 integer tags (time stamps, speeds, flags) a
 KLV_MAX_IMAPB_BYTES = 8  # ST 1201 values longer than a float64's precision are not coded by any tag
 KLV_MAX_TAG_BYTES = 4  # BER-OID tag bytes (28 bits); ST 0601 tags need 2 at most
 PARTIAL_OUTPUT_INFIX = ".partial"  # NAME.ext is written as NAME.partial.ext, renamed when finished
+
+# --- Model files: catalogue, downloads, the user's model folder (issue 11) ---------------------
+MODEL_DIR_ENV = "SIAMMASK_MODEL_DIR"  # headless: overrides the default model folder
+DEFAULT_MODEL_DIR = "~/.local/share/qgis-siammask/models"  # headless default ($XDG_DATA_HOME respected)
+QGIS_MODEL_SUBDIR = "siammask/models"  # in QGIS: under the profile folder (survives plugin upgrades)
+PARTIAL_DOWNLOAD_SUFFIX = ".part"  # a download in progress; never listed, resumed where the server allows
+MODEL_SOURCE_BUNDLED = "bundled"  # InstalledModel.source of the demo model shipped with the plugin
+DEFAULT_REAL_VIDEO_MODEL = "siammask-davis"  # the catalogue entry offered for real footage

@@ -51,3 +51,11 @@ class OutputError(SiamMaskError):
 
 class DependencyError(SiamMaskError):
     """A Python package the feature needs is not installed."""
+
+
+class DownloadError(SiamMaskError):
+    """A download that failed (HTTP error, a web page instead of the file, a dropped connection)."""
+
+
+class DownloadCancelled(DownloadError):
+    """The user cancelled a download; its partial file is kept so that the next try resumes it."""

@@ -91,16 +91,17 @@ class ModelConfig:
 @dataclass(frozen=True)
 class ModelMetadata:
     """A TorchScript model file's metadata (JSON member `MODEL_METADATA_FILE`): the config it was built
-    with and where its weights came from (checkpoint file name and sha256)."""
+    with and where its weights came from (checkpoint file name, sha256 and the address it came from)."""
 
     config: ModelConfig
     source_checkpoint: str = ""
     source_sha256: str = ""
+    source_url: str = ""
 
     def to_json(self) -> str:
         data = self.config.to_metadata()
         data.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=self.source_checkpoint,
-                    source_sha256=self.source_sha256)
+                    source_sha256=self.source_sha256, source_url=self.source_url)
         return json.dumps(data, indent=1)
 
     @classmethod
@@ -114,7 +115,7 @@ class ModelMetadata:
             raise ModelError(f"unsupported model format version {version!r} "
                              f"(this plugin reads version {MODEL_FORMAT_VERSION})", path=path)
         return cls(ModelConfig.from_metadata(data, path), str(data.get("source_checkpoint", "")),
-                   str(data.get("source_sha256", "")))
+                   str(data.get("source_sha256", "")), str(data.get("source_url", "")))
 
     @classmethod
     def read(cls, path: str | Path) -> "ModelMetadata":

@@ -1,83 +1,73 @@
-"""`python -m model.export --checkpoint CKPT.pth --out MODEL.pt`: one TorchScript file with metadata.
+"""Checkpoint -> TorchScript: one file holding the folded network and its metadata.
 
-The metadata (JSON, stored inside the file as an extra file named by `MODEL_METADATA_FILE`) holds the
-architecture and tracking settings the runtime tracker needs: anchors, crop sizes, hyper-parameters.
+The metadata (`ModelMetadata` as JSON, stored inside the file as the extra file `MODEL_METADATA_FILE`)
+holds the architecture and tracking settings the runtime tracker needs: anchors, crop sizes,
+hyper-parameters, and the source checkpoint's name and sha256.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import hashlib
-import sys
+import os
 from pathlib import Path
 
 import torch
 
-from ...cli import report_error
 from ...definitions import MODEL_METADATA_FILE
-from ...errors import ModelError, SiamMaskError
+from ...errors import ModelError
+from ...models.download import sha256_of
 from .checkpoint import load_checkpoint
 from .config import ModelConfig, ModelMetadata
 from .inference import InferenceNet
+from .siammask import SiamMask
 
 HP_OVERRIDES = ("penalty_k", "window_influence", "lr", "seg_thr")
 
 
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def export_torchscript(checkpoint: str | Path, out: str | Path, config: ModelConfig | None = None,
-                       overrides: dict | None = None) -> Path:
+                       overrides: dict | None = None, source_url: str = "") -> Path:
     """Load `checkpoint`, fold and script the network, write it with its metadata to `out`.
 
     Without `config`, the architecture the checkpoint records (model.train) is used, else the authors'.
     `overrides` replaces fields of that config in the metadata only (name, tracking hyper-parameters).
     """
     model = load_checkpoint(checkpoint, config)
-    net = InferenceNet.from_siammask(model)
-    with torch.no_grad():
-        scripted = torch.jit.script(net)
     metadata = ModelMetadata(dataclasses.replace(model.config, **(overrides or {})), Path(checkpoint).name,
-                             sha256_of(checkpoint))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+                             sha256_of(checkpoint), source_url)
+    return _save(InferenceNet.from_siammask(model), metadata, out)
+
+
+def rescript_torchscript(source: str | Path, out: str | Path) -> Path:
+    """Script a TorchScript model file again with this code and this torch, same weights and metadata.
+
+    For files exported by an older version of this code (e.g. with `F.interpolate`, whose scripted form
+    older torch releases cannot load): the folded weights go into a freshly built `InferenceNet`.
+    """
+    metadata = ModelMetadata.read(source)
     try:
-        torch.jit.save(scripted, str(out), _extra_files={MODEL_METADATA_FILE: metadata.to_json()})
+        state = torch.jit.load(str(source), map_location="cpu").state_dict()
+    except Exception as error:  # torch raises RuntimeError/ValueError for bad files
+        raise ModelError("not a SiamMask TorchScript model", details=f"{type(error).__name__}: {error}",
+                         path=source) from error
+    net = InferenceNet.from_siammask(SiamMask(metadata.config))
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ModelError("the TorchScript file's weights do not match its metadata's architecture",
+                         details=str(error), path=source) from error
+    return _save(net, metadata, out)
+
+
+def _save(net: InferenceNet, metadata: ModelMetadata, out: str | Path) -> Path:
+    """Script `net` and write it with `metadata` to `out` through a temporary file beside it."""
+    out = Path(out)
+    partial = out.with_name(f".{out.name}.{os.getpid()}.part")
+    with torch.no_grad():
+        scripted = torch.jit.script(net.eval())
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        torch.jit.save(scripted, str(partial), _extra_files={MODEL_METADATA_FILE: metadata.to_json()})
+        partial.replace(out)
     except OSError as error:
+        partial.unlink(missing_ok=True)
         raise ModelError("cannot write the TorchScript file", details=str(error), path=out) from error
     return out
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m model.export", description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", required=True, help="official-format .pth (dict with state_dict)")
-    parser.add_argument("--out", required=True, help="TorchScript file to write (.pt)")
-    parser.add_argument("--name", default=None,
-                        help=f"model name stored in the metadata (default: the checkpoint's, or {ModelConfig.name})")
-    for name in HP_OVERRIDES:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
-                            help=f"tracking hyper-parameter (default: the checkpoint's, or DAVIS "
-                                 f"{getattr(ModelConfig, name)})")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    overrides = {n: getattr(args, n) for n in HP_OVERRIDES if getattr(args, n) is not None}
-    if args.name:
-        overrides["name"] = args.name
-    try:
-        out = export_torchscript(args.checkpoint, args.out, overrides=overrides)
-    except SiamMaskError as error:
-        return report_error(error)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

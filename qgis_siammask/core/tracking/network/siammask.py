@@ -105,6 +105,20 @@ class MaskHead(nn.Module):
         self.mask = DepthCorr(channels, channels, mask_size ** 2)
 
 
+def upsample_nearest(x: torch.Tensor, side: int) -> torch.Tensor:
+    """(B, C, h, w) -> (B, C, side, side), nearest neighbour: `F.interpolate(mode="nearest")`'s result.
+
+    The specific operator, not `F.interpolate`: scripted, the generic function compiles in every mode's
+    operator of the torch that exports, and older torch releases refuse files naming ops they lack.
+    """
+    return torch._C._nn.upsample_nearest2d(x, [side, side])
+
+
+def _pad(x: torch.Tensor, margin: int) -> torch.Tensor:
+    """Zero padding on all four sides with `constant_pad_nd`, an operator every torch release knows."""
+    return torch.constant_pad_nd(x, [margin, margin, margin, margin], 0.0)
+
+
 def _two_convs(in_channels: int, mid_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, mid_channels, 3, padding=1), nn.ReLU(),
                          nn.Conv2d(mid_channels, out_channels, 3, padding=1), nn.ReLU())
@@ -135,9 +149,9 @@ class Refine(nn.Module):
     @staticmethod
     def crop_skips(skips: list[torch.Tensor], positions: torch.Tensor) -> list[torch.Tensor]:
         """skips [p0, p1, p2] of the search crops, positions (B, 2) long (y, x) -> per-sample windows."""
-        p0 = F.pad(skips[0], [16, 16, 16, 16])
-        p1 = F.pad(skips[1], [8, 8, 8, 8])
-        p2 = F.pad(skips[2], [4, 4, 4, 4])
+        p0 = _pad(skips[0], 16)
+        p1 = _pad(skips[1], 8)
+        p2 = _pad(skips[2], 4)
         crops0, crops1, crops2 = [], [], []
         for i in range(positions.shape[0]):
             y = int(positions[i, 0])
@@ -150,10 +164,10 @@ class Refine(nn.Module):
     def forward(self, skip_crops: list[torch.Tensor], corr_vector: torch.Tensor) -> torch.Tensor:
         """skip_crops from `crop_skips`, corr_vector (B, 256) -> mask logits (B, 127, 127)."""
         out = self.deconv(corr_vector.reshape(corr_vector.shape[0], -1, 1, 1))
-        out = self.post0(F.interpolate(self.h2(out) + self.v2(skip_crops[2]), size=(31, 31), mode="nearest"))
-        out = self.post1(F.interpolate(self.h1(out) + self.v1(skip_crops[1]), size=(61, 61), mode="nearest"))
+        out = self.post0(upsample_nearest(self.h2(out) + self.v2(skip_crops[2]), 31))
+        out = self.post1(upsample_nearest(self.h1(out) + self.v1(skip_crops[1]), 61))
         size = self.out_size
-        out = self.post2(F.interpolate(self.h0(out) + self.v0(skip_crops[0]), size=(size, size), mode="nearest"))
+        out = self.post2(upsample_nearest(self.h0(out) + self.v0(skip_crops[0]), size))
         return out.reshape(out.shape[0], size, size)
 
 

@@ -1,0 +1,116 @@
+"""From a downloaded or picked file to a listed model: checks, conversion to TorchScript, listing.
+
+A model is a `*.pt` TorchScript file with SiamMask metadata in a model folder. Conversion writes through
+a temporary file and renames it, a download is renamed from `.part` only after its checks, and listing
+takes only `*.pt` files whose metadata reads: a half-written or half-downloaded file is never listed.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..definitions import MODEL_METADATA_FILE, MODEL_SOURCE_BUNDLED, PARTIAL_DOWNLOAD_SUFFIX
+from ..errors import ModelError, SiamMaskError
+from ..tracking.network.config import ModelMetadata
+from .catalogue import CatalogueEntry, bundled_model_dirs
+from .download import Progress, download, sha256_of
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """A usable model file and what its metadata says (read without torch)."""
+
+    path: Path
+    metadata: ModelMetadata
+    size_bytes: int
+    bundled: bool
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def source(self) -> str:
+        """Where the weights came from: the download address, else the checkpoint file, else 'bundled'."""
+        if self.bundled:
+            return MODEL_SOURCE_BUNDLED
+        return self.metadata.source_url or self.metadata.source_checkpoint
+
+
+def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[InstalledModel]:
+    """The bundled demo model(s), then the models in `model_dir`, by name."""
+    folders = [(folder, True) for folder in (bundled_model_dirs() if include_bundled else [])]
+    folders += [(model_dir, False)] if model_dir is not None and model_dir.is_dir() else []
+    models = []
+    for folder, bundled in folders:
+        for path in sorted(folder.glob("*.pt")):
+            if path.name.startswith("."):
+                continue  # a conversion in progress
+            try:
+                models.append(InstalledModel(path, ModelMetadata.read(path), path.stat().st_size, bundled))
+            except (ModelError, OSError):
+                continue  # not a SiamMask model: not offered
+    return models
+
+
+def is_torchscript_model(path: Path) -> bool:
+    """A TorchScript zip carrying SiamMask metadata (checkpoints saved by torch >= 1.6 are zips too)."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.endswith(f"/extra/{MODEL_METADATA_FILE}") for n in archive.namelist())
+
+
+def convert_model_file(source: Path, out: Path, source_url: str = "", overrides: dict | None = None) -> Path:
+    """A TorchScript model at `out` from `source`: an official-format or `model.train` checkpoint (strict
+    name/shape load, then export), or a TorchScript model (scripted again with this torch)."""
+    from ..tracking.network.export import export_torchscript, rescript_torchscript  # torch: only here
+
+    source, out = Path(source), Path(out)
+    if not source.is_file():
+        raise ModelError("file not found", path=source)
+    if is_torchscript_model(source):
+        if overrides:
+            raise ModelError("settings can only be changed when converting a checkpoint", path=source)
+        return rescript_torchscript(source, out)
+    return export_torchscript(source, out, overrides=overrides, source_url=source_url)
+
+
+def partial_path(model_dir: Path, entry: CatalogueEntry) -> Path:
+    return model_dir / (entry.checkpoint_file + PARTIAL_DOWNLOAD_SUFFIX)
+
+
+def install_download(part: Path, entry: CatalogueEntry, model_dir: Path, url: str) -> Path:
+    """Check a finished download (size range, pinned sha256), keep it as the checkpoint, convert it.
+
+    A file failing a check is deleted (a retry starts afresh) and ModelError says what was wrong.
+    """
+    size = part.stat().st_size
+    low, high = entry.size_range_bytes
+    if not low <= size <= high:
+        part.unlink()
+        raise ModelError(f"the download from {url} has {size} bytes, not the {low / 1e6:.0f}-{high / 1e6:.0f} MB "
+                         f"of {entry.checkpoint_file}: truncated, or another file", path=part)
+    if entry.sha256 and sha256_of(part) != entry.sha256:
+        part.unlink()
+        raise ModelError(f"the download from {url} is not the published {entry.checkpoint_file} (sha256 differs)",
+                         path=part)
+    checkpoint = model_dir / entry.checkpoint_file
+    part.replace(checkpoint)
+    try:
+        return convert_model_file(checkpoint, model_dir / entry.model_file, source_url=url)
+    except SiamMaskError:
+        checkpoint.unlink(missing_ok=True)
+        raise
+
+
+def fetch_model(entry: CatalogueEntry, model_dir: Path, url: str | None = None, progress: Progress | None = None,
+                is_cancelled=None) -> Path:
+    """Download (resuming a partial file) and convert a catalogue model with urllib; the .pt path.
+    A checkpoint already in `model_dir` (downloaded before, or put there by hand) is converted as it is."""
+    url = url or entry.url
+    if (model_dir / entry.checkpoint_file).is_file():
+        return convert_model_file(model_dir / entry.checkpoint_file, model_dir / entry.model_file, source_url=url)
+    part = download(url, partial_path(model_dir, entry), progress=progress, is_cancelled=is_cancelled)
+    return install_download(part, entry, model_dir, url)
