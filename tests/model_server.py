@@ -2,7 +2,8 @@
 
 `serve({"/name": Route(payload, mode)})` yields the base URL. Modes: "file" (Range honoured), "norange"
 (Range ignored: always the whole file), "drop" (the first response stops halfway and closes the
-connection), "html" (a 200 web page), "truncated" (half the file, with a matching Content-Length).
+connection), "html" (a 200 web page), "truncated" (half the file, with a matching Content-Length),
+"slow" (64 KiB every 50 ms, for cancelling midway).
 Unknown paths answer 404. Each route records the Range headers it received.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import http.server
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 
 
@@ -58,8 +60,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        body = body if stop_after is None else body[:stop_after]
+        piece = 64 << 10 if self.routes[self.path].mode == "slow" else len(body) or 1
         try:
-            self.wfile.write(body if stop_after is None else body[:stop_after])
+            for start in range(0, len(body), piece):
+                self.wfile.write(body[start:start + piece])
+                if piece < len(body):
+                    time.sleep(0.05)
         except (BrokenPipeError, ConnectionResetError):
             return
         if stop_after is not None:

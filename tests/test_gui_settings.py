@@ -7,6 +7,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import torch
 from qgis.core import QgsProject, QgsRasterLayer
 from test_plugin_support import tracking_model
 
@@ -47,6 +48,11 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     broken.write_bytes(b"not a torchscript file")
     assert not dialog.check_model(str(broken))
     assert dialog.model_label.text().startswith("Not usable") and "broken.pt" in dialog.model_label.text()
+    checkpoint = tmp_path / "SiamMask_DAVIS.pth"
+    checkpoint.write_bytes(b"a checkpoint, not a TorchScript file")
+    assert not dialog.check_model(str(checkpoint)) and "Models…" in dialog.model_label.text()
+    devices = [dialog.device_combo.itemText(i) for i in range(dialog.device_combo.count())]
+    assert devices == (["auto", "cuda", "cpu"] if torch.cuda.is_available() else ["auto", "cpu"])
     dialog.model_widget.setFilePath("")
     dialog.model_widget.setFilePath(model)  # fileChanged checks it
     assert "backbone" in dialog.model_label.text() and "mask yes" in dialog.model_label.text()

@@ -5,10 +5,19 @@ from __future__ import annotations
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsProjectionSelectionWidget
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QPushButton,
+)
 
 from ..core.definitions import PRECISIONS
 from ..settings import DEVICES, PluginSettings, default_model_path, load_settings, save_settings
+from .models_dialog import ModelsDialog, available_devices, hbox
 
 
 def tr(text: str) -> str:
@@ -25,7 +34,8 @@ def describe_model(path: str) -> tuple[bool, str]:
     try:
         info = ModelMetadata.read(path).config
     except SiamMaskError as error:
-        return False, error.user_message
+        hint = tr(" (a checkpoint: convert it with Models… ▸ Add file…)") if path.endswith(".pth") else ""
+        return False, error.user_message + hint
     text = tr(
         "{name}: backbone {backbone}, mask {mask}, refine {refine}, exemplar {exemplar}px, search {search}px"
     ).format(
@@ -51,10 +61,13 @@ class SettingsDialog(QDialog):
         self.model_widget.fileChanged.connect(self.check_model)
         self.model_label = QLabel(self)
         self.model_label.setWordWrap(True)
-        form.addRow(tr("Model file (empty: default)"), self.model_widget)
+        models_button = QPushButton(tr("Models…"), self)
+        models_button.setToolTip(tr("Installed models, the authors' models to download, files to convert"))
+        models_button.clicked.connect(self.show_models)
+        form.addRow(tr("Model file (empty: default)"), hbox(self.model_widget, models_button))
         form.addRow("", self.model_label)
         self.device_combo = QComboBox(self)
-        self.device_combo.addItems(list(DEVICES))
+        self.device_combo.addItems([d for d in DEVICES if d in available_devices()])
         self.device_combo.setCurrentText(current.device)
         form.addRow(tr("Device"), self.device_combo)
         self.precision_combo = QComboBox(self)
@@ -90,6 +103,11 @@ class SettingsDialog(QDialog):
         form.addRow(buttons)
         self.check_model(current.model_path)
 
+    def show_models(self) -> None:
+        dialog = ModelsDialog(self)
+        dialog.modelChosen.connect(self.model_widget.setFilePath)
+        dialog.exec_()
+
     def check_model(self, path: str) -> bool:
         usable, text = describe_model(path or default_model_path())
         self.model_label.setText(text if usable else tr("Not usable: {}").format(text))
@@ -109,3 +127,4 @@ class SettingsDialog(QDialog):
     def accept(self) -> None:
         save_settings(self.values())
         super().accept()
+

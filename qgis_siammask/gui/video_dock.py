@@ -46,6 +46,7 @@ from ..layers import PlaybackLayers, TrackLayers, VideoLayerGroup
 from ..settings import load_settings
 from ..tasks import TrackingTask, build_job
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
+from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
 
 MAP_UPDATE_INTERVAL_S = 0.25
@@ -124,6 +125,9 @@ class VideoDock(QDockWidget):
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
+
+        self.model_banner = DemoModelBanner(body)  # shown while only the demo model is installed
+        layout.addWidget(self.model_banner)
 
         self.video_edit = QLineEdit(body)
         self.video_edit.setReadOnly(True)

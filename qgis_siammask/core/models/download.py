@@ -62,7 +62,7 @@ def _fetch_once(url: str, part_path: Path, progress: Progress | None, is_cancell
         first_block = response.read(BLOCK_BYTES)
         check_not_a_web_page(url, content_type, first_block)
         resumed = offset > 0 and response.status == 206
-        total = _total_bytes(response.headers, offset if resumed else 0)
+        total = total_bytes(response.headers, offset if resumed else 0)
         done = offset if resumed else 0
         block = first_block
         with open(part_path, "ab" if resumed else "wb") as out:
@@ -85,7 +85,8 @@ def check_not_a_web_page(url: str, content_type: str, first_bytes: bytes) -> Non
                             "the address may have moved or need a login")
 
 
-def _total_bytes(headers, offset: int) -> int | None:
+def total_bytes(headers, offset: int) -> int | None:
+    """The whole file's size from a (partial) response's headers (a mapping), or None when not given."""
     match = re.match(r"bytes \d+-\d+/(\d+)", headers.get("Content-Range", ""))
     if match:
         return int(match.group(1))
