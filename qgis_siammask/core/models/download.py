@@ -48,9 +48,7 @@ def download(url: str, part_path: Path, progress: Progress | None = None,
             raise DownloadError(f"cannot download {url}: HTTP {error.code} {error.reason}") from error
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-    raise DownloadError(f"cannot download {url} ({last_error}); run the same command again to resume, or "
-                        "download the file on a connected machine and convert it with `models convert`",
-                        details=last_error)
+    raise DownloadError(f"cannot download {url} ({last_error}); try again to resume", details=last_error)
 
 
 def _fetch_once(url: str, part_path: Path, progress: Progress | None, is_cancelled, timeout_s: float) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..definitions import MODEL_METADATA_FILE, MODEL_SOURCE_BUNDLED, PARTIAL_DOWNLOAD_SUFFIX
-from ..errors import ModelError, SiamMaskError
+from ..errors import DownloadCancelled, DownloadError, ModelError, SiamMaskError
 from ..tracking.network.config import ModelMetadata
 from .catalogue import CatalogueEntry, bundled_model_dirs
 from .download import Progress, download, sha256_of
@@ -56,10 +56,11 @@ def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[In
 
 def is_torchscript_model(path: Path) -> bool:
     """A TorchScript zip carrying SiamMask metadata (checkpoints saved by torch >= 1.6 are zips too)."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(n.endswith(f"/extra/{MODEL_METADATA_FILE}") for n in archive.namelist())
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(n.endswith(f"/extra/{MODEL_METADATA_FILE}") for n in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False  # not a zip: a legacy-format checkpoint, or not a model at all
 
 
 def convert_model_file(source: Path, out: Path, source_url: str = "", overrides: dict | None = None) -> Path:
@@ -112,5 +113,11 @@ def fetch_model(entry: CatalogueEntry, model_dir: Path, url: str | None = None, 
     url = url or entry.url
     if (model_dir / entry.checkpoint_file).is_file():
         return convert_model_file(model_dir / entry.checkpoint_file, model_dir / entry.model_file, source_url=url)
-    part = download(url, partial_path(model_dir, entry), progress=progress, is_cancelled=is_cancelled)
+    try:
+        part = download(url, partial_path(model_dir, entry), progress=progress, is_cancelled=is_cancelled)
+    except DownloadCancelled:
+        raise
+    except DownloadError as error:  # offline: say where a copy from a connected machine goes
+        raise DownloadError(f"{error.user_message}, or copy {entry.checkpoint_file} from a connected machine "
+                            f"into {model_dir} and run this again", details=error.details) from error
     return install_download(part, entry, model_dir, url)
