@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
-OLD_TORCH ?= 2.0.1
+OLD_TORCH ?= 1.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
 	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
