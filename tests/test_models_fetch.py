@@ -59,7 +59,7 @@ def test_unzipped_plugin_fetches_and_converts_a_model_that_tracks_in_parity(
     assert fetched.returncode == 0, fetched.stderr
     model = models / "siammask-davis.pt"
     assert model.is_file() and (models / "SiamMask_DAVIS.pth").is_file()
-    assert not list(models.glob("*.part")) and not list(models.glob(".*"))
+    assert not list(models.glob("*.part")) and not list(models.glob("*.partial.*"))
     listed = run_plugin_cli(unzipped_plugin, "models", "list", "--dir", str(models))
     assert listed.returncode == 0, listed.stderr
     assert str(unzipped_plugin / "qgis_siammask" / "models") in listed.stdout  # the zip's code ran
@@ -100,6 +100,8 @@ def test_cancelled_download_keeps_its_part_file_unlisted_and_resumes(tmp_path):
         with pytest.raises(DownloadCancelled, match="cancelled"):
             download(base + "/f.bin", part, is_cancelled=lambda: True)
         assert 0 < part.stat().st_size < len(payload)
+        demo = list_models(None)[0].path
+        (tmp_path / "demo.partial.pt").write_bytes(demo.read_bytes())  # a conversion still writing
         assert list_models(tmp_path, include_bundled=False) == []
         assert download(base + "/f.bin", part).read_bytes() == payload
     assert routes["/f.bin"].ranges[1].startswith("bytes=")

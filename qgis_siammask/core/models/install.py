@@ -10,7 +10,12 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..definitions import MODEL_METADATA_FILE, MODEL_SOURCE_BUNDLED, PARTIAL_DOWNLOAD_SUFFIX
+from ..definitions import (
+    MODEL_METADATA_FILE,
+    MODEL_SOURCE_BUNDLED,
+    PARTIAL_DOWNLOAD_SUFFIX,
+    PARTIAL_OUTPUT_INFIX,
+)
 from ..errors import DownloadCancelled, DownloadError, ModelError, SiamMaskError
 from ..tracking.network.config import ModelMetadata
 from .catalogue import CatalogueEntry, bundled_model_dirs
@@ -45,8 +50,8 @@ def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[In
     models = []
     for folder, bundled in folders:
         for path in sorted(folder.glob("*.pt")):
-            if path.name.startswith("."):
-                continue  # a conversion in progress
+            if path.stem.endswith(PARTIAL_OUTPUT_INFIX):
+                continue  # a conversion in progress (output.atomic)
             try:
                 models.append(InstalledModel(path, ModelMetadata.read(path), path.stat().st_size, bundled))
             except (ModelError, OSError):

@@ -7,7 +7,6 @@ hyper-parameters, and the source checkpoint's name and sha256.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import torch
@@ -15,6 +14,7 @@ import torch
 from ...definitions import MODEL_METADATA_FILE
 from ...errors import ModelError
 from ...models.download import sha256_of
+from ...output.atomic import atomic_output
 from .checkpoint import load_checkpoint
 from .config import ModelConfig, ModelMetadata
 from .inference import InferenceNet
@@ -58,16 +58,14 @@ def rescript_torchscript(source: str | Path, out: str | Path) -> Path:
 
 
 def _save(net: InferenceNet, metadata: ModelMetadata, out: str | Path) -> Path:
-    """Script `net` and write it with `metadata` to `out` through a temporary file beside it."""
+    """Script `net` and write it with `metadata` to `out` through a partial file beside it (`atomic`)."""
     out = Path(out)
-    partial = out.with_name(f".{out.name}.{os.getpid()}.part")
     with torch.no_grad():
         scripted = torch.jit.script(net.eval())
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        torch.jit.save(scripted, str(partial), _extra_files={MODEL_METADATA_FILE: metadata.to_json()})
-        partial.replace(out)
+        with atomic_output(out) as partial:
+            torch.jit.save(scripted, str(partial), _extra_files={MODEL_METADATA_FILE: metadata.to_json()})
     except OSError as error:
-        partial.unlink(missing_ok=True)
         raise ModelError("cannot write the TorchScript file", details=str(error), path=out) from error
     return out
