@@ -67,7 +67,7 @@ class _ModelTask(QgsTask):
         return self.result.model_path is not None
 
     def finished(self, result: bool) -> None:  # main thread
-        outcome = self.result or ModelTaskResult(None, self.isCanceled(), tr("cancelled"))
+        outcome = self.result or ModelTaskResult(None, self.isCanceled(), tr("the task stopped unexpectedly"))
         if outcome.model_path is not None:
             save_settings(dataclasses.replace(load_settings(), model_path=str(outcome.model_path)))
         self.modelReady.emit(outcome)

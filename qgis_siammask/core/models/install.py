@@ -16,7 +16,7 @@ from ..definitions import (
     PARTIAL_DOWNLOAD_SUFFIX,
     PARTIAL_OUTPUT_INFIX,
 )
-from ..errors import DownloadCancelled, DownloadError, ModelError, SiamMaskError
+from ..errors import DependencyError, DownloadCancelled, DownloadError, ModelError, SiamMaskError
 from ..tracking.network.config import ModelMetadata
 from .catalogue import CatalogueEntry, bundled_model_dirs
 from .download import Progress, download, sha256_of
@@ -71,7 +71,11 @@ def is_torchscript_model(path: Path) -> bool:
 def convert_model_file(source: Path, out: Path, source_url: str = "", overrides: dict | None = None) -> Path:
     """A TorchScript model at `out` from `source`: an official-format or `model.train` checkpoint (strict
     name/shape load, then export), or a TorchScript model (scripted again with this torch)."""
-    from ..tracking.network.export import export_torchscript, rescript_torchscript  # torch: only here
+    try:
+        from ..tracking.network.export import export_torchscript, rescript_torchscript  # torch: only here
+    except ImportError as error:
+        raise DependencyError("PyTorch is not installed; converting a model needs it (pip install torch)",
+                              details=str(error)) from error
 
     source, out = Path(source), Path(out)
     if not source.is_file():
