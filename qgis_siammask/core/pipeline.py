@@ -96,16 +96,18 @@ def run_tracking_job(
     on_frame: Callable[[FrameFeatures], None] | None = None,
     progress: Callable[[float], None] | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    load_tracker: Callable[[TrackingJob], object] | None = None,
 ) -> JobResult:
     """Track `job`'s targets through its video and write every frame to `job.output_gpkg` (through its
     partial file, see the module's output contract).
 
     `on_frame(features)` is called after each frame is committed (the plugin draws it live; an exception
     there stops the job as failed, keeping the file); `progress(percent)` gets 0-100; `is_cancelled()`
-    is polled once per frame.
+    is polled once per frame. `load_tracker(job)` gives the SiamMaskTracker to use (default: a new one
+    from `job.model_path`); batch workers pass one that keeps a loaded model across jobs.
     """
     started = time.perf_counter()
-    run = _Run(job)
+    run = _Run(job, load_tracker or _new_tracker)
     try:
         run.prepare()
         status = run.track(on_frame, progress, is_cancelled or (lambda: False))
@@ -138,8 +140,9 @@ def run_tracking_job(
 class _Run:
     """The state of one job between `prepare` and `close`."""
 
-    def __init__(self, job: TrackingJob):
+    def __init__(self, job: TrackingJob, load_tracker: Callable[[TrackingJob], object]):
         self.job = job
+        self.load_tracker = load_tracker
         self.partial_gpkg = partial_path(job.output_gpkg)
         self.gpkg_path = Path(job.output_gpkg)  # where the frames are once the run has ended
         self.store: TrackStore | None = None
@@ -156,13 +159,11 @@ class _Run:
         from .geo.terrain import DemTerrain
         from .ingest.telemetry import open_telemetry
         from .ingest.video import VideoReader
-        from .tracking.tracker import SiamMaskTracker
 
         self.telemetry = open_telemetry(job.video_path, job.telemetry_path)
         self.terrain = DemTerrain(job.dem_path) if job.dem_path else None
         self.video = VideoReader(job.video_path)
-        self.tracker = SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold,
-                                       precision=job.precision)
+        self.tracker = self.load_tracker(job)
         discard(self.partial_gpkg, SQLITE_SIDE_FILES)  # a killed run's leftovers
         try:
             if job.output_mode == MODE_APPEND and Path(job.output_gpkg).is_file():
@@ -190,7 +191,7 @@ class _Run:
             if is_cancelled():
                 return JOB_CANCELLED
             if frame.index == job.start_frame:
-                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=_labels(job))
+                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=_labels(job), reset=True)
             else:
                 tracks = self.tracker.update(frame.image)
             if track_id_offset:
@@ -244,6 +245,13 @@ class _Run:
         else:
             discard(self.partial_gpkg, SQLITE_SIDE_FILES)
         return error
+
+
+def _new_tracker(job: TrackingJob):
+    from .tracking.tracker import SiamMaskTracker
+
+    return SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold,
+                           precision=job.precision)
 
 
 def _frames_from(video, start_frame: int):
