@@ -18,6 +18,7 @@ COMMANDS = {
     "simulate": "fly a simulated camera over generated ground, write video, KLV, SRT and truth",
     "demo": "simulate a clip, track a vehicle with the default model, write a GeoPackage",
     "models": "list, download (the authors' SiamMask models) and convert model files",
+    "batch": "track every video of a job file on a Dask cluster: a GeoPackage per job, summary.csv",
 }
 
 

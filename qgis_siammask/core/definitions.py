@@ -174,3 +174,15 @@ QGIS_MODEL_SUBDIR = "siammask/models"  # in QGIS: under the profile folder (surv
 PARTIAL_DOWNLOAD_SUFFIX = ".part"  # a download in progress; never listed, resumed where the server allows
 MODEL_SOURCE_BUNDLED = "bundled"  # InstalledModel.source of the demo model shipped with the plugin
 DEFAULT_REAL_VIDEO_MODEL = "siammask-davis"  # the catalogue entry offered for real footage
+
+# --- Batch tracking over many videos on Dask (core/batch) ----------------------------------------
+BATCH_STATUS_DONE = "done"  # summary.csv status per job
+BATCH_STATUS_FAILED = "failed"
+BATCH_STATUS_SKIPPED = "skipped"  # finished by an earlier run with the same job parameters
+BATCH_SUMMARY_FILE = "summary.csv"
+BATCH_SUMMARY_FIELDS = ("name", "video", "status", "frames_tracked", "seconds", "message", "worker")
+BATCH_JOB_RECORD_SUFFIX = ".job.json"  # DIR/NAME.job.json beside DIR/NAME.gpkg: the job that made it
+BATCH_JOB_FIELDS = ("name", "video", "telemetry", "boxes", "labels", "start_frame", "end_frame", "dem")
+BATCH_FRAMES_TOPIC = "siammask-batch-frames"  # Dask event topic: frames tracked, worker -> client
+BATCH_FRAMES_INTERVAL_S = 0.5  # a worker reports its frames at most this often (and on its first frame)
+BATCH_TRACKER_PLUGIN = "siammask-trackers"  # Dask worker plugin keeping loaded trackers per worker
