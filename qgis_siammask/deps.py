@@ -19,6 +19,7 @@ from pathlib import Path
 FEATURE_VIDEO = "video"
 FEATURE_TRACKING = "tracking"
 FEATURE_DEM = "dem"
+FEATURE_BATCH = "batch"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,9 @@ REQUIREMENTS = (
     Requirement("shapely", "shapely", "shapely", (FEATURE_TRACKING,), (1, 8)),
     Requirement("rasterio", "rasterio", "rasterio", (FEATURE_DEM,), (1, 2)),
 )
+
+# Optional, for batch tracking only: checked when the batch algorithm runs, not at start-up.
+BATCH_REQUIREMENTS = (Requirement("distributed", "distributed", "dask[distributed]", (FEATURE_BATCH,), (2024,)),)
 
 # Distributions that provide a module under another distribution name (e.g. opencv-python vs -headless).
 _ALTERNATIVE_DISTRIBUTIONS = {"cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python")}

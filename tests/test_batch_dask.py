@@ -29,7 +29,7 @@ def model_path() -> str:
     return str(resolve_model(None))
 
 
-def _clip(folder: Path, seed: int, frames: int) -> dict:
+def simulated_job(folder: Path, seed: int, frames: int) -> dict:
     """A small simulated clip (MPEG-TS + KLV) and its job line, tracking the best vehicle of frame 0."""
     from qgis_siammask.core.commands.demo import pick_vehicle
     from qgis_siammask.core.simulator import SimulationConfig, simulate
@@ -43,8 +43,8 @@ def _clip(folder: Path, seed: int, frames: int) -> dict:
 def clips(tmp_path_factory) -> list[dict]:
     """Three 12-frame clips and one 40-frame clip (job lines)."""
     base = tmp_path_factory.mktemp("batch_clips")
-    return [_clip(base / f"clip{seed}", seed, FRAMES) for seed in (1, 2, 3)] + [
-        _clip(base / "long", 4, LONG_FRAMES)
+    return [simulated_job(base / f"clip{seed}", seed, FRAMES) for seed in (1, 2, 3)] + [
+        simulated_job(base / "long", 4, LONG_FRAMES)
     ]
 
 
@@ -152,6 +152,9 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
                              device="cpu")
     first = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", clips[:3])), settings)
     assert [row.status for row in first.rows] == ["done"] * 3
+    # 3 jobs on 2 workers: the model is loaded once per worker, not once per job
+    loaded = client.run(lambda dask_worker: len(dask_worker.plugins[d.BATCH_TRACKER_PLUGIN]._trackers))
+    assert sum(loaded.values()) == len({row.worker for row in first.rows}) < 3
 
     # clip1 as a killed run leaves it: a GeoPackage cut short and no job record
     gpkg = out / "clip1.gpkg"

@@ -185,4 +185,5 @@ BATCH_JOB_RECORD_SUFFIX = ".job.json"  # DIR/NAME.job.json beside DIR/NAME.gpkg:
 BATCH_JOB_FIELDS = ("name", "video", "telemetry", "boxes", "labels", "start_frame", "end_frame", "dem")
 BATCH_FRAMES_TOPIC = "siammask-batch-frames"  # Dask event topic: frames tracked, worker -> client
 BATCH_FRAMES_INTERVAL_S = 0.5  # a worker reports its frames at most this often (and on its first frame)
+BATCH_CANCEL_POLL_S = 0.5  # how often a running batch asks its caller whether it was cancelled
 BATCH_TRACKER_PLUGIN = "siammask-trackers"  # Dask worker plugin keeping loaded trackers per worker

@@ -28,6 +28,8 @@ class SiamMaskProvider(QgsProcessingProvider):
         return QIcon(resource_path("icon.png"))
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
+        from .batch_algorithm import BatchTrackAlgorithm
         from .track_algorithm import TrackObjectsAlgorithm
 
         self.addAlgorithm(TrackObjectsAlgorithm(self._dependency_report))
+        self.addAlgorithm(BatchTrackAlgorithm())

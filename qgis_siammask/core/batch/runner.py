@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..definitions import (
+    BATCH_CANCEL_POLL_S,
     BATCH_FRAMES_TOPIC,
     BATCH_STATUS_DONE,
     BATCH_STATUS_FAILED,
@@ -102,6 +103,10 @@ class BatchProgress:
 
     def close(self) -> None:
         pass
+
+    def is_cancelled(self) -> bool:
+        """Polled while jobs run; True cancels the jobs not finished yet (reported failed, redone by a rerun)."""
+        return False
 
 
 def local_cluster_size(workers: int | None, device: str, jobs: int) -> tuple[int, int]:
@@ -194,7 +199,7 @@ def _finished_record(gpkg: Path, record: dict) -> dict | None:
 def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, rows: dict) -> int:
     """Send the jobs, collect results as they finish; returns the number of workers the cluster had."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, LocalCluster, wait
     except ImportError as error:
         raise DependencyError(
             "batch tracking needs Dask: python -m pip install 'dask[distributed]'", details=str(error)
@@ -226,10 +231,23 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
                                    key=f"siammask-{batch_id}-{job.name}", pure=False)
             videos[future.key] = job
             futures.append(future)
-        for future in as_completed(futures):
-            job = videos[future.key]
-            rows[job.name] = _row(job, future)
-            progress.job_finished(rows[job.name])
+        pending = set(futures)
+        while pending:
+            try:
+                finished, pending = wait(pending, timeout=BATCH_CANCEL_POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = ()
+            for future in finished:
+                job = videos[future.key]
+                rows[job.name] = _row(job, future)
+                progress.job_finished(rows[job.name])
+            if pending and progress.is_cancelled():
+                client.cancel(list(pending))
+                for future in pending:
+                    job = videos[future.key]
+                    rows[job.name] = BatchRow(job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0,
+                                              "cancelled before it finished; a rerun does it", "")
+                pending = ()
         workers = len(client.scheduler_info().get("workers", {}))
         client.unsubscribe_topic(BATCH_FRAMES_TOPIC)
     return workers

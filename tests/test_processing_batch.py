@@ -1,0 +1,78 @@
+"""Batch work in QGIS Processing, headless: the "Batch track videos (Dask)" algorithm over a job file
+through processing.run, and the "Track objects in video" algorithm in QGIS's own batch mode (the batch
+dialog filled from a saved batch file and run with its Run button)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from qgis.core import QgsApplication, QgsVectorLayer
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtTest import QTest
+from test_batch_dask import simulated_job
+from test_plugin_support import simulated_clip, tracking_model
+from test_processing_track import processing_ready  # noqa: F401 (fixture)
+
+from qgis_siammask.core import definitions as d
+
+
+def test_batch_algorithm_tracks_a_job_file_then_skips_it(processing_ready, tmp_path):  # noqa: F811
+    pytest.importorskip("distributed", reason="batch tracking needs dask[distributed]")
+    import processing
+
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text("".join(json.dumps(simulated_job(tmp_path / f"clip{s}", s, 6)) + "\n" for s in (5, 6)))
+    parameters = {"JOBS": str(jobs), "WORKERS": 1, "DEVICE": 2, "OUTPUT": str(tmp_path / "out")}  # DEVICE 2: cpu
+
+    outputs = processing.run("siammask:batchtrackvideos", parameters)
+
+    assert (outputs["DONE"], outputs["FAILED"], outputs["SKIPPED"]) == (2, 0, 0)
+    assert outputs["SUMMARY"] == str(tmp_path / "out" / d.BATCH_SUMMARY_FILE)
+    with open(outputs["SUMMARY"], newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [(r["name"], r["status"], r["frames_tracked"]) for r in rows] == [("clip5", "done", "6"), ("clip6", "done", "6")]
+    for name in ("clip5", "clip6"):
+        points = QgsVectorLayer(f"{tmp_path / 'out' / name}.gpkg|layername=points", "points", "ogr")
+        assert points.isValid() and points.featureCount() == 6
+        del points
+
+    again = processing.run("siammask:batchtrackvideos", parameters)
+    assert (again["DONE"], again["FAILED"], again["SKIPPED"]) == (0, 0, 2)
+
+
+def test_track_algorithm_in_the_batch_dialog(processing_ready, tmp_path_factory, tmp_path, request, qtbot,  # noqa: F811
+                                             monkeypatch):
+    from processing.gui import BatchPanel
+    from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
+
+    clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    rows = []
+    for index, (_, box) in enumerate(targets[:2]):  # one row per vehicle, as an analyst would batch them
+        rows.append({
+            "PARAMETERS": {"VIDEO": repr(str(clip.video_path)), "MODEL": repr(tracking_model(request)),
+                           "START_FRAME": "0", "END_FRAME": str(3 + index), "BOXES": repr(",".join(map(str, box))),
+                           "LABELS": repr(f"vehicle {index}"), "DEVICE": "2"},
+            "OUTPUTS": {"OUTPUT": str(tmp_path / f"row{index}.gpkg")},
+        })
+    saved_batch = tmp_path / "rows.json"
+    saved_batch.write_text(json.dumps(rows))
+    monkeypatch.setattr(BatchPanel.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(saved_batch), ""))
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("siammask:trackobjectsinvideo")
+    dialog = BatchAlgorithmDialog(algorithm)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    panel = dialog.mainWidget()
+    QTest.mouseClick(panel.btnOpen, Qt.LeftButton)  # "Open" a saved batch: two rows
+    assert panel.batchRowCount() == 2
+    if panel.checkLoadLayersOnCompletion.isChecked():
+        QTest.mouseClick(panel.checkLoadLayersOnCompletion, Qt.LeftButton)
+    QTest.mouseClick(dialog.runButton(), Qt.LeftButton)  # runs the rows one after the other
+
+    for index in range(2):
+        points = QgsVectorLayer(f"{tmp_path / f'row{index}.gpkg'}|layername=points", "points", "ogr")
+        assert points.isValid() and sorted(f["frame"] for f in points.getFeatures()) == list(range(4 + index))
+        assert {f["label"] for f in points.getFeatures()} == {f"vehicle {index}"}
+        del points
