@@ -130,7 +130,7 @@ def test_a_worker_killed_midway_still_finishes_every_job(clips, cluster, model_p
     jobs = read_jobs(_job_file(tmp_path / "jobs.jsonl", clips))
     progress = _KillOnFirstFrames("long", client.run(os.getpid))
     settings = BatchSettings(out_dir=str(tmp_path / "out"), model_path=model_path,
-                             scheduler_address=client.scheduler.address, device="cpu")
+                             scheduler_address=client.scheduler.address, device="cpu", torch_threads=1)
 
     summary = run_batch(jobs, settings, progress)
 
@@ -149,7 +149,7 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
     _, client = cluster
     out = tmp_path / "out"
     settings = BatchSettings(out_dir=str(out), model_path=model_path, scheduler_address=client.scheduler.address,
-                             device="cpu")
+                             device="cpu", torch_threads=1)
     first = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", clips[:3])), settings)
     assert [row.status for row in first.rows] == ["done"] * 3
     # 3 jobs on 2 workers: the model is loaded once per worker, not once per job
@@ -167,3 +167,29 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
         ("clip1", "done", FRAMES), ("clip2", "done", 6), ("clip3", "skipped", FRAMES)
     ]
     assert _points(gpkg) == list(range(FRAMES)) and _points(out / "clip2.gpkg") == list(range(6))
+
+
+class _CancelAfterFirstJob(BatchProgress):
+    def __init__(self):
+        self.finished = []
+
+    def job_finished(self, row):
+        self.finished.append(row.name)
+
+    def is_cancelled(self):
+        return bool(self.finished)
+
+
+def test_cancel_stops_the_jobs_not_finished(clips, model_path, tmp_path):
+    out = tmp_path / "out"
+    settings = BatchSettings(out_dir=str(out), model_path=model_path, workers=1, torch_threads=1, device="cpu")
+    progress = _CancelAfterFirstJob()
+    summary = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", clips[:3])), settings, progress)
+    rows = {row.name: row for row in summary.rows}
+    first = progress.finished[0]
+    assert rows[first].status == "done" and (out / f"{first}.job.json").is_file()
+    cancelled = [name for name in rows if name != first]
+    assert all(rows[n].status == "failed" and "cancelled" in rows[n].message for n in cancelled)
+    for name in cancelled:  # a job running when cancelled may still finish: then it is whole, else a rerun does it
+        assert not (out / f"{name}.job.json").exists() or _points(out / f"{name}.gpkg") == list(range(FRAMES))
+    assert [r["status"] for r in _summary(out).values()].count("failed") == 2

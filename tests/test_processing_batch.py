@@ -24,7 +24,7 @@ def test_batch_algorithm_tracks_a_job_file_then_skips_it(processing_ready, tmp_p
 
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text("".join(json.dumps(simulated_job(tmp_path / f"clip{s}", s, 6)) + "\n" for s in (5, 6)))
-    parameters = {"JOBS": str(jobs), "WORKERS": 1, "DEVICE": 2, "OUTPUT": str(tmp_path / "out")}  # DEVICE 2: cpu
+    parameters = {"JOBS": str(jobs), "WORKERS": 2, "DEVICE": 2, "OUTPUT": str(tmp_path / "out")}  # DEVICE 2: cpu
 
     outputs = processing.run("siammask:batchtrackvideos", parameters)
 

@@ -42,11 +42,13 @@ from .jobs import BatchJob, job_record_path
 
 @dataclass(frozen=True)
 class BatchSettings:
-    """What every job of a batch shares. `workers` None: sized to the machine (LocalCluster only)."""
+    """What every job of a batch shares. `workers` None: sized to the machine (LocalCluster only);
+    `torch_threads` None: the cores shared among the local workers (a remote worker keeps torch's own)."""
 
     out_dir: str
     model_path: str
     workers: int | None = None
+    torch_threads: int | None = None
     scheduler_address: str | None = None
     device: str = "auto"
     precision: str = PRECISION_FP32
@@ -105,7 +107,8 @@ class BatchProgress:
         pass
 
     def is_cancelled(self) -> bool:
-        """Polled while jobs run; True cancels the jobs not finished yet (reported failed, redone by a rerun)."""
+        """Polled while jobs run; True cancels the jobs not finished (reported failed). A job already running
+        may still finish (and then counts as done for a rerun): Dask cannot stop a running task."""
         return False
 
 
@@ -213,9 +216,10 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
             except (OSError, TimeoutError) as error:
                 raise SiamMaskError(f"cannot reach the Dask scheduler at {settings.scheduler_address}",
                                     details=str(error)) from error
-            torch_threads = None  # the site sized its own workers
+            torch_threads = settings.torch_threads  # None: the site sized its own workers
         else:
-            workers, torch_threads = local_cluster_size(settings.workers, settings.device, len(to_run))
+            workers, threads_each = local_cluster_size(settings.workers, settings.device, len(to_run))
+            torch_threads = settings.torch_threads or threads_each
             cluster = stack.enter_context(
                 LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                              silence_logs=logging.ERROR)
@@ -246,7 +250,7 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
                 for future in pending:
                     job = videos[future.key]
                     rows[job.name] = BatchRow(job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0,
-                                              "cancelled before it finished; a rerun does it", "")
+                                              "cancelled; a rerun does it unless it finished meanwhile", "")
                 pending = ()
         workers = len(client.scheduler_info().get("workers", {}))
         client.unsubscribe_topic(BATCH_FRAMES_TOPIC)

@@ -25,6 +25,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model", help="TorchScript model (default: model/default/*.pt)")
     parser.add_argument("--workers", type=int, default=None,
                         help="worker processes of the local cluster (default: one per GPU, else per core)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per worker (default: the cores shared among the local workers)")
     parser.add_argument("--scheduler", default=None,
                         help="address of a running Dask scheduler (tcp://host:8786) instead of a local cluster")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -43,6 +45,7 @@ def run(args) -> int:
         out_dir=args.out,
         model_path=str(resolve_model(args.model)),
         workers=args.workers,
+        torch_threads=args.threads,
         scheduler_address=args.scheduler,
         device=args.device,
         precision=args.precision,
