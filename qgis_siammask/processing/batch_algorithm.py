@@ -11,19 +11,15 @@ import sys
 from pathlib import Path
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterCrs,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.batch.jobs import read_jobs
 from ..core.batch.runner import BatchProgress, BatchSettings, run_batch
@@ -43,14 +39,22 @@ from ..deps import (
     check_dependencies,
     qgis_python_executable,
 )
-from ..settings import DEVICES, default_model_path, load_settings, resource_path
+from ..settings import DEVICES, default_model_path, load_settings
+from .common import (
+    FmvAlgorithm,
+    crs_parameter,
+    device_parameter,
+    model_parameter,
+    precision_parameter,
+    score_threshold_parameter,
+)
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("BatchTrackAlgorithm", text)
 
 
-class BatchTrackAlgorithm(QgsProcessingAlgorithm):
+class BatchTrackAlgorithm(FmvAlgorithm):
     JOBS = "JOBS"
     MODEL = "MODEL"
     WORKERS = "WORKERS"
@@ -74,15 +78,6 @@ class BatchTrackAlgorithm(QgsProcessingAlgorithm):
     def displayName(self):  # noqa: N802 (QGIS API)
         return tr("Batch track videos (Dask)")
 
-    def group(self):
-        return tr("Full-motion video")
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "fmv"
-
-    def icon(self):
-        return QIcon(resource_path("icon.png"))
-
     def shortHelpString(self):  # noqa: N802 (QGIS API)
         return tr(
             "Tracks every job of a job file on a Dask cluster and writes one GeoPackage per job (NAME.gpkg) "
@@ -102,15 +97,7 @@ class BatchTrackAlgorithm(QgsProcessingAlgorithm):
                 self.JOBS, tr("Job file (JSON lines or CSV)"), fileFilter="Jobs (*.jsonl *.json *.csv);;All files (*)"
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.MODEL,
-                tr("TorchScript model (empty: the default model)"),
-                optional=True,
-                fileFilter="TorchScript (*.pt *.pth);;All files (*)",
-                defaultValue=settings.model_path or None,
-            )
-        )
+        self.addParameter(model_parameter(self.MODEL, settings))
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.WORKERS, tr("Worker processes (0: one per GPU, else per core)"),
@@ -122,28 +109,10 @@ class BatchTrackAlgorithm(QgsProcessingAlgorithm):
                 self.SCHEDULER, tr("Dask scheduler address (empty: a local cluster)"), optional=True
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.PRECISION, tr("Precision"), options=list(PRECISIONS),
-                defaultValue=PRECISIONS.index(settings.precision),
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SCORE_THRESHOLD, tr("Score below which a target counts as lost"),
-                QgsProcessingParameterNumber.Double, settings.score_threshold, minValue=0.0, maxValue=1.0,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterCrs(
-                self.CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
-            )
-        )
+        self.addParameter(device_parameter(self.DEVICE, settings))
+        self.addParameter(precision_parameter(self.PRECISION, settings))
+        self.addParameter(score_threshold_parameter(self.SCORE_THRESHOLD, settings))
+        self.addParameter(crs_parameter(self.CRS, settings))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, tr("Summary (CSV)")))
         for output, description in ((self.DONE, tr("Jobs done")), (self.FAILED, tr("Jobs failed")),

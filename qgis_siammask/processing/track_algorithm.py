@@ -7,12 +7,9 @@ graphical models; the heavy engine is imported only when it runs.
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
-    QgsProcessingParameterCrs,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -20,12 +17,19 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QIcon
 
 from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS
 from ..deps import FEATURE_TRACKING
-from ..settings import DEVICES, default_model_path, load_settings, resource_path
+from ..settings import DEVICES, default_model_path, load_settings
 from ..tasks import build_job, parse_boxes, parse_labels
+from .common import (
+    FmvAlgorithm,
+    crs_parameter,
+    device_parameter,
+    model_parameter,
+    precision_parameter,
+    score_threshold_parameter,
+)
 
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
 
@@ -34,7 +38,7 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("TrackObjectsAlgorithm", text)
 
 
-class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
+class TrackObjectsAlgorithm(FmvAlgorithm):
     VIDEO = "VIDEO"
     TELEMETRY = "TELEMETRY"
     MODEL = "MODEL"
@@ -64,15 +68,6 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
     def displayName(self):  # noqa: N802 (QGIS API)
         return tr("Track objects in video")
 
-    def group(self):
-        return tr("Full-motion video")
-
-    def groupId(self):  # noqa: N802 (QGIS API)
-        return "fmv"
-
-    def icon(self):
-        return QIcon(resource_path("icon.png"))
-
     def shortHelpString(self):  # noqa: N802 (QGIS API)
         return tr(
             "Tracks one or more objects through a full-motion video with SiamMask and writes every tracked "
@@ -94,15 +89,7 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
                 fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.MODEL,
-                tr("TorchScript model (empty: the default model)"),
-                optional=True,
-                fileFilter="TorchScript (*.pt *.pth);;All files (*)",
-                defaultValue=settings.model_path or None,
-            )
-        )
+        self.addParameter(model_parameter(self.MODEL, settings))
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0
@@ -126,34 +113,10 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(
             QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True)
         )
-        self.addParameter(
-            QgsProcessingParameterCrs(
-                self.CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.PRECISION,
-                tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
-                options=list(PRECISIONS),
-                defaultValue=PRECISIONS.index(settings.precision),
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SCORE_THRESHOLD,
-                tr("Score below which a target counts as lost"),
-                QgsProcessingParameterNumber.Double,
-                settings.score_threshold,
-                minValue=0.0,
-                maxValue=1.0,
-            )
-        )
+        self.addParameter(crs_parameter(self.CRS, settings))
+        self.addParameter(device_parameter(self.DEVICE, settings))
+        self.addParameter(precision_parameter(self.PRECISION, settings))
+        self.addParameter(score_threshold_parameter(self.SCORE_THRESHOLD, settings))
         self.addParameter(
             QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)")
         )

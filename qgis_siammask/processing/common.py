@@ -1,0 +1,76 @@
+"""What the plugin's Processing algorithms share: their group and icon, and the engine's parameters
+(model, device, precision, score threshold, output CRS) with the defaults from the plugin settings."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterNumber,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..core.definitions import DEFAULT_CRS, PRECISIONS
+from ..settings import DEVICES, resource_path
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("SiamMaskProcessing", text)
+
+
+class FmvAlgorithm(QgsProcessingAlgorithm):
+    """Base of the plugin's algorithms: the "Full-motion video" group and the plugin's icon."""
+
+    def group(self):
+        return tr("Full-motion video")
+
+    def groupId(self):  # noqa: N802 (QGIS API)
+        return "fmv"
+
+    def icon(self):
+        return QIcon(resource_path("icon.png"))
+
+
+def model_parameter(name: str, settings) -> QgsProcessingParameterFile:
+    return QgsProcessingParameterFile(
+        name,
+        tr("TorchScript model (empty: the default model)"),
+        optional=True,
+        fileFilter="TorchScript (*.pt *.pth);;All files (*)",
+        defaultValue=settings.model_path or None,
+    )
+
+
+def crs_parameter(name: str, settings) -> QgsProcessingParameterCrs:
+    return QgsProcessingParameterCrs(
+        name, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
+    )
+
+
+def device_parameter(name: str, settings) -> QgsProcessingParameterEnum:
+    return QgsProcessingParameterEnum(
+        name, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
+    )
+
+
+def precision_parameter(name: str, settings) -> QgsProcessingParameterEnum:
+    return QgsProcessingParameterEnum(
+        name,
+        tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
+        options=list(PRECISIONS),
+        defaultValue=PRECISIONS.index(settings.precision),
+    )
+
+
+def score_threshold_parameter(name: str, settings) -> QgsProcessingParameterNumber:
+    return QgsProcessingParameterNumber(
+        name,
+        tr("Score below which a target counts as lost"),
+        QgsProcessingParameterNumber.Double,
+        settings.score_threshold,
+        minValue=0.0,
+        maxValue=1.0,
+    )
