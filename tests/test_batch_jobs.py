@@ -87,3 +87,19 @@ def test_empty_unknown_column_and_missing_job_files(tmp_path):
         read_jobs(tmp_path / "bad.csv")
     with pytest.raises(InputFileError, match="cannot read the job file"):
         read_jobs(tmp_path / "missing.jsonl")
+
+
+def test_local_cluster_sizing(monkeypatch):
+    import torch
+
+    from qgis_siammask.core.batch.runner import local_cluster_size
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert local_cluster_size(None, "auto", jobs=100) == (16, 1)  # one worker per core
+    assert local_cluster_size(None, "auto", jobs=3) == (3, 5)  # never more workers than jobs
+    assert local_cluster_size(4, "auto", jobs=100) == (4, 4)  # the cores shared among the workers
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert local_cluster_size(None, "auto", jobs=100) == (2, 8)  # one worker per GPU
+    assert local_cluster_size(None, "cpu", jobs=100) == (16, 1)  # GPUs ignored when the CPU is asked for
