@@ -227,13 +227,13 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
             client = stack.enter_context(Client(cluster))
         client.register_plugin(TrackerCache(torch_threads))
         client.subscribe_topic(BATCH_FRAMES_TOPIC, lambda event: progress.frames(*event[1]))
-        videos = {}
+        jobs_by_key = {}
         futures = []
         batch_id = uuid.uuid4().hex[:8]  # task keys unique on a scheduler shared by several batches
         for job, tracking_job, record in to_run:
             future = client.submit(track_on_worker, job.name, tracking_job, record,
                                    key=f"siammask-{batch_id}-{job.name}", pure=False)
-            videos[future.key] = job
+            jobs_by_key[future.key] = job
             futures.append(future)
         pending = set(futures)
         while pending:
@@ -242,17 +242,17 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
             except TimeoutError:
                 finished = ()
             for future in finished:
-                job = videos[future.key]
+                job = jobs_by_key[future.key]
                 rows[job.name] = _row(job, future)
                 progress.job_finished(rows[job.name])
             if pending and progress.is_cancelled():
                 client.cancel(list(pending))
                 for future in pending:
-                    job = videos[future.key]
+                    job = jobs_by_key[future.key]
                     rows[job.name] = BatchRow(job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0,
                                               "cancelled; a rerun does it unless it finished meanwhile", "")
                 pending = ()
-        workers = len(client.scheduler_info().get("workers", {}))
+        workers = len(client.nthreads())
         client.unsubscribe_topic(BATCH_FRAMES_TOPIC)
     return workers
 

@@ -56,6 +56,7 @@ class TrackerCache(WorkerPlugin):
     def setup(self, worker) -> None:
         import torch
 
+        self._trackers = {}
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
         # LocalCluster names its workers 0, 1, ...: one GPU each. Other deployments (dask-cuda, a job
@@ -84,7 +85,7 @@ class TrackerCache(WorkerPlugin):
 
 
 class _FrameReporter:
-    """Sends `[job name, frames since the last report]` events; the first frame goes out at once."""
+    """Sends `[job name, frames since the last report, worker address]` events; the first frame at once."""
 
     def __init__(self, worker, job_name: str):
         self.worker, self.job_name = worker, job_name
