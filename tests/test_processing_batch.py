@@ -76,3 +76,36 @@ def test_track_algorithm_in_the_batch_dialog(processing_ready, tmp_path_factory,
         assert points.isValid() and sorted(f["frame"] for f in points.getFeatures()) == list(range(4 + index))
         assert {f["label"] for f in points.getFeatures()} == {f"vehicle {index}"}
         del points
+
+
+def test_without_dask_the_plugin_loads_and_the_batch_algorithm_names_the_install():
+    from test_plugin_deps import _run
+
+    out = _run(
+        """
+        import sys, json
+        sys.modules["distributed"] = None  # hide Dask
+        sys.path.insert(0, "tests")
+        sys.path.append("/usr/share/qgis/python/plugins")
+        from qgis.testing import start_app
+        from test_plugin_support import StubInterface
+        app = start_app()
+        iface = StubInterface()
+        import qgis_siammask
+        plugin = qgis_siammask.classFactory(iface)
+        plugin.initGui()
+        from processing.core.Processing import Processing
+        Processing.initialize()
+        import processing
+        from qgis.core import QgsProcessingException
+        try:
+            processing.run("siammask:batchtrackvideos", {"JOBS": "jobs.jsonl", "OUTPUT": "/tmp/never"})
+            error = ""
+        except QgsProcessingException as raised:
+            error = str(raised)
+        print(json.dumps({"messages": iface.messages, "error": error}))
+        plugin.unload()
+        """
+    )
+    assert out["messages"] == []  # Dask is optional: nothing to announce at start-up
+    assert "distributed (missing)" in out["error"] and "dask[distributed]" in out["error"]
