@@ -36,6 +36,18 @@ def _jobs(folder: Path):
     return jobs
 
 
+def _scheduler_overhead_ms(tasks: int = 200) -> float:
+    """Milliseconds of Dask scheduling per task: no-op tasks on a one-worker LocalCluster, started."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            client.submit(int, 0).result()  # worker up and warm
+            started = time.perf_counter()
+            client.gather(client.map(int, range(tasks)))
+            return 1000 * (time.perf_counter() - started) / tasks
+
+
 def main() -> None:
     from qgis_siammask.core.batch.runner import BatchSettings, run_batch
     from qgis_siammask.core.commands.demo import resolve_model
@@ -44,6 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         jobs = _jobs(Path(tmp))
+        video_mb = sum(Path(job.video_path).stat().st_size for job in jobs) / 1e6
         print(f"{CLIPS} clips x {FRAMES} frames 640x360 simulated in {time.perf_counter() - started:.1f} s; "
               f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs", flush=True)
         for workers in WORKER_COUNTS:
@@ -57,9 +70,11 @@ def main() -> None:
                 f"{done}/{CLIPS} jobs, {summary.frames_tracked} frames in {summary.elapsed_s:.1f} s wall -> "
                 f"{3600 * done / summary.elapsed_s:.0f} jobs/h, {summary.frames_tracked / summary.elapsed_s:.1f} "
                 f"frames/s; {in_jobs_s:.1f} s in jobs -> {summary.frames_tracked / in_jobs_s:.1f} frames/s "
-                f"per busy worker, {3600 * done / in_jobs_s:.0f} jobs/h per worker",
+                f"per busy worker, {3600 * done / in_jobs_s:.0f} jobs/h per worker, "
+                f"{video_mb / in_jobs_s:.2f} MB/s of video read per worker",
                 flush=True,
             )
+        print(f"Dask scheduling: {_scheduler_overhead_ms():.1f} ms per task (no-op tasks)", flush=True)
 
 
 if __name__ == "__main__":
