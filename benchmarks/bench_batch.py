@@ -1,7 +1,7 @@
 """Batch tracking on Dask: jobs per hour and frames per second with 1 and 2 local worker processes.
 
 Each worker runs torch on one thread in both runs (on a 2-core machine shared with other work, two
-torch threads in one process were measured 5-10x slower than one: OpenMP threads wait for each other).
+torch threads in one process were measured 5-12x slower than one: OpenMP threads wait for each other).
 CLIPS simulated 640x360 clips of FRAMES frames (one vehicle each, the default light model, CPU, fp32),
 tracked by `core.batch.runner.run_batch` on a fresh LocalCluster. "wall" counts everything a user waits
 for (cluster start, a model load per worker, tracking, GeoPackages); "in jobs" counts the seconds the
