@@ -7,9 +7,10 @@ one task per job that is not already done, and writes DIR/summary.csv (one row p
 status done / failed / skipped, frames tracked, seconds, message, worker address).
 
 A job is done, and skipped by a rerun, when DIR/NAME.gpkg exists and the job record DIR/NAME.job.json
-beside it (written by the worker after the GeoPackage is complete) names the same job parameters. A
-job that failed or was killed midway has no record (a stale one is deleted before the job is sent), so
-it is redone from the start, replacing what it left. A job's failure is a row in the summary, never the
+beside it (written by the worker after the GeoPackage is complete) names the same job parameters. The
+pipeline writes DIR/NAME.partial.gpkg and renames it only when the job has finished, and a job that
+failed or was killed midway has no record (a stale one is deleted before the job is sent), so it is
+redone from the start. A job's failure is a row in the summary, never the
 end of the batch; a worker process that dies has its job retried on another worker by Dask (up to the
 scheduler's `allowed-failures`, default 3).
 """
