@@ -141,6 +141,7 @@ def test_a_worker_killed_midway_still_finishes_every_job(clips, cluster, model_p
     # some frames were tracked before the kill, then the whole job again on another worker
     assert progress.frames_reported["long"] > LONG_FRAMES
     assert _points(tmp_path / "out" / "long.gpkg") == list(range(LONG_FRAMES))
+    assert not list((tmp_path / "out").glob("*.partial.gpkg"))  # the killed run's partial file is gone
     for name in ("clip1", "clip2", "clip3"):
         assert _points(tmp_path / "out" / f"{name}.gpkg") == list(range(FRAMES))
 
@@ -156,8 +157,10 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
     loaded = client.run(lambda dask_worker: len(dask_worker.plugins[d.BATCH_TRACKER_PLUGIN]._trackers))
     assert sum(loaded.values()) == len({row.worker for row in first.rows}) < 3
 
-    # clip1 as a killed run leaves it: a GeoPackage cut short and no job record
+    # clip1 as a killed run leaves it: a partial file cut short, no job record (and, as from an older
+    # version that wrote in place, a GeoPackage cut short too)
     gpkg = out / "clip1.gpkg"
+    (out / "clip1.partial.gpkg").write_bytes(gpkg.read_bytes()[: gpkg.stat().st_size // 2])
     gpkg.write_bytes(gpkg.read_bytes()[: gpkg.stat().st_size // 2])
     (out / "clip1.job.json").unlink()
     # clip2's job changes: it ends at frame 5 now
@@ -167,6 +170,7 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
         ("clip1", "done", FRAMES), ("clip2", "done", 6), ("clip3", "skipped", FRAMES)
     ]
     assert _points(gpkg) == list(range(FRAMES)) and _points(out / "clip2.gpkg") == list(range(6))
+    assert not (out / "clip1.partial.gpkg").exists()
 
 
 class _CancelAfterFirstJob(BatchProgress):
