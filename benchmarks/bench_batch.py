@@ -8,6 +8,7 @@ for (cluster start, a model load per worker, tracking, GeoPackages); "in jobs" c
 workers spent inside jobs (model load on a worker's first job included), the figure that carries over to a
 cluster, where start-up is paid once per batch and jobs run side by side.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,10 +29,12 @@ def _jobs(folder: Path):
 
     jobs = []
     for seed in range(CLIPS):
-        simulation = simulate(SimulationConfig(out_dir=folder / f"clip{seed}", seed=seed, frames=FRAMES,
-                                               write_masks=False))
-        _, box = pick_vehicle(simulation.frames[0]["vehicles"], simulation.config.width_px,
-                              simulation.config.height_px)
+        simulation = simulate(
+            SimulationConfig(out_dir=folder / f"clip{seed}", seed=seed, frames=FRAMES, write_masks=False)
+        )
+        _, box = pick_vehicle(
+            simulation.frames[0]["vehicles"], simulation.config.width_px, simulation.config.height_px
+        )
         jobs.append(BatchJob(name=f"clip{seed}", video_path=str(simulation.video_path), boxes_xywh=(box,)))
     return jobs
 
@@ -56,19 +59,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         jobs = _jobs(Path(tmp))
-        print(f"{CLIPS} clips x {FRAMES} frames 640x360 simulated in {time.perf_counter() - started:.1f} s; "
-              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs", flush=True)
+        print(
+            f"{CLIPS} clips x {FRAMES} frames 640x360 simulated in {time.perf_counter() - started:.1f} s; "
+            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the runs",
+            flush=True,
+        )
         for workers in WORKER_COUNTS:
-            settings = BatchSettings(out_dir=str(Path(tmp) / f"out{workers}"), model_path=str(resolve_model(None)),
-                                     workers=workers, torch_threads=TORCH_THREADS, device="cpu")
+            settings = BatchSettings(
+                out_dir=str(Path(tmp) / f"out{workers}"),
+                model_path=str(resolve_model(None)),
+                workers=workers,
+                torch_threads=TORCH_THREADS,
+                device="cpu",
+            )
             summary = run_batch(jobs, settings)
             done = summary.count(BATCH_STATUS_DONE)
             in_jobs_s = sum(row.seconds for row in summary.rows)
             print(
                 f"{workers} worker(s), {TORCH_THREADS} torch thread each: "
                 f"{done}/{CLIPS} jobs, {summary.frames_tracked} frames in {summary.elapsed_s:.1f} s wall -> "
-                f"{3600 * done / summary.elapsed_s:.0f} jobs/h, {summary.frames_tracked / summary.elapsed_s:.1f} "
-                f"frames/s; {in_jobs_s:.1f} s in jobs -> {summary.frames_tracked / in_jobs_s:.1f} frames/s "
+                f"{3600 * done / summary.elapsed_s:.0f} jobs/h, "
+                f"{summary.frames_tracked / summary.elapsed_s:.1f} frames/s; {in_jobs_s:.1f} s in jobs -> "
+                f"{summary.frames_tracked / in_jobs_s:.1f} frames/s "
                 f"per busy worker, {3600 * done / in_jobs_s:.0f} jobs/h per worker",
                 flush=True,
             )

@@ -45,7 +45,9 @@ REQUIREMENTS = (
 )
 
 # Optional, for batch tracking only: checked when the batch algorithm runs, not at start-up.
-BATCH_REQUIREMENTS = (Requirement("distributed", "distributed", "dask[distributed]", (FEATURE_BATCH,), (2024,)),)
+BATCH_REQUIREMENTS = (
+    Requirement("distributed", "distributed", "dask[distributed]", (FEATURE_BATCH,), (2024,)),
+)
 
 # Distributions that provide a module under another distribution name (e.g. opencv-python vs -headless).
 _ALTERNATIVE_DISTRIBUTIONS = {"cv2": ("opencv-python-headless", "opencv-python", "opencv-contrib-python")}

@@ -1,5 +1,6 @@
 """Batch tracking on a real Dask LocalCluster of 2 worker processes: simulated clips, a broken job, a
 rerun that rewrites nothing, a worker killed mid-job, half-written and changed jobs redone."""
+
 from __future__ import annotations
 
 import csv
@@ -34,7 +35,9 @@ def simulated_job(folder: Path, seed: int, frames: int) -> dict:
     from qgis_siammask.core.commands.demo import pick_vehicle
     from qgis_siammask.core.simulator import SimulationConfig, simulate
 
-    simulation = simulate(SimulationConfig(out_dir=folder, seed=seed, frames=frames, width_px=320, height_px=180))
+    simulation = simulate(
+        SimulationConfig(out_dir=folder, seed=seed, frames=frames, width_px=320, height_px=180)
+    )
     _, box = pick_vehicle(simulation.frames[0]["vehicles"], 320, 180)
     return {"name": folder.name, "video": str(simulation.video_path), "boxes": [list(box)], "labels": ["car"]}
 
@@ -79,13 +82,19 @@ def _points(gpkg: Path) -> list[int]:
 
 
 def _file_states(out: Path) -> dict[str, tuple[int, bytes]]:
-    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.iterdir() if p.name != d.BATCH_SUMMARY_FILE}
+    return {
+        p.name: (p.stat().st_mtime_ns, p.read_bytes())
+        for p in out.iterdir()
+        if p.name != d.BATCH_SUMMARY_FILE
+    }
 
 
 def test_batch_command_on_a_local_cluster_and_a_rerun_that_rewrites_nothing(clips, tmp_path, capsys):
     broken = tmp_path / "broken.ts"
     broken.write_bytes(b"\x47 this is not a transport stream " * 50)
-    jobs = _job_file(tmp_path / "jobs.jsonl", clips[:3] + [{"video": str(broken), "boxes": [[10, 10, 20, 20]]}])
+    jobs = _job_file(
+        tmp_path / "jobs.jsonl", clips[:3] + [{"video": str(broken), "boxes": [[10, 10, 20, 20]]}]
+    )
     out = tmp_path / "out"
     args = ["batch", str(jobs), "--out", str(out), "--workers", "2", "--device", "cpu"]
 
@@ -129,8 +138,13 @@ def test_a_worker_killed_midway_still_finishes_every_job(clips, cluster, model_p
     _, client = cluster
     jobs = read_jobs(_job_file(tmp_path / "jobs.jsonl", clips))
     progress = _KillOnFirstFrames("long", client.run(os.getpid))
-    settings = BatchSettings(out_dir=str(tmp_path / "out"), model_path=model_path,
-                             scheduler_address=client.scheduler.address, device="cpu", torch_threads=1)
+    settings = BatchSettings(
+        out_dir=str(tmp_path / "out"),
+        model_path=model_path,
+        scheduler_address=client.scheduler.address,
+        device="cpu",
+        torch_threads=1,
+    )
 
     summary = run_batch(jobs, settings, progress)
 
@@ -149,8 +163,13 @@ def test_a_worker_killed_midway_still_finishes_every_job(clips, cluster, model_p
 def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tmp_path):
     _, client = cluster
     out = tmp_path / "out"
-    settings = BatchSettings(out_dir=str(out), model_path=model_path, scheduler_address=client.scheduler.address,
-                             device="cpu", torch_threads=1)
+    settings = BatchSettings(
+        out_dir=str(out),
+        model_path=model_path,
+        scheduler_address=client.scheduler.address,
+        device="cpu",
+        torch_threads=1,
+    )
     first = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", clips[:3])), settings)
     assert [row.status for row in first.rows] == ["done"] * 3
     # 3 jobs on 2 workers: the model is loaded once per worker, not once per job
@@ -167,7 +186,9 @@ def test_half_written_and_changed_jobs_are_redone(clips, cluster, model_path, tm
     changed = [clips[0], {**clips[1], "end_frame": 5}, clips[2]]
     second = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", changed)), settings)
     assert [(row.name, row.status, row.frames_tracked) for row in second.rows] == [
-        ("clip1", "done", FRAMES), ("clip2", "done", 6), ("clip3", "skipped", FRAMES)
+        ("clip1", "done", FRAMES),
+        ("clip2", "done", 6),
+        ("clip3", "skipped", FRAMES),
     ]
     assert _points(gpkg) == list(range(FRAMES)) and _points(out / "clip2.gpkg") == list(range(6))
     assert not (out / "clip1.partial.gpkg").exists()
@@ -186,7 +207,9 @@ class _CancelAfterFirstJob(BatchProgress):
 
 def test_cancel_stops_the_jobs_not_finished(clips, model_path, tmp_path):
     out = tmp_path / "out"
-    settings = BatchSettings(out_dir=str(out), model_path=model_path, workers=1, torch_threads=1, device="cpu")
+    settings = BatchSettings(
+        out_dir=str(out), model_path=model_path, workers=1, torch_threads=1, device="cpu"
+    )
     progress = _CancelAfterFirstJob()
     summary = run_batch(read_jobs(_job_file(tmp_path / "jobs.jsonl", clips[:3])), settings, progress)
     rows = {row.name: row for row in summary.rows}
@@ -194,6 +217,8 @@ def test_cancel_stops_the_jobs_not_finished(clips, model_path, tmp_path):
     assert rows[first].status == "done" and (out / f"{first}.job.json").is_file()
     cancelled = [name for name in rows if name != first]
     assert all(rows[n].status == "failed" and "cancelled" in rows[n].message for n in cancelled)
-    for name in cancelled:  # a job running when cancelled may still finish: then it is whole, else a rerun does it
+    for (
+        name
+    ) in cancelled:  # a job running when cancelled may still finish: then it is whole, else a rerun does it
         assert not (out / f"{name}.job.json").exists() or _points(out / f"{name}.gpkg") == list(range(FRAMES))
     assert [r["status"] for r in _summary(out).values()].count("failed") == 2

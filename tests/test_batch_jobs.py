@@ -1,4 +1,5 @@
 """Batch job files (JSON lines and CSV) -> frozen BatchJobs; bad lines are refused naming file and line."""
+
 from __future__ import annotations
 
 import json
@@ -16,17 +17,37 @@ def _write_jsonl(path, entries):
 
 def test_jsonl_jobs_with_defaults_and_paths_from_the_job_file(tmp_path):
     (tmp_path / "videos").mkdir()
-    jobs = read_jobs(_write_jsonl(tmp_path / "jobs.jsonl", [
-        "# mission 12",
-        {"video": "videos/a.ts", "boxes": [[1, 2, 30, 40]]},
-        "",
-        {"name": "b-car", "video": "/data/b.mp4", "telemetry": "b.srt", "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]],
-         "labels": ["car", "van"], "start_frame": 5, "end_frame": 9, "dem": "dem.tif"},
-    ]))
-    assert jobs[0] == BatchJob(name="a", video_path=str(tmp_path / "videos" / "a.ts"), boxes_xywh=((1.0, 2.0, 30.0, 40.0),))
+    jobs = read_jobs(
+        _write_jsonl(
+            tmp_path / "jobs.jsonl",
+            [
+                "# mission 12",
+                {"video": "videos/a.ts", "boxes": [[1, 2, 30, 40]]},
+                "",
+                {
+                    "name": "b-car",
+                    "video": "/data/b.mp4",
+                    "telemetry": "b.srt",
+                    "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]],
+                    "labels": ["car", "van"],
+                    "start_frame": 5,
+                    "end_frame": 9,
+                    "dem": "dem.tif",
+                },
+            ],
+        )
+    )
+    assert jobs[0] == BatchJob(
+        name="a", video_path=str(tmp_path / "videos" / "a.ts"), boxes_xywh=((1.0, 2.0, 30.0, 40.0),)
+    )
     assert jobs[1] == BatchJob(
-        name="b-car", video_path="/data/b.mp4", boxes_xywh=((1.0, 2.0, 3.0, 4.0), (5.0, 6.0, 7.0, 8.0)),
-        labels=("car", "van"), telemetry_path=str(tmp_path / "b.srt"), start_frame=5, end_frame=9,
+        name="b-car",
+        video_path="/data/b.mp4",
+        boxes_xywh=((1.0, 2.0, 3.0, 4.0), (5.0, 6.0, 7.0, 8.0)),
+        labels=("car", "van"),
+        telemetry_path=str(tmp_path / "b.srt"),
+        start_frame=5,
+        end_frame=9,
         dem_path=str(tmp_path / "dem.tif"),
     )
 
@@ -38,11 +59,20 @@ def test_csv_jobs_read_as_the_jsonl_ones(tmp_path):
         'a.ts,"1,2,30,40",,,,\n'
         'b.ts,"1,2,3,4;5,6,7,8",car;van,second,9,b.csv\n'
     )
-    jsonl = _write_jsonl(tmp_path / "jobs.jsonl", [
-        {"video": "a.ts", "boxes": [[1, 2, 30, 40]]},
-        {"video": "b.ts", "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]], "labels": ["car", "van"], "name": "second",
-         "end_frame": 9, "telemetry": "b.csv"},
-    ])
+    jsonl = _write_jsonl(
+        tmp_path / "jobs.jsonl",
+        [
+            {"video": "a.ts", "boxes": [[1, 2, 30, 40]]},
+            {
+                "video": "b.ts",
+                "boxes": [[1, 2, 3, 4], [5, 6, 7, 8]],
+                "labels": ["car", "van"],
+                "name": "second",
+                "end_frame": 9,
+                "telemetry": "b.csv",
+            },
+        ],
+    )
     assert read_jobs(csv_path) == read_jobs(jsonl)
 
 
@@ -71,10 +101,13 @@ def test_bad_lines_are_refused_naming_file_and_line(tmp_path, entry, expected):
 
 
 def test_two_jobs_writing_the_same_geopackage_are_refused(tmp_path):
-    path = _write_jsonl(tmp_path / "jobs.jsonl", [
-        {"video": "day1/clip.ts", "boxes": [[1, 2, 3, 4]]},
-        {"video": "day2/clip.ts", "boxes": [[1, 2, 3, 4]]},
-    ])
+    path = _write_jsonl(
+        tmp_path / "jobs.jsonl",
+        [
+            {"video": "day1/clip.ts", "boxes": [[1, 2, 3, 4]]},
+            {"video": "day2/clip.ts", "boxes": [[1, 2, 3, 4]]},
+        ],
+    )
     with pytest.raises(InputFileError, match="line 2: job name 'clip' is already used on line 1"):
         read_jobs(path)
 

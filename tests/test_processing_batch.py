@@ -24,7 +24,12 @@ def test_batch_algorithm_tracks_a_job_file_then_skips_it(processing_ready, tmp_p
 
     jobs = tmp_path / "jobs.jsonl"
     jobs.write_text("".join(json.dumps(simulated_job(tmp_path / f"clip{s}", s, 6)) + "\n" for s in (5, 6)))
-    parameters = {"JOBS": str(jobs), "WORKERS": 2, "DEVICE": 2, "OUTPUT": str(tmp_path / "out")}  # DEVICE 2: cpu
+    parameters = {
+        "JOBS": str(jobs),
+        "WORKERS": 2,
+        "DEVICE": 2,
+        "OUTPUT": str(tmp_path / "out"),
+    }  # DEVICE 2: cpu
 
     outputs = processing.run("siammask:batchtrackvideos", parameters)
 
@@ -32,7 +37,10 @@ def test_batch_algorithm_tracks_a_job_file_then_skips_it(processing_ready, tmp_p
     assert outputs["SUMMARY"] == str(tmp_path / "out" / d.BATCH_SUMMARY_FILE)
     with open(outputs["SUMMARY"], newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert [(r["name"], r["status"], r["frames_tracked"]) for r in rows] == [("clip5", "done", "6"), ("clip6", "done", "6")]
+    assert [(r["name"], r["status"], r["frames_tracked"]) for r in rows] == [
+        ("clip5", "done", "6"),
+        ("clip6", "done", "6"),
+    ]
     for name in ("clip5", "clip6"):
         points = QgsVectorLayer(f"{tmp_path / 'out' / name}.gpkg|layername=points", "points", "ogr")
         assert points.isValid() and points.featureCount() == 6
@@ -42,23 +50,39 @@ def test_batch_algorithm_tracks_a_job_file_then_skips_it(processing_ready, tmp_p
     assert (again["DONE"], again["FAILED"], again["SKIPPED"]) == (0, 0, 2)
 
 
-def test_track_algorithm_in_the_batch_dialog(processing_ready, tmp_path_factory, tmp_path, request, qtbot,  # noqa: F811
-                                             monkeypatch):
+def test_track_algorithm_in_the_batch_dialog(
+    processing_ready,  # noqa: F811
+    tmp_path_factory,
+    tmp_path,
+    request,
+    qtbot,
+    monkeypatch,
+):
     from processing.gui import BatchPanel
     from processing.gui.BatchAlgorithmDialog import BatchAlgorithmDialog
 
     clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
     rows = []
     for index, (_, box) in enumerate(targets[:2]):  # one row per vehicle, as an analyst would batch them
-        rows.append({
-            "PARAMETERS": {"VIDEO": repr(str(clip.video_path)), "MODEL": repr(tracking_model(request)),
-                           "START_FRAME": "0", "END_FRAME": str(3 + index), "BOXES": repr(",".join(map(str, box))),
-                           "LABELS": repr(f"vehicle {index}"), "DEVICE": "2"},
-            "OUTPUTS": {"OUTPUT": str(tmp_path / f"row{index}.gpkg")},
-        })
+        rows.append(
+            {
+                "PARAMETERS": {
+                    "VIDEO": repr(str(clip.video_path)),
+                    "MODEL": repr(tracking_model(request)),
+                    "START_FRAME": "0",
+                    "END_FRAME": str(3 + index),
+                    "BOXES": repr(",".join(map(str, box))),
+                    "LABELS": repr(f"vehicle {index}"),
+                    "DEVICE": "2",
+                },
+                "OUTPUTS": {"OUTPUT": str(tmp_path / f"row{index}.gpkg")},
+            }
+        )
     saved_batch = tmp_path / "rows.json"
     saved_batch.write_text(json.dumps(rows))
-    monkeypatch.setattr(BatchPanel.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(saved_batch), ""))
+    monkeypatch.setattr(
+        BatchPanel.QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(saved_batch), "")
+    )
 
     algorithm = QgsApplication.processingRegistry().createAlgorithmById("siammask:trackobjectsinvideo")
     dialog = BatchAlgorithmDialog(algorithm)

@@ -94,14 +94,19 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         settings = load_settings()
         self.addParameter(
             QgsProcessingParameterFile(
-                self.JOBS, tr("Job file (JSON lines or CSV)"), fileFilter="Jobs (*.jsonl *.json *.csv);;All files (*)"
+                self.JOBS,
+                tr("Job file (JSON lines or CSV)"),
+                fileFilter="Jobs (*.jsonl *.json *.csv);;All files (*)",
             )
         )
         self.addParameter(model_parameter(self.MODEL, settings))
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.WORKERS, tr("Worker processes (0: one per GPU, else per core)"),
-                QgsProcessingParameterNumber.Integer, 0, minValue=0,
+                self.WORKERS,
+                tr("Worker processes (0: one per GPU, else per core)"),
+                QgsProcessingParameterNumber.Integer,
+                0,
+                minValue=0,
             )
         )
         self.addParameter(
@@ -115,8 +120,11 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         self.addParameter(crs_parameter(self.CRS, settings))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, tr("Summary (CSV)")))
-        for output, description in ((self.DONE, tr("Jobs done")), (self.FAILED, tr("Jobs failed")),
-                                    (self.SKIPPED, tr("Jobs skipped (done before)"))):
+        for output, description in (
+            (self.DONE, tr("Jobs done")),
+            (self.FAILED, tr("Jobs failed")),
+            (self.SKIPPED, tr("Jobs skipped (done before)")),
+        ):
             self.addOutput(QgsProcessingOutputNumber(output, description))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
@@ -142,8 +150,12 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             raise QgsProcessingException(error.user_message) from error
         feedback.pushInfo(
             tr("{} done, {} failed, {} skipped; {} frames in {:.1f} s on {} worker(s)").format(
-                summary.count(BATCH_STATUS_DONE), summary.count(BATCH_STATUS_FAILED),
-                summary.count(BATCH_STATUS_SKIPPED), summary.frames_tracked, summary.elapsed_s, summary.workers,
+                summary.count(BATCH_STATUS_DONE),
+                summary.count(BATCH_STATUS_FAILED),
+                summary.count(BATCH_STATUS_SKIPPED),
+                summary.frames_tracked,
+                summary.elapsed_s,
+                summary.workers,
             )
         )
         return {

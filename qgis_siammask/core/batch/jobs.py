@@ -11,6 +11,7 @@ Relative paths are taken from the job file's folder, so a job file can travel wi
 are made absolute because workers may run elsewhere. Every line is checked before anything runs: a
 bad line stops the batch with an error naming the file and the line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -76,7 +77,9 @@ def _jsonl_entries(text: str, path: Path) -> list[tuple[int, dict]]:
         except json.JSONDecodeError as error:
             raise InputFileError(f"line {line}: not a JSON object ({error.msg})", path=path) from None
         if not isinstance(entry, dict):
-            raise InputFileError(f"line {line}: expected a JSON object, got {type(entry).__name__}", path=path)
+            raise InputFileError(
+                f"line {line}: expected a JSON object, got {type(entry).__name__}", path=path
+            )
         entries.append((line, entry))
     return entries
 
@@ -86,7 +89,8 @@ def _csv_entries(text: str, path: Path) -> list[tuple[int, dict]]:
     unknown = set(reader.fieldnames or ()) - set(BATCH_JOB_FIELDS)
     if unknown:
         raise InputFileError(
-            f"unknown column(s) {', '.join(sorted(unknown))}; expected {', '.join(BATCH_JOB_FIELDS)}", path=path
+            f"unknown column(s) {', '.join(sorted(unknown))}; expected {', '.join(BATCH_JOB_FIELDS)}",
+            path=path,
         )
     entries = []
     for row in reader:
@@ -108,7 +112,9 @@ def _parse_csv_cells(entry: dict) -> dict:
 def _job(entry: dict, base: Path) -> BatchJob:
     unknown = set(entry) - set(BATCH_JOB_FIELDS)
     if unknown:
-        raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(BATCH_JOB_FIELDS)}")
+        raise ValueError(
+            f"unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(BATCH_JOB_FIELDS)}"
+        )
     if not entry.get("video"):
         raise ValueError("no 'video'")
     video = _absolute(entry["video"], base)

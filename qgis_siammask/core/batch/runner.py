@@ -14,6 +14,7 @@ redone from the start. A job's failure is a row in the summary, never the
 end of the batch; a worker process that dies has its job retried on another worker by Dask (up to the
 scheduler's `allowed-failures`, default 3).
 """
+
 from __future__ import annotations
 
 import csv
@@ -70,9 +71,15 @@ class BatchRow:
     worker: str
 
     def as_csv(self) -> dict:
-        return {"name": self.name, "video": self.video, "status": self.status,
-                "frames_tracked": self.frames_tracked, "seconds": f"{self.seconds:.2f}",
-                "message": self.message, "worker": self.worker}
+        return {
+            "name": self.name,
+            "video": self.video,
+            "status": self.status,
+            "frames_tracked": self.frames_tracked,
+            "seconds": f"{self.seconds:.2f}",
+            "message": self.message,
+            "worker": self.worker,
+        }
 
 
 @dataclass(frozen=True)
@@ -133,15 +140,25 @@ def job_record(job: BatchJob, settings: BatchSettings) -> dict:
     """The parameters that make a job's GeoPackage what it is; a rerun redoes the job when they change."""
     video = Path(job.video_path)
     return {
-        "name": job.name, "video": job.video_path, "video_bytes": video.stat().st_size if video.is_file() else None,
-        "telemetry": job.telemetry_path, "boxes": [list(box) for box in job.boxes_xywh],
-        "labels": list(job.labels) if job.labels else None, "start_frame": job.start_frame,
-        "end_frame": job.end_frame, "dem": job.dem_path, "model": str(Path(settings.model_path).resolve()),
-        "precision": settings.precision, "score_threshold": settings.score_threshold, "crs": settings.crs,
+        "name": job.name,
+        "video": job.video_path,
+        "video_bytes": video.stat().st_size if video.is_file() else None,
+        "telemetry": job.telemetry_path,
+        "boxes": [list(box) for box in job.boxes_xywh],
+        "labels": list(job.labels) if job.labels else None,
+        "start_frame": job.start_frame,
+        "end_frame": job.end_frame,
+        "dem": job.dem_path,
+        "model": str(Path(settings.model_path).resolve()),
+        "precision": settings.precision,
+        "score_threshold": settings.score_threshold,
+        "crs": settings.crs,
     }
 
 
-def run_batch(jobs: list[BatchJob], settings: BatchSettings, progress: BatchProgress | None = None) -> BatchSummary:
+def run_batch(
+    jobs: list[BatchJob], settings: BatchSettings, progress: BatchProgress | None = None
+) -> BatchSummary:
     """Run every job not already done on a Dask cluster; write and return the summary."""
     from ..pipeline import TrackingJob
 
@@ -159,17 +176,31 @@ def run_batch(jobs: list[BatchJob], settings: BatchSettings, progress: BatchProg
         record = job_record(job, settings)
         finished = _finished_record(gpkg, record)
         if finished is not None:
-            rows[job.name] = BatchRow(job.name, job.video_path, BATCH_STATUS_SKIPPED,
-                                      int(finished.get("frames_tracked", 0)), 0.0,
-                                      f"done by an earlier run ({job_record_path(gpkg).name})",
-                                      str(finished.get("worker", "")))
+            rows[job.name] = BatchRow(
+                job.name,
+                job.video_path,
+                BATCH_STATUS_SKIPPED,
+                int(finished.get("frames_tracked", 0)),
+                0.0,
+                f"done by an earlier run ({job_record_path(gpkg).name})",
+                str(finished.get("worker", "")),
+            )
             continue
         job_record_path(gpkg).unlink(missing_ok=True)  # a stale record must not vouch for a redone file
         tracking_job = TrackingJob(
-            video_path=job.video_path, model_path=settings.model_path, output_gpkg=str(gpkg),
-            boxes_xywh=job.boxes_xywh, labels=job.labels, telemetry_path=job.telemetry_path,
-            start_frame=job.start_frame, end_frame=job.end_frame, dem_path=job.dem_path, crs=settings.crs,
-            device=settings.device, precision=settings.precision, score_threshold=settings.score_threshold,
+            video_path=job.video_path,
+            model_path=settings.model_path,
+            output_gpkg=str(gpkg),
+            boxes_xywh=job.boxes_xywh,
+            labels=job.labels,
+            telemetry_path=job.telemetry_path,
+            start_frame=job.start_frame,
+            end_frame=job.end_frame,
+            dem_path=job.dem_path,
+            crs=settings.crs,
+            device=settings.device,
+            precision=settings.precision,
+            score_threshold=settings.score_threshold,
         )
         to_run.append((job, tracking_job, record))
     frames_expected = None
@@ -215,15 +246,21 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
             try:
                 client = stack.enter_context(Client(settings.scheduler_address))
             except (OSError, TimeoutError) as error:
-                raise SiamMaskError(f"cannot reach the Dask scheduler at {settings.scheduler_address}",
-                                    details=str(error)) from error
+                raise SiamMaskError(
+                    f"cannot reach the Dask scheduler at {settings.scheduler_address}", details=str(error)
+                ) from error
             torch_threads = settings.torch_threads  # None: the site sized its own workers
         else:
             workers, threads_each = local_cluster_size(settings.workers, settings.device, len(to_run))
             torch_threads = settings.torch_threads or threads_each
             cluster = stack.enter_context(
-                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR)
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             )
             client = stack.enter_context(Client(cluster))
         client.register_plugin(TrackerCache(torch_threads))
@@ -232,8 +269,14 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
         futures = []
         batch_id = uuid.uuid4().hex[:8]  # task keys unique on a scheduler shared by several batches
         for job, tracking_job, record in to_run:
-            future = client.submit(track_on_worker, job.name, tracking_job, record,
-                                   key=f"siammask-{batch_id}-{job.name}", pure=False)
+            future = client.submit(
+                track_on_worker,
+                job.name,
+                tracking_job,
+                record,
+                key=f"siammask-{batch_id}-{job.name}",
+                pure=False,
+            )
             jobs_by_key[future.key] = job
             futures.append(future)
         pending = set(futures)
@@ -250,8 +293,15 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
                 client.cancel(list(pending))
                 for future in pending:
                     job = jobs_by_key[future.key]
-                    rows[job.name] = BatchRow(job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0,
-                                              "cancelled; a rerun does it unless it finished meanwhile", "")
+                    rows[job.name] = BatchRow(
+                        job.name,
+                        job.video_path,
+                        BATCH_STATUS_FAILED,
+                        0,
+                        0.0,
+                        "cancelled; a rerun does it unless it finished meanwhile",
+                        "",
+                    )
                 pending = ()
         workers = len(client.nthreads())
         client.unsubscribe_topic(BATCH_FRAMES_TOPIC)
@@ -263,13 +313,15 @@ def _row(job: BatchJob, future) -> BatchRow:
     try:
         outcome = future.result()
     except Exception as error:  # noqa: BLE001 (KilledWorker, a lost scheduler: this job failed, not the batch)
-        return BatchRow(job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0,
-                        f"{type(error).__name__}: {error}", "")
+        return BatchRow(
+            job.name, job.video_path, BATCH_STATUS_FAILED, 0, 0.0, f"{type(error).__name__}: {error}", ""
+        )
     result = outcome.result
     status = BATCH_STATUS_DONE if result.ok else BATCH_STATUS_FAILED
     message = " ".join(filter(None, (result.message, result.details)))
-    return BatchRow(job.name, job.video_path, status, result.frames_tracked, result.elapsed_s, message,
-                    outcome.worker)
+    return BatchRow(
+        job.name, job.video_path, status, result.frames_tracked, result.elapsed_s, message, outcome.worker
+    )
 
 
 def write_summary(path: Path, rows: tuple[BatchRow, ...]) -> None:

@@ -10,6 +10,7 @@ a worker loads the model once, not once per video; with several GPUs each worker
 NAME.job.json beside NAME.gpkg: a rerun skips a job only when both exist and the record names the same
 job parameters.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -79,7 +80,10 @@ class TrackerCache(WorkerPlugin):
         key = (job.model_path, job.device, job.precision, job.score_threshold, threading.get_ident())
         if key not in self._trackers:
             self._trackers[key] = SiamMaskTracker(
-                job.model_path, device=job.device, score_threshold=job.score_threshold, precision=job.precision
+                job.model_path,
+                device=job.device,
+                score_threshold=job.score_threshold,
+                precision=job.precision,
             )
         return self._trackers[key]
 
@@ -112,12 +116,18 @@ def track_on_worker(name: str, job: TrackingJob, job_record: dict) -> WorkerOutc
     try:
         job = dataclasses.replace(job, device=cache.device_for(job.device))
     except SiamMaskError as error:  # e.g. CUDA asked for on a CPU-only worker: this job fails, not the batch
-        return WorkerOutcome(name, JobResult(JOB_FAILED, 0, 0, job.output_gpkg, error.user_message), worker.address)
+        return WorkerOutcome(
+            name, JobResult(JOB_FAILED, 0, 0, job.output_gpkg, error.user_message), worker.address
+        )
     result = run_tracking_job(job, on_frame=reporter.on_frame, load_tracker=cache.tracker)
     reporter.flush()
     if result.ok:
-        record = {**job_record, "frames_tracked": result.frames_tracked, "seconds": round(result.elapsed_s, 3),
-                  "worker": worker.address}
+        record = {
+            **job_record,
+            "frames_tracked": result.frames_tracked,
+            "seconds": round(result.elapsed_s, 3),
+            "worker": worker.address,
+        }
         try:
             write_job_record(job.output_gpkg, record)
         except OSError as error:

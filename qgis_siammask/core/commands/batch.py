@@ -4,6 +4,7 @@ Tracks every job of a job file (JSON lines or CSV, see core/batch/jobs.py) on Da
 sized to the machine, or the cluster at --scheduler. Writes DIR/NAME.gpkg per job and DIR/summary.csv;
 a rerun skips the jobs already done. Exit status 0 when no job failed, 1 otherwise.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,15 +24,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("jobs", help="job file: .jsonl (one JSON object per line) or .csv")
     parser.add_argument("--out", required=True, help="output folder: NAME.gpkg per job, summary.csv")
     parser.add_argument("--model", help="TorchScript model (default: model/default/*.pt)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes of the local cluster (default: one per GPU, else per core)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads per worker (default: the cores shared among the local workers)")
-    parser.add_argument("--scheduler", default=None,
-                        help="address of a running Dask scheduler (tcp://host:8786) instead of a local cluster")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of the local cluster (default: one per GPU, else per core)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads per worker (default: the cores shared among the local workers)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a running Dask scheduler (tcp://host:8786) instead of a local cluster",
+    )
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--precision", default=PRECISION_FP32, choices=PRECISIONS)
-    parser.add_argument("--score-threshold", type=float, default=0.3, help="score under which a target is weak")
+    parser.add_argument(
+        "--score-threshold", type=float, default=0.3, help="score under which a target is weak"
+    )
     parser.add_argument("--crs", default=DEFAULT_CRS, help=f"output CRS (default {DEFAULT_CRS})")
 
 
@@ -67,8 +81,9 @@ class TerminalProgress(BatchProgress):
     def start(self, jobs_total, jobs_skipped, frames_expected):
         from tqdm import tqdm
 
-        self.jobs = tqdm(total=jobs_total, initial=jobs_skipped, unit="job", desc="jobs", position=0,
-                         file=sys.stderr)
+        self.jobs = tqdm(
+            total=jobs_total, initial=jobs_skipped, unit="job", desc="jobs", position=0, file=sys.stderr
+        )
         self.frame_bar = tqdm(total=frames_expected, unit="frame", desc="frames", position=1, file=sys.stderr)
 
     def frames(self, job_name, count, worker):
