@@ -43,7 +43,7 @@ def _scheduler_overhead_ms(tasks: int = 200) -> float:
     """Milliseconds of Dask scheduling per task: no-op tasks on a one-worker LocalCluster, started."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         with Client(cluster) as client:
             client.submit(int, 0).result()  # worker up and warm
             started = time.perf_counter()

@@ -56,7 +56,7 @@ def cluster():
     """A LocalCluster of 2 worker processes (with nannies, which restart a killed worker)."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
         with Client(local) as client:
             yield local, client
 

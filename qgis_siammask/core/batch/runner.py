@@ -258,7 +258,7 @@ def _run_on_cluster(to_run, settings: BatchSettings, progress: BatchProgress, ro
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )
             )
