@@ -51,7 +51,7 @@ def _frame(index: int, track_ids=(1, 2), crs="EPSG:4326") -> FrameFeatures:
 
 @pytest.fixture()
 def group(qgis_app):
-    from qgis_siammask.layers import VideoLayerGroup
+    from qgis_siammask.layer_tree import VideoLayerGroup
 
     video_group = VideoLayerGroup("clip.ts")
     yield video_group
@@ -106,7 +106,9 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
 
 
 def test_projected_crs_and_group_removal(qgis_app):
-    from qgis_siammask.layers import PlaybackLayers, TrackLayers, VideoLayerGroup
+    from qgis_siammask.layer_tree import VideoLayerGroup
+    from qgis_siammask.layers import TrackLayers
+    from qgis_siammask.playback_layers import PlaybackLayers
 
     parent = VideoLayerGroup("other.ts")
     run = VideoLayerGroup("tracks 1", parent=parent)

@@ -174,3 +174,12 @@ QGIS_MODEL_SUBDIR = "siammask/models"  # in QGIS: under the profile folder (surv
 PARTIAL_DOWNLOAD_SUFFIX = ".part"  # a download in progress; never listed, resumed where the server allows
 MODEL_SOURCE_BUNDLED = "bundled"  # InstalledModel.source of the demo model shipped with the plugin
 DEFAULT_REAL_VIDEO_MODEL = "siammask-davis"  # the catalogue entry offered for real footage
+
+# QGIS plugin: where it keeps things in a project (entries of `QgsProject.writeEntry`, layer tree
+# custom properties); the layer tree nodes themselves are never held, only found by these.
+PROJECT_SCOPE = "qgis_siammask"
+PROJECT_ENTRY_DEM_LAYER = "dem_layer_id"
+PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
+PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
+GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
+OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder

@@ -7,7 +7,7 @@ what comes back into map layers; video decoding, telemetry, camera geometry and 
 
 from __future__ import annotations
 
-import tempfile
+import dataclasses
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,13 +17,14 @@ from qgis.core import (
     QgsApplication,
     QgsInterval,
     QgsMessageLog,
-    QgsProject,
+    QgsSettings,
     QgsTemporalNavigationObject,
 )
-from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
-from qgis.PyQt.QtGui import QFont
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, QUrl
+from qgis.PyQt.QtGui import QDesktopServices, QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -32,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QShortcut,
     QSlider,
     QStyle,
     QTableWidget,
@@ -42,8 +44,10 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.definitions import JOB_FAILED, PLUGIN_NAME
-from ..layers import PlaybackLayers, TrackLayers, VideoLayerGroup
-from ..settings import load_settings
+from ..layer_tree import VideoLayerGroup
+from ..layers import TrackLayers
+from ..playback_layers import PlaybackLayers
+from ..settings import SETTINGS_PREFIX, load_settings, save_settings
 from ..tasks import TrackingTask, build_job
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .model_banner import DemoModelBanner
@@ -102,14 +106,16 @@ class VideoDock(QDockWidget):
         self.telemetry = None
         self.telemetry_path: str | None = None
         self.terrain = None  # core.terrain.DemTerrain of the settings' DEM, None for flat ground
+        self._terrain_path: str | None = None  # the DEM file `terrain` was read from
         self.frame_index = 0
         self.current_frame = None
         self.boxes: list[DrawnBox] = []
-        self.group: VideoLayerGroup | None = None
+        self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
         self.playback_layers: PlaybackLayers | None = None
-        self.track_layers: TrackLayers | None = None
-        self.owned_groups: list[VideoLayerGroup] = []  # every group this dock added, parents first
+        self.track_layers: TrackLayers | None = None  # of the latest run
+        self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.run_count = 0
+        self._frames_to_track = 1  # frames from the run's start frame to the end of the video
         self.task: TrackingTask | None = None
         self.last_outcome = None
         self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the tracking runs
@@ -132,15 +138,15 @@ class VideoDock(QDockWidget):
         self.video_edit = QLineEdit(body)
         self.video_edit.setReadOnly(True)
         self.video_edit.setPlaceholderText(tr("No video"))
-        open_button = QPushButton(tr("Open video…"), body)
-        open_button.clicked.connect(self._choose_video)
-        layout.addLayout(_row(QLabel(tr("Video")), self.video_edit, open_button))
+        self.open_button = QPushButton(tr("Open video…"), body)
+        self.open_button.clicked.connect(lambda: self._choose_video())
+        layout.addLayout(_row(QLabel(tr("Video")), self.video_edit, self.open_button))
 
         self.telemetry_edit = QLineEdit(body)
         self.telemetry_edit.setReadOnly(True)
         self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
         telemetry_button = QPushButton(tr("Telemetry…"), body)
-        telemetry_button.clicked.connect(self._choose_telemetry)
+        telemetry_button.clicked.connect(lambda: self._choose_telemetry())
         layout.addLayout(_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
 
         self.frame_view = FrameView(body)
@@ -159,7 +165,7 @@ class VideoDock(QDockWidget):
             style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame")
         )
         self.step_back_button.clicked.connect(lambda: self.step(-1))
-        self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.clicked.connect(lambda: self.toggle_play())
         self.step_button.clicked.connect(lambda: self.step(1))
         self.slider = QSlider(Qt.Orientation.Horizontal, body)
         self.slider.valueChanged.connect(self._slider_moved)
@@ -179,9 +185,9 @@ class VideoDock(QDockWidget):
         self.label_edit = QLineEdit(tr("vehicle"), body)
         self.label_edit.setToolTip(tr("Label given to the next box drawn on the video"))
         remove_button = QPushButton(tr("Remove box"), body)
-        remove_button.clicked.connect(self._remove_selected_boxes)
+        remove_button.clicked.connect(lambda: self._remove_selected_boxes())
         clear_button = QPushButton(tr("Clear boxes"), body)
-        clear_button.clicked.connect(self.clear_boxes)
+        clear_button.clicked.connect(lambda: self.clear_boxes())
         layout.addLayout(_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
         self.box_table = QTableWidget(0, len(_BOX_COLUMNS), body)
         self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
@@ -192,20 +198,44 @@ class VideoDock(QDockWidget):
         layout.addWidget(self.box_table)
 
         self.track_button = QPushButton(tr("Track"), body)
-        self.track_button.clicked.connect(self.start_tracking)
+        # clicked(bool) must not reach start_tracking's optional output path: no argument passes
+        self.track_button.clicked.connect(lambda: self.start_tracking())
         if not self.tracking_enabled:
             self.track_button.setToolTip(tr("Tracking is disabled: {}").format(tracking_disabled_reason))
         self.stop_button = QPushButton(tr("Stop"), body)
-        self.stop_button.clicked.connect(self.stop_tracking)
+        self.stop_button.clicked.connect(lambda: self.stop_tracking())
         self.progress = QProgressBar(body)
         self.progress.setRange(0, 100)
         self.export_button = QPushButton(tr("Export GeoPackage…"), body)
-        self.export_button.clicked.connect(self._choose_export)
+        self.export_button.clicked.connect(lambda: self._choose_export())
         layout.addLayout(_row(self.track_button, self.stop_button, self.progress, self.export_button))
+
+        self.output_edit = QLineEdit(body)
+        self.output_edit.setReadOnly(True)
+        self.output_edit.setToolTip(tr("Each run writes its GeoPackage here (saved with the project)"))
+        output_button = QPushButton(tr("Folder…"), body)
+        output_button.clicked.connect(lambda: self._choose_output_folder())
+        self.open_folder_button = QPushButton(tr("Open folder"), body)
+        self.open_folder_button.clicked.connect(lambda: self.open_output_folder())
+        layout.addLayout(
+            _row(QLabel(tr("Output")), self.output_edit, output_button, self.open_folder_button)
+        )
+        self.export_add_check = QCheckBox(tr("Add exported files to the project"), body)
+        self.export_add_check.setChecked(True)
+        layout.addWidget(self.export_add_check)
         self.status_label = QLabel("", body)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         self.setWidget(body)
+        for keys, slot in (
+            (Qt.Key.Key_Space, self.toggle_play),
+            (Qt.Key.Key_Right, lambda: self.step(1)),
+            (Qt.Key.Key_Left, lambda: self.step(-1)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), body)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _update_controls(self) -> None:
         has_video = self.video is not None
@@ -217,7 +247,8 @@ class VideoDock(QDockWidget):
             self.tracking_enabled and has_video and bool(self.boxes) and not tracking
         )
         self.stop_button.setEnabled(tracking)
-        self.export_button.setEnabled(self.track_layers is not None and not tracking)
+        self.export_button.setEnabled(self.result_gpkg is not None and not tracking)
+        self.output_edit.setText(str(self.result_gpkg or load_settings().output_dir()))
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
         self.status_label.setText(text)
@@ -225,12 +256,12 @@ class VideoDock(QDockWidget):
 
     # --- video -----------------------------------------------------------------------------------
     def _choose_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("Open video"), "", VIDEO_FILTER)
+        path = ask_path(self, "video", tr("Open video"), VIDEO_FILTER)
         if path:
             self.open_video(path)
 
     def _choose_telemetry(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("Choose telemetry"), "", TELEMETRY_FILTER)
+        path = ask_path(self, "telemetry", tr("Choose telemetry"), TELEMETRY_FILTER)
         if path and self.video_path:
             self.open_video(self.video_path, path)
 
@@ -251,7 +282,7 @@ class VideoDock(QDockWidget):
         try:
             self.telemetry = open_telemetry(path, telemetry_path)
             self.telemetry_path = telemetry_path
-            self.terrain = self._terrain()
+            self._sync_terrain()
             records = len(self.telemetry.records)
             source = self.telemetry.records[0].source if records else "?"
             telemetry_status = tr("{} telemetry, {} records").format(source.upper(), records)
@@ -260,8 +291,8 @@ class VideoDock(QDockWidget):
             telemetry_status = tr("no telemetry ({}): the map shows nothing").format(error.user_message)
         self.video_edit.setText(str(path))
         self.telemetry_edit.setText(telemetry_path or (tr("automatic: ") + telemetry_status))
-        self.group = VideoLayerGroup(Path(path).name)
-        self.owned_groups.append(self.group)
+        # one group per video file: reopening it replaces the playback layers, keeps earlier runs
+        self.group = VideoLayerGroup(Path(path).name, key="video:" + str(Path(path).resolve()))
         self.playback_layers = PlaybackLayers(self.group)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(int(video.frame_count) - 1, 0))
@@ -277,10 +308,16 @@ class VideoDock(QDockWidget):
         return True
 
     def close_video(self) -> None:
+        """Close the clip; its playback layers go, its group stays while it holds tracking runs."""
         self.pause()
         if self.video is not None:
             self.video.close()
-        self.video = self.current_frame = self._shown = None
+        if self.playback_layers is not None:
+            self.playback_layers.remove()
+        group = self.group.find() if self.group is not None else None
+        if group is not None and not group.children():
+            self.group.remove()
+        self.video = self.current_frame = self._shown = self.playback_layers = self.group = None
         self.clear_boxes()
         self.features_by_frame.clear()
 
@@ -297,8 +334,10 @@ class VideoDock(QDockWidget):
         if frame is None:
             return False
         self.current_frame, self.frame_index = frame, frame.index
+        self._sync_terrain()
         record, camera = self._camera_at(frame.time_s)
         self._shown = (frame.index, record, camera)
+        self.telemetry_label.setText(telemetry_text(record))  # every frame: the map alone is throttled
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
         self.frame_view.set_overlays(overlays_from_features(features))
@@ -318,21 +357,23 @@ class VideoDock(QDockWidget):
             + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
         )
 
-    def _terrain(self):
-        """The settings' DEM as the engine's terrain (the one tracking will use), else None: flat ground."""
+    def _sync_terrain(self) -> None:
+        """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
         dem_path = load_settings().dem_path()
+        if dem_path == self._terrain_path:
+            return
+        self.terrain, self._terrain_path = None, dem_path
         if not dem_path:
-            return None
+            return
         from ..core.errors import SiamMaskError
         from ..core.geo.terrain import DemTerrain
 
         try:
-            return DemTerrain(dem_path)
+            self.terrain = DemTerrain(dem_path)
         except SiamMaskError as error:
             self._set_status(
                 tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning
             )
-            return None
 
     def _camera_at(self, time_s: float):
         """(telemetry record, camera model) of a video time; either may be None."""
@@ -351,7 +392,6 @@ class VideoDock(QDockWidget):
             return record, None
 
     def _update_playback_layers(self, frame_index: int, record, camera) -> None:
-        self.telemetry_label.setText(telemetry_text(record))
         if self.playback_layers is None or record is None:
             return
         footprint = None
@@ -439,12 +479,15 @@ class VideoDock(QDockWidget):
 
     # --- tracking --------------------------------------------------------------------------------
     def make_job(self, output_gpkg: str | None = None):
-        """The frozen engine job for the current video, frame, boxes and settings."""
+        """The frozen engine job for the current video, frame, boxes and settings.
+
+        Without `output_gpkg` the run goes to the settings' output folder (beside the saved project by
+        default), named after the video and the time; OSError when that folder cannot be made."""
         settings = load_settings()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
         if output_gpkg is None:
-            folder = Path(QgsProject.instance().homePath() or tempfile.gettempdir()) / "siammask_tracks"
+            folder = settings.output_dir()
             folder.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
             output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
         return build_job(
             video_path=self.video_path,
@@ -466,16 +509,20 @@ class VideoDock(QDockWidget):
         if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
             return None
         self.pause()
-        job = self.make_job(output_gpkg)
+        try:
+            job = self.make_job(output_gpkg)
+        except OSError as error:
+            self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
+            return None
         self.run_count += 1
         run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
-        self.owned_groups.append(run_group)
         self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
+        self._frames_to_track = max(int(self.video.frame_count) - self.frame_index, 1)
         self.task = TrackingTask(
             job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
         )
         self.task.framesReady.connect(self._drain_task)
-        self.task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self.task.progressChanged.connect(self._task_progress)
         self.task.outcomeReady.connect(self._tracking_finished)
         self.progress.setValue(0)
         self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
@@ -487,6 +534,10 @@ class VideoDock(QDockWidget):
         if self.task is not None:
             self.task.cancel()
 
+    def _task_progress(self, value: float) -> None:
+        if self.task is not None:  # a finished task reports 100 % even when it was cancelled
+            self.progress.setValue(int(value))
+
     def _drain_task(self) -> None:
         """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
         task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
@@ -495,23 +546,43 @@ class VideoDock(QDockWidget):
             return
         self.track_layers.add_frames(frames)
         self.features_by_frame.update((f.frame, f) for f in frames)
-        self.show_frame(frames[-1].frame)
+        if self.video is not None:
+            self.show_frame(frames[-1].frame)
 
     def _tracking_finished(self, outcome) -> None:
         self.last_outcome = outcome
         self.task = None
-        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
-        text = tr("Tracking {}: {} frames; {}").format(
-            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
-        )
-        if outcome.message:
-            text += f" ({outcome.message})"
+        self.progress.setValue(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
+        text = self._keep_results(outcome)
         self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
         if self.iface is not None and self.iface.messageBar() is not None:
             level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
             self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
         self._offer_to_temporal_controller()
         self._update_controls()
+
+    def _keep_results(self, outcome) -> str:
+        """Swap the run's live layers for its GeoPackage's (a failed run's empty group goes); the status."""
+        gpkg = Path(outcome.gpkg_path) if outcome.gpkg_path else None
+        layers = self.track_layers
+        regrouped = layers is not None and not layers.group.exists
+        if outcome.frames_tracked and gpkg is not None and gpkg.is_file() and layers is not None:
+            if layers.load_geopackage(gpkg):
+                self.result_gpkg = gpkg
+        elif layers is not None:
+            layers.group.remove()
+            self.track_layers, regrouped = None, False
+        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
+        text = tr("Tracking {}: {} frames; {}").format(
+            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
+        )
+        if outcome.message:
+            text += f" ({outcome.message})"
+        if self.result_gpkg == gpkg and gpkg is not None:
+            text += "\n" + tr("Saved in {}").format(gpkg)
+        if regrouped:
+            text += "\n" + tr("The run's layer group was removed while tracking: added again from the file.")
+        return text
 
     def _offer_to_temporal_controller(self) -> None:
         """Give QGIS's temporal controller the run's time span and the video's frame duration."""
@@ -523,37 +594,65 @@ class VideoDock(QDockWidget):
         controller.setTemporalExtents(extent)
         controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
 
-    # --- export ----------------------------------------------------------------------------------
+    # --- output and export -----------------------------------------------------------------------
+    def _choose_output_folder(self) -> None:
+        """The project's output folder (kept in the project file)."""
+        settings = load_settings()
+        folder = QFileDialog.getExistingDirectory(self, tr("Output folder"), str(settings.output_dir()))
+        if folder:
+            save_settings(dataclasses.replace(settings, output_folder=folder))
+            self._update_controls()
+
+    def open_output_folder(self) -> None:
+        """Show the latest run's folder (else the output folder) in the system's file manager."""
+        folder = self.result_gpkg.parent if self.result_gpkg is not None else load_settings().output_dir()
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
     def _choose_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export tracks"), "", "GeoPackage (*.gpkg)")
+        path = ask_path(self, "export", tr("Export tracks"), "GeoPackage (*.gpkg)", save=True)
         if path:
             self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
 
     def export_geopackage(self, path: str) -> Path | None:
-        if self.track_layers is None:
+        """Write the latest run's layers to `path`; with the check box ticked, add the file's layers."""
+        if self.track_layers is None or not self.track_layers.complete:
+            self._set_status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
             return None
         try:
             written = self.track_layers.export_geopackage(path)
         except OSError as error:
             self._set_status(str(error), Qgis.Critical)
             return None
+        if self.export_add_check.isChecked():
+            group = VideoLayerGroup(tr("exported {}").format(written.name))
+            TrackLayers(group, self.track_layers.crs, self.track_layers.frame_duration_s, geopackage=written)
         self._set_status(tr("Exported to {}").format(written))
         return written
 
     # --- teardown --------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel the task, close the video, remove every layer and group this dock added."""
+        """Cancel the task, close the video and its playback layers; the runs' layers stay (GeoPackage)."""
         if self.task is not None:
             task, self.task = self.task, None
             task.framesReady.disconnect()
             task.outcomeReady.disconnect()
             task.cancel()
             task.waitForFinished(10000)
+            if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
+                self._keep_results(task.outcome)
         self.close_video()
-        for group in reversed(self.owned_groups):
-            group.remove()
-        self.owned_groups.clear()
-        self.group = self.playback_layers = self.track_layers = None
+        self.track_layers = None
+
+
+def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False) -> str:
+    """A file chosen in a dialog that opens in the folder last used for this kind of file."""
+    key = f"{SETTINGS_PREFIX}last_folder/{kind}"
+    settings = QgsSettings()
+    ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+    path, _ = ask(parent, title, str(settings.value(key, "") or ""), file_filter)
+    if path:
+        settings.setValue(key, str(Path(path).parent))
+    return path
 
 
 def _lonlat(lon, lat):
