@@ -84,7 +84,7 @@ def _metres(lonlat_a, lonlat_b) -> float:
 def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     from qgis.PyQt.QtWidgets import QFileDialog
 
-    from qgis_siammask.gui import video_dock
+    from qgis_siammask.gui import tracking_runs
 
     result, targets = clip
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(result.video_path), ""))
@@ -170,7 +170,9 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     assert dock.frame_index == FRAMES - 1 and len(dock.frame_view._overlays) == 2  # last frame, both overlays
 
     opened = []
-    monkeypatch.setattr(video_dock.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    monkeypatch.setattr(
+        tracking_runs.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+    )
     _click(qtbot, dock.open_folder_button)
     assert opened == [str(output.parent)]
 

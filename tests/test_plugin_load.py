@@ -59,7 +59,9 @@ def test_unload_while_tracking_keeps_the_frames_tracked(iface, qtbot, tmp_path_f
     from qgis_siammask.settings import PluginSettings, save_settings
 
     output_dir = tmp_path_factory.mktemp("unload")
-    save_settings(PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(output_dir)))
+    save_settings(
+        PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(output_dir))
+    )
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
     plugin = qgis_siammask.classFactory(iface)
     plugin.initGui()

@@ -7,27 +7,19 @@ what comes back into map layers; video decoding, telemetry, camera geometry and 
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from qgis.core import (
     Qgis,
-    QgsApplication,
-    QgsInterval,
     QgsMessageLog,
-    QgsSettings,
-    QgsTemporalNavigationObject,
 )
-from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, QUrl
-from qgis.PyQt.QtGui import QDesktopServices, QFont, QKeySequence
+from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDockWidget,
-    QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -38,20 +30,21 @@ from qgis.PyQt.QtWidgets import (
     QStyle,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.definitions import JOB_FAILED, PLUGIN_NAME
+from ..core.definitions import PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
 from ..playback_layers import PlaybackLayers
-from ..settings import SETTINGS_PREFIX, load_settings, save_settings
-from ..tasks import TrackingTask, build_job
+from ..settings import load_settings
+from ..tasks import TrackingTask
+from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tool_button, tr, widget_row
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
+from .tracking_runs import TrackingRuns
 
 MAP_UPDATE_INTERVAL_S = 0.25
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
@@ -59,43 +52,9 @@ TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
 _BOX_COLUMNS = ("label", "x", "y", "width", "height")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("VideoDock", text)
 
 
-def format_time(seconds: float) -> str:
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes):02d}:{rest:05.2f}"
-
-
-def _value(value, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
-
-
-def telemetry_text(record) -> str:
-    """The read-out under the video: what the telemetry says about this frame."""
-    if record is None:
-        return tr("No telemetry")
-    time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
-    r = record
-    return "\n".join(
-        [
-            f"{time_utc}  ({r.source or '?'})",
-            f"sensor  {_value(r.sensor_latitude_deg, '.6f')}, {_value(r.sensor_longitude_deg, '.6f')}"
-            f"  alt {_value(r.sensor_altitude_m, '.1f')} m {r.altitude_reference or ''}",
-            f"platform hdg {_value(r.platform_heading_deg, '.1f')}°"
-            f"  pitch {_value(r.platform_pitch_deg, '.1f')}°  roll {_value(r.platform_roll_deg, '.1f')}°",
-            f"sensor az {_value(r.sensor_relative_azimuth_deg, '.1f')}°"
-            f"  el {_value(r.sensor_relative_elevation_deg, '.1f')}°"
-            f"  fov {_value(r.horizontal_fov_deg, '.2f')}° x {_value(r.vertical_fov_deg, '.2f')}°",
-            f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
-            f" {_value(r.frame_center_longitude_deg, '.6f')}"
-            f"  slant {_value(r.slant_range_m, '.0f')} m",
-        ]
-    )
-
-
-class VideoDock(QDockWidget):
+class VideoDock(QDockWidget, TrackingRuns):
     def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
         super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
         self.setObjectName("SiamMaskVideoDock")
@@ -140,14 +99,14 @@ class VideoDock(QDockWidget):
         self.video_edit.setPlaceholderText(tr("No video"))
         self.open_button = QPushButton(tr("Open video…"), body)
         self.open_button.clicked.connect(lambda: self._choose_video())
-        layout.addLayout(_row(QLabel(tr("Video")), self.video_edit, self.open_button))
+        layout.addLayout(widget_row(QLabel(tr("Video")), self.video_edit, self.open_button))
 
         self.telemetry_edit = QLineEdit(body)
         self.telemetry_edit.setReadOnly(True)
         self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
         telemetry_button = QPushButton(tr("Telemetry…"), body)
         telemetry_button.clicked.connect(lambda: self._choose_telemetry())
-        layout.addLayout(_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
+        layout.addLayout(widget_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
 
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
@@ -155,13 +114,13 @@ class VideoDock(QDockWidget):
         layout.addWidget(self.frame_view, 1)
 
         style = self.style()
-        self.step_back_button = _tool_button(
+        self.step_back_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame")
         )
-        self.play_button = _tool_button(
+        self.play_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause")
         )
-        self.step_button = _tool_button(
+        self.step_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame")
         )
         self.step_back_button.clicked.connect(lambda: self.step(-1))
@@ -171,7 +130,9 @@ class VideoDock(QDockWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", body)
         layout.addLayout(
-            _row(self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label)
+            widget_row(
+                self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label
+            )
         )
 
         self.telemetry_label = QLabel(tr("No telemetry"), body)
@@ -188,7 +149,7 @@ class VideoDock(QDockWidget):
         remove_button.clicked.connect(lambda: self._remove_selected_boxes())
         clear_button = QPushButton(tr("Clear boxes"), body)
         clear_button.clicked.connect(lambda: self.clear_boxes())
-        layout.addLayout(_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
+        layout.addLayout(widget_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
         self.box_table = QTableWidget(0, len(_BOX_COLUMNS), body)
         self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
         self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -208,7 +169,7 @@ class VideoDock(QDockWidget):
         self.progress.setRange(0, 100)
         self.export_button = QPushButton(tr("Export GeoPackage…"), body)
         self.export_button.clicked.connect(lambda: self._choose_export())
-        layout.addLayout(_row(self.track_button, self.stop_button, self.progress, self.export_button))
+        layout.addLayout(widget_row(self.track_button, self.stop_button, self.progress, self.export_button))
 
         self.output_edit = QLineEdit(body)
         self.output_edit.setReadOnly(True)
@@ -218,7 +179,7 @@ class VideoDock(QDockWidget):
         self.open_folder_button = QPushButton(tr("Open folder"), body)
         self.open_folder_button.clicked.connect(lambda: self.open_output_folder())
         layout.addLayout(
-            _row(QLabel(tr("Output")), self.output_edit, output_button, self.open_folder_button)
+            widget_row(QLabel(tr("Output")), self.output_edit, output_button, self.open_folder_button)
         )
         self.export_add_check = QCheckBox(tr("Add exported files to the project"), body)
         self.export_add_check.setChecked(True)
@@ -399,8 +360,8 @@ class VideoDock(QDockWidget):
             corners = camera.footprint()
             if bool(corners.valid.all()):
                 footprint = corners.lonlat_deg.tolist()
-        platform = _lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
-        centre = _lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
+        platform = lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
+        centre = lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
         self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
 
     def _slider_moved(self, value: int) -> None:
@@ -477,158 +438,6 @@ class VideoDock(QDockWidget):
             )
             self.frame_view.set_boxes(self.boxes)
 
-    # --- tracking --------------------------------------------------------------------------------
-    def make_job(self, output_gpkg: str | None = None):
-        """The frozen engine job for the current video, frame, boxes and settings.
-
-        Without `output_gpkg` the run goes to the settings' output folder (beside the saved project by
-        default), named after the video and the time; OSError when that folder cannot be made."""
-        settings = load_settings()
-        if output_gpkg is None:
-            folder = settings.output_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
-            output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
-        return build_job(
-            video_path=self.video_path,
-            telemetry_path=self.telemetry_path,
-            model_path=settings.effective_model_path,
-            start_frame=self.frame_index,
-            end_frame=None,
-            boxes_xywh=tuple(box.xywh for box in self.boxes),
-            labels=tuple(box.label for box in self.boxes),
-            dem_path=settings.dem_path(),
-            output_gpkg=output_gpkg,
-            crs=settings.output_crs,
-            device=settings.device,
-            precision=settings.precision,
-            score_threshold=settings.score_threshold,
-        )
-
-    def start_tracking(self, output_gpkg: str | None = None) -> TrackingTask | None:
-        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
-            return None
-        self.pause()
-        try:
-            job = self.make_job(output_gpkg)
-        except OSError as error:
-            self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
-            return None
-        self.run_count += 1
-        run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
-        self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
-        self._frames_to_track = max(int(self.video.frame_count) - self.frame_index, 1)
-        self.task = TrackingTask(
-            job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
-        )
-        self.task.framesReady.connect(self._drain_task)
-        self.task.progressChanged.connect(self._task_progress)
-        self.task.outcomeReady.connect(self._tracking_finished)
-        self.progress.setValue(0)
-        self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
-        QgsApplication.taskManager().addTask(self.task)
-        self._update_controls()
-        return self.task
-
-    def stop_tracking(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _task_progress(self, value: float) -> None:
-        if self.task is not None:  # a finished task reports 100 % even when it was cancelled
-            self.progress.setValue(int(value))
-
-    def _drain_task(self) -> None:
-        """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
-        task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
-        frames = task.take() if task is not None else []
-        if not frames or self.track_layers is None:
-            return
-        self.track_layers.add_frames(frames)
-        self.features_by_frame.update((f.frame, f) for f in frames)
-        if self.video is not None:
-            self.show_frame(frames[-1].frame)
-
-    def _tracking_finished(self, outcome) -> None:
-        self.last_outcome = outcome
-        self.task = None
-        self.progress.setValue(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
-        text = self._keep_results(outcome)
-        self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
-        if self.iface is not None and self.iface.messageBar() is not None:
-            level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
-            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
-        self._offer_to_temporal_controller()
-        self._update_controls()
-
-    def _keep_results(self, outcome) -> str:
-        """Swap the run's live layers for its GeoPackage's (a failed run's empty group goes); the status."""
-        gpkg = Path(outcome.gpkg_path) if outcome.gpkg_path else None
-        layers = self.track_layers
-        regrouped = layers is not None and not layers.group.exists
-        if outcome.frames_tracked and gpkg is not None and gpkg.is_file() and layers is not None:
-            if layers.load_geopackage(gpkg):
-                self.result_gpkg = gpkg
-        elif layers is not None:
-            layers.group.remove()
-            self.track_layers, regrouped = None, False
-        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
-        text = tr("Tracking {}: {} frames; {}").format(
-            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
-        )
-        if outcome.message:
-            text += f" ({outcome.message})"
-        if self.result_gpkg == gpkg and gpkg is not None:
-            text += "\n" + tr("Saved in {}").format(gpkg)
-        if regrouped:
-            text += "\n" + tr("The run's layer group was removed while tracking: added again from the file.")
-        return text
-
-    def _offer_to_temporal_controller(self) -> None:
-        """Give QGIS's temporal controller the run's time span and the video's frame duration."""
-        extent = self.track_layers.time_extent() if self.track_layers is not None else None
-        canvas = self.iface.mapCanvas() if self.iface is not None else None
-        controller = canvas.temporalController() if canvas is not None else None
-        if extent is None or not isinstance(controller, QgsTemporalNavigationObject):
-            return
-        controller.setTemporalExtents(extent)
-        controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
-
-    # --- output and export -----------------------------------------------------------------------
-    def _choose_output_folder(self) -> None:
-        """The project's output folder (kept in the project file)."""
-        settings = load_settings()
-        folder = QFileDialog.getExistingDirectory(self, tr("Output folder"), str(settings.output_dir()))
-        if folder:
-            save_settings(dataclasses.replace(settings, output_folder=folder))
-            self._update_controls()
-
-    def open_output_folder(self) -> None:
-        """Show the latest run's folder (else the output folder) in the system's file manager."""
-        folder = self.result_gpkg.parent if self.result_gpkg is not None else load_settings().output_dir()
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def _choose_export(self) -> None:
-        path = ask_path(self, "export", tr("Export tracks"), "GeoPackage (*.gpkg)", save=True)
-        if path:
-            self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
-
-    def export_geopackage(self, path: str) -> Path | None:
-        """Write the latest run's layers to `path`; with the check box ticked, add the file's layers."""
-        if self.track_layers is None or not self.track_layers.complete:
-            self._set_status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
-            return None
-        try:
-            written = self.track_layers.export_geopackage(path)
-        except OSError as error:
-            self._set_status(str(error), Qgis.Critical)
-            return None
-        if self.export_add_check.isChecked():
-            group = VideoLayerGroup(tr("exported {}").format(written.name))
-            TrackLayers(group, self.track_layers.crs, self.track_layers.frame_duration_s, geopackage=written)
-        self._set_status(tr("Exported to {}").format(written))
-        return written
-
     # --- teardown --------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Cancel the task, close the video and its playback layers; the runs' layers stay (GeoPackage)."""
@@ -642,32 +451,3 @@ class VideoDock(QDockWidget):
                 self._keep_results(task.outcome)
         self.close_video()
         self.track_layers = None
-
-
-def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False) -> str:
-    """A file chosen in a dialog that opens in the folder last used for this kind of file."""
-    key = f"{SETTINGS_PREFIX}last_folder/{kind}"
-    settings = QgsSettings()
-    ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-    path, _ = ask(parent, title, str(settings.value(key, "") or ""), file_filter)
-    if path:
-        settings.setValue(key, str(Path(path).parent))
-    return path
-
-
-def _lonlat(lon, lat):
-    return (lon, lat) if lon is not None and lat is not None else None
-
-
-def _row(*widgets) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for widget in widgets:
-        row.addWidget(widget, 1 if isinstance(widget, (QLineEdit, QSlider, QProgressBar)) else 0)
-    return row
-
-
-def _tool_button(icon, tooltip: str) -> QToolButton:
-    button = QToolButton()
-    button.setIcon(icon)
-    button.setToolTip(tooltip)
-    return button
