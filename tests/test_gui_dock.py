@@ -191,6 +191,13 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     root = QgsProject.instance().layerTreeRoot()
     assert [layer.name() for layer in root.findGroup(result.video_path.name).findLayers()] == list(counts)
     assert _gpkg_layers("tracks 1")["points"].featureCount() == 2 * FRAMES
+    project_file = tmp_path / "saved.qgz"
+    assert QgsProject.instance().write(str(project_file))
+    reopened = QgsProject()
+    assert reopened.read(str(project_file))
+    points = [layer for layer in reopened.mapLayers().values() if layer.name() == "points"]
+    assert len(points) == 2 and all(layer.featureCount() == 2 * FRAMES for layer in points)  # run, export
+    reopened.clear()
 
 
 def test_cancel_keeps_what_was_tracked(dock, clip, qtbot, tmp_path):

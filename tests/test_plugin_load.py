@@ -30,6 +30,7 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
     assert [a.objectName() for a in iface.plugin_menus["&SiamMask FMV Tracker"].actions()] == [
         "siammaskShowDock",
         "siammaskSettings",
+        "siammaskPackages",
     ]
     assert QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID) is not None
     assert iface.messages == []  # every dependency is present here: no message at start-up
@@ -82,3 +83,24 @@ def test_unload_while_tracking_keeps_the_frames_tracked(iface, qtbot, tmp_path_f
     assert len(files) == 1 and files.pop().startswith(str(output_dir))
     assert 0 < layers["points"].featureCount() <= 10
     QgsProject.instance().clear()
+
+
+def test_translation_installed_with_the_plugin_and_removed_on_unload(iface, qtbot):
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    import qgis_siammask
+
+    settings = QgsSettings()
+    settings.setValue("locale/userLocale", "de_DE")
+    try:
+        plugin = qgis_siammask.classFactory(iface)
+        plugin.initGui()
+        assert plugin.translator is not None
+        dock = plugin.show_dock()
+        assert dock.track_button.text() == "Verfolgen"
+        assert iface.plugin_menus["&SiamMask FMV Tracker"].actions()[1].text() == "Einstellungen…"
+        plugin.unload()
+        assert QCoreApplication.translate("VideoDock", "Track") == "Track"
+    finally:
+        settings.remove("locale/userLocale")

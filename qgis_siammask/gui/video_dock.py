@@ -318,6 +318,12 @@ class VideoDock(QDockWidget, TrackingRuns):
             + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
         )
 
+    def settings_changed(self) -> None:
+        """The settings dialog was accepted: the DEM and output folder shown follow at once."""
+        self._update_controls()
+        if self.video is not None:
+            self.show_frame(self.frame_index, update_map=True)
+
     def _sync_terrain(self) -> None:
         """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
         dem_path = load_settings().dem_path()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsProcessingAlgorithm,
+    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -22,7 +23,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS
+from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
 from ..settings import DEVICES, default_model_path, load_settings, resource_path
 from ..tasks import build_job, parse_boxes, parse_labels
@@ -206,13 +207,18 @@ class TrackObjectsAlgorithm(QgsProcessingAlgorithm):
         result = run_tracking_job(job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled)
         if result.status == JOB_FAILED:
             raise QgsProcessingException(result.message)
+        gpkg_path = result.gpkg_path or job.output_gpkg
         feedback.pushInfo(
-            tr("{}: {} frames tracked, written to {}").format(
-                result.status, result.frames_tracked, job.output_gpkg
-            )
+            tr("{}: {} frames tracked, written to {}").format(result.status, result.frames_tracked, gpkg_path)
         )
+        # a file destination loads nothing by itself: name each table of the file for QGIS to add
+        for name in TRACK_LAYERS:
+            context.addLayerToLoadOnCompletion(
+                f"{gpkg_path}|layername={name}",
+                QgsProcessingContext.LayerDetails(name, context.project(), self.OUTPUT),
+            )
         return {
-            self.OUTPUT: job.output_gpkg,
+            self.OUTPUT: gpkg_path,
             self.FRAMES_TRACKED: result.frames_tracked,
             self.STATUS: result.status,
         }
