@@ -112,7 +112,8 @@ def write_plugins_xml(zip_path: Path, metadata_path: Path, base_url: str) -> Pat
         ElementTree.SubElement(plugin, element).text = general.get(key, "").strip()
     stamp = datetime.fromtimestamp(zip_path.stat().st_mtime, timezone.utc).isoformat()
     for element, text in (
-        ("file_name", zip_path.name),
+        # QGIS takes the plugin's id from file_name up to its first dot: "<id>.<version>.zip"
+        ("file_name", f"{PLUGIN_DIR_NAME}.{general['version']}.zip"),
         ("download_url", base_url.rstrip("/") + "/" + zip_path.name),
         ("icon", general.get("icon", "")),
         ("create_date", stamp),
