@@ -10,10 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from qgis.core import (
-    Qgis,
-    QgsMessageLog,
-)
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
@@ -82,6 +79,8 @@ class VideoDock(QDockWidget, TrackingRuns):
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
+        # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
+        QgsApplication.instance().aboutToQuit.connect(self.shutdown)
         self._build_ui(tracking_disabled_reason)
         self._update_controls()
 
