@@ -202,8 +202,11 @@ class TrackLayers:
             if not layer.isValid():
                 return False
             loaded[name] = layer
-        for feature in loaded[LAYER_LINES].getFeatures():
+        for feature in loaded[LAYER_LINES].getFeatures():  # one per track with at least two points
             self._categories.setdefault(int(feature[FIELD_TRACK_ID]), str(feature[FIELD_LABEL]))
+        points = loaded[LAYER_POINTS]
+        for track_id in points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID)):
+            self._categories.setdefault(int(track_id), f"track {track_id}")
         self.group.remove_layers(list(self._layer_ids.values()))
         self._layer_ids.clear()
         for name, layer in loaded.items():
