@@ -33,8 +33,9 @@ def dem_layer(qgis_app, tmp_path):
     layer = QgsRasterLayer(str(path), "dem")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
+    layer_id = layer.id()  # the test may clear the project, deleting the layer
     yield layer
-    QgsProject.instance().removeMapLayer(layer.id())
+    QgsProject.instance().removeMapLayer(layer_id)
 
 
 def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_path, request):
