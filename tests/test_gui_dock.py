@@ -323,3 +323,4 @@ def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):
     outcome = _track_clicked(qtbot, dock)
     assert outcome.status == "failed" and "missing.pt" in dock.status_label.text()
     assert QgsProject.instance().layerTreeRoot().findGroup("tracks 2") is None
+    assert not dock.export_button.isEnabled() and dock.track_button.isEnabled()

@@ -117,9 +117,9 @@ class TrackingRuns:
         if outcome.frames_tracked and gpkg is not None and gpkg.is_file() and layers is not None:
             if layers.load_geopackage(gpkg):
                 self.result_gpkg = gpkg
-        elif layers is not None:
+        elif layers is not None:  # nothing tracked: no empty group, nothing to export
             layers.group.remove()
-            self.track_layers, regrouped = None, False
+            self.track_layers, self.result_gpkg, regrouped = None, None, False
         counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
         text = tr("Tracking {}: {} frames; {}").format(
             outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
