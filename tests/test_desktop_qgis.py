@@ -108,7 +108,7 @@ def start():
                                  output_folder=os.environ["SIAMMASK_OUTPUT"]))
     from qgis_siammask.settings import load_settings
     state["model_used"] = load_settings().effective_model_path
-    iface.mainWindow().showMaximized()
+    iface.mainWindow().setGeometry(0, 0, 1600, 1000)  # no window manager under xvfb-run: no maximize
     global background
     background = iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")
     dock = plugin.show_dock()
