@@ -11,7 +11,7 @@ OLD_TORCH ?= 1.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
 	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
-	python3-scipy python3-pil
+	python3-scipy python3-pil xdotool qttools5-dev-tools
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 

@@ -11,6 +11,7 @@ import importlib.metadata
 import importlib.util
 import os
 import shlex
+import shutil
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -34,15 +35,25 @@ class Requirement:
     below_version: tuple[int, ...] = ()
 
 
+# pip specs as in requirements.txt (tests check they agree): numpy < 2 because the GDAL that QGIS
+# ships is built against numpy 1.x; exact pins where the engine was tested with one version.
+TORCH_VERSION = "2.13.0"
 REQUIREMENTS = (
     Requirement("numpy", "numpy", "numpy<2", (FEATURE_VIDEO, FEATURE_TRACKING), (1, 22), (2,)),
-    Requirement("av", "av", "av", (FEATURE_VIDEO, FEATURE_TRACKING), (10,)),
-    Requirement("cv2", "opencv-python-headless", "opencv-python-headless", (FEATURE_VIDEO, FEATURE_TRACKING)),
-    Requirement("torch", "torch", "torch", (FEATURE_TRACKING,), (2, 0)),
-    Requirement("pyproj", "pyproj", "pyproj", (FEATURE_TRACKING,), (3, 0)),
-    Requirement("shapely", "shapely", "shapely", (FEATURE_TRACKING,), (1, 8)),
-    Requirement("rasterio", "rasterio", "rasterio", (FEATURE_DEM,), (1, 2)),
+    Requirement("av", "av", "av==18.1.0", (FEATURE_VIDEO, FEATURE_TRACKING), (10,)),
+    Requirement(
+        "cv2",
+        "opencv-python-headless",
+        "opencv-python-headless==4.11.0.86",
+        (FEATURE_VIDEO, FEATURE_TRACKING),
+    ),
+    Requirement("torch", "torch", f"torch=={TORCH_VERSION}", (FEATURE_TRACKING,), (2, 0)),
+    Requirement("pyproj", "pyproj", "pyproj>=3.0", (FEATURE_TRACKING,), (3, 0)),
+    Requirement("shapely", "shapely", "shapely>=1.8", (FEATURE_TRACKING,), (1, 8)),
+    Requirement("rasterio", "rasterio", "rasterio>=1.2", (FEATURE_DEM,), (1, 2)),
 )
+# The CPU-only torch wheels (no 2 GB of CUDA libraries on a machine without an NVIDIA GPU).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 # Optional, for batch tracking only: checked when the batch algorithm runs, not at start-up.
 BATCH_REQUIREMENTS = (
@@ -75,14 +86,40 @@ class DependencyReport:
     def missing_modules(self) -> list[str]:
         return [p.requirement.module for p in self.problems]
 
+    def install_commands(
+        self, find_links: str | None = None, target: str | None = None, cuda: bool | None = None
+    ) -> list[list[str]]:
+        """pip commands (argv lists, run in order) that install what is missing for QGIS's Python.
+
+        Into the user site (QGIS reads it), or `target`; torch alone first, from the CPU-only index
+        when no NVIDIA GPU is present (`cuda`: None = look). `find_links`: a local wheel folder
+        (`--no-index`), for offline installs and tests.
+        """
+        if not self.problems:
+            return []
+        base = [self.python_executable, "-m", "pip", "install", "--disable-pip-version-check"]
+        if target:
+            base += ["--target", target]
+        else:
+            base += ["--user"] + (["--break-system-packages"] if _externally_managed() else [])
+        if find_links:
+            base += ["--no-index", "--find-links", find_links]
+        specs = sorted({p.requirement.pip_spec for p in self.problems})
+        torch = [spec for spec in specs if spec.startswith("torch")]
+        others = [spec for spec in specs if not spec.startswith("torch")]
+        commands = []
+        if torch:
+            on_cpu = not (has_nvidia_gpu() if cuda is None else cuda)
+            index = ["--index-url", TORCH_CPU_INDEX] if on_cpu and not find_links else []
+            commands.append(base + index + torch)
+        if others:
+            commands.append(base + others)
+        return commands
+
     @property
     def pip_command(self) -> str:
-        """The exact command that installs what is missing into the Python running QGIS."""
-        specs = sorted({p.requirement.pip_spec for p in self.problems})
-        extra = ["--user", "--break-system-packages"] if _externally_managed() else []
-        return " ".join(
-            [shlex.quote(self.python_executable), "-m", "pip", "install", *extra, *map(shlex.quote, specs)]
-        )
+        """The install commands as shell text, one a line (what the dialog's Install button runs)."""
+        return "\n".join(" ".join(map(shlex.quote, command)) for command in self.install_commands())
 
     def summary(self) -> str:
         """One paragraph for the message bar / a dialog: what is missing, what it disables, the fix."""
@@ -92,7 +129,8 @@ class DependencyReport:
         disabled = [f for f in (FEATURE_VIDEO, FEATURE_TRACKING, FEATURE_DEM) if not self.available(f)]
         return (
             f"Missing or unsuitable Python packages: {listed}. Disabled: {', '.join(disabled)}. "
-            f"Install them for QGIS's Python, then restart QGIS:\n{self.pip_command}"
+            "Install them with Plugins > SiamMask FMV Tracker > Python packages…, or for QGIS's Python "
+            f"({self.python_executable}), then restart QGIS:\n{self.pip_command}"
         )
 
 
@@ -140,18 +178,35 @@ def _check(requirement: Requirement) -> Problem | None:
     return None
 
 
-def qgis_python_executable() -> str:
-    """The Python interpreter behind QGIS. Inside QGIS `sys.executable` is often the qgis binary."""
-    candidates = [sys.executable, getattr(sys, "_base_executable", "")]
+def qgis_python_executable(
+    platform: str = sys.platform,
+    executable: str = sys.executable,
+    prefix: str = sys.exec_prefix,
+    version: tuple[int, int] = sys.version_info[:2],
+    exists=os.path.exists,
+) -> str:
+    """The Python interpreter running this code, also inside QGIS, where `sys.executable` is QGIS
+    itself (qgis, qgis-bin.exe, QGIS.app/Contents/MacOS/QGIS): derived from the running prefix.
+
+    Windows (OSGeo4W, standalone installer): `<prefix>/python.exe`; macOS (QGIS.app) and Linux:
+    `<prefix>/bin/pythonX.Y`. The first that exists wins; the running executable when it is a
+    Python (a venv, a plain interpreter)."""
+    if Path(executable).name.lower().startswith("python"):
+        return executable
+    major_minor = f"{version[0]}.{version[1]}"
+    if platform.startswith("win"):
+        candidates = [Path(prefix) / "python.exe", Path(prefix) / "python3.exe"]
+    else:
+        candidates = [Path(prefix) / "bin" / f"python{major_minor}", Path(prefix) / "bin" / "python3"]
     for candidate in candidates:
-        if candidate and Path(candidate).name.lower().startswith("python"):
-            return candidate
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for folder in (Path(sys.exec_prefix) / "bin", Path(sys.exec_prefix)):
-        for name in (f"python{version}", "python3", "python3.exe", "python.exe"):
-            if (folder / name).exists():
-                return str(folder / name)
-    return "python3"
+        if exists(str(candidate)):
+            return str(candidate)
+    return str(candidates[0])
+
+
+def has_nvidia_gpu() -> bool:
+    """Whether an NVIDIA driver is present (the CUDA torch wheels are worth their size), without torch."""
+    return bool(shutil.which("nvidia-smi")) or os.path.exists("/proc/driver/nvidia/version")
 
 
 def _externally_managed() -> bool:

@@ -8,6 +8,7 @@ one feature each (frame footprint, platform position, frame centre) moved as the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,11 +17,9 @@ from qgis.core import (
     QgsCoordinateTransformContext,
     QgsDateTimeRange,
     QgsFeature,
+    QgsFields,
     QgsGeometry,
-    QgsLayerTreeGroup,
-    QgsMarkerSymbol,
     QgsPointXY,
-    QgsProject,
     QgsRendererCategory,
     QgsSingleSymbolRenderer,
     QgsSymbol,
@@ -30,7 +29,6 @@ from qgis.core import (
     QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
-from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QDateTime, Qt
 from qgis.PyQt.QtGui import QColor
 
@@ -59,6 +57,7 @@ from .core.definitions import (
 )
 from .core.output.geometry import ground_distance_heading
 from .core.output.track_store import LAYER_FIELDS
+from .layer_tree import VideoLayerGroup
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
 TRACK_PALETTE = (
@@ -73,12 +72,9 @@ TRACK_PALETTE = (
     "#7fff00",
     "#00ced1",
 )
-PLAYBACK_FOOTPRINT = "frame footprint"
-PLAYBACK_PLATFORM = "platform"
-PLAYBACK_CENTRE = "frame centre"
+SKIP_MEMORY_LAYER_CHECK = "skipMemoryLayersCheck"  # QGIS's own property: no "layers will be lost" prompt
 
 _MEMORY_TYPE = {"int": "integer", "real": "double", "str": "string", "datetime": "datetime"}
-_PLAYBACK_FIELDS = LAYER_FIELDS[LAYER_FOOTPRINTS]
 _LAYER_GEOMETRY = {
     LAYER_MASKS: "MultiPolygon",
     LAYER_BOXES: "Polygon",
@@ -90,6 +86,22 @@ _LAYER_GEOMETRY = {
 
 def track_color(track_id: int) -> QColor:
     return QColor(TRACK_PALETTE[int(track_id) % len(TRACK_PALETTE)])
+
+
+def _add_category(layer: QgsVectorLayer, name: str, track_id: int, label: str) -> None:
+    """One track's class in a run layer's categorized renderer, in the track's colour."""
+    color = track_color(track_id)
+    symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+    symbol.setColor(color)
+    if name == LAYER_MASKS:
+        symbol.setOpacity(0.6)
+    elif name == LAYER_BOXES:
+        symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
+        symbol.symbolLayer(0).setStrokeColor(color)
+        symbol.symbolLayer(0).setStrokeWidth(0.6)
+    elif name == LAYER_LINES:
+        symbol.setWidth(0.8)
+    layer.renderer().addCategory(QgsRendererCategory(track_id, symbol, f"{track_id}: {label}"))
 
 
 def shapely_to_qgs(geometry) -> QgsGeometry:
@@ -104,6 +116,12 @@ def qdatetime(value) -> QDateTime:
     if value is None:
         return QDateTime()
     return QDateTime.fromMSecsSinceEpoch(int(round(value.timestamp() * 1000)), Qt.TimeSpec.UTC)
+
+
+@functools.lru_cache(maxsize=None)
+def memory_fields(name: str) -> QgsFields:
+    """The fields of run layer `name` as its memory layer has them (features are built before adding)."""
+    return QgsFields(memory_layer(_LAYER_GEOMETRY[name], "EPSG:4326", name, LAYER_FIELDS[name]).fields())
 
 
 def memory_layer(geometry: str, crs: str, name: str, fields) -> QgsVectorLayer:
@@ -128,62 +146,77 @@ class _LineState:
     feature_id: int | None = None
 
 
-class VideoLayerGroup:
-    """The layer tree group of one video and the layers in it; `remove()` takes all of it away."""
+class TrackLayers:
+    """Masks, boxes, points, lines and footprints of one tracking run, fed with engine FrameFeatures.
 
-    def __init__(
-        self, title: str, project: QgsProject | None = None, parent: "VideoLayerGroup | None" = None
-    ):
-        self.project = project or (parent.project if parent is not None else QgsProject.instance())
-        parent_node = parent.group if parent is not None else self.project.layerTreeRoot()
-        self.group: QgsLayerTreeGroup | None = parent_node.insertGroup(0, title)
-        self._layer_ids: list[str] = []
+    Live memory layers while the run goes on; `load_geopackage` then swaps them for the layers of the
+    run's GeoPackage. Layers are found by id each time: the analyst may remove them (or the whole
+    group) at any moment, and the frames then only go to the GeoPackage.
+    """
 
-    def add(self, layer: QgsVectorLayer) -> QgsVectorLayer:
-        self.project.addMapLayer(layer, False)
-        self.group.addLayer(layer)
-        self._layer_ids.append(layer.id())
-        return layer
-
-    def layers(self) -> list[QgsVectorLayer]:
-        return [layer for layer in map(self.project.mapLayer, self._layer_ids) if layer is not None]
-
-    def remove(self) -> None:
-        ids = [i for i in self._layer_ids if self.project.mapLayer(i) is not None]
-        if ids:
-            self.project.removeMapLayers(ids)
-        self._layer_ids.clear()
-        group, self.group = self.group, None
-        if group is None or sip.isdeleted(group):  # the analyst may have removed it already
+    def __init__(self, group: VideoLayerGroup, crs: str, frame_duration_s: float, geopackage=None):
+        """Live memory layers in `group`; with `geopackage` (a run's or an export's file) its tables."""
+        self.group = group
+        self.crs = crs
+        self.frame_duration_s = frame_duration_s
+        self._layer_ids: dict[str, str] = {}
+        self._lines: dict[int, _LineState] = {}
+        self._categories: dict[int, str] = {}  # track id -> label
+        self._times_utc: list = []  # first and last frame time seen (datetime)
+        if geopackage is not None:
+            self.load_geopackage(geopackage)
             return
-        parent = group.parent()
-        if parent is not None:
-            parent.removeChildNode(group)
+        for name in TRACK_LAYERS:
+            layer = memory_layer(_LAYER_GEOMETRY[name], crs, name, LAYER_FIELDS[name])
+            layer.setCustomProperty(SKIP_MEMORY_LAYER_CHECK, True)  # the GeoPackage holds the frames
+            self._add(name, layer)
 
     @property
-    def exists(self) -> bool:
-        return self.group is not None and not sip.isdeleted(self.group) and self.group.parent() is not None
+    def layers(self) -> dict[str, QgsVectorLayer]:
+        """The run's layers still in the project, by name."""
+        found = {name: self.group.layer(layer_id) for name, layer_id in self._layer_ids.items()}
+        return {name: layer for name, layer in found.items() if layer is not None}
 
+    @property
+    def complete(self) -> bool:
+        """Whether every layer of the run is still in the project."""
+        return len(self.layers) == len(TRACK_LAYERS)
 
-class TrackLayers:
-    """Masks, boxes, points, lines and footprints of one tracking run, fed with engine FrameFeatures."""
+    def _add(self, name: str, layer: QgsVectorLayer) -> None:
+        """Style `layer` as the run's `name` layer and put it in the group (footprints unticked)."""
+        _set_temporal(layer, name, self.frame_duration_s)
+        if name == LAYER_FOOTPRINTS:
+            style_footprints(layer)
+        else:
+            layer.setRenderer(QgsCategorizedSymbolRenderer(FIELD_TRACK_ID, []))
+            for track_id, label in self._categories.items():
+                _add_category(layer, name, track_id, label)
+        # one outline per frame: stacked, they hide the tracks; the temporal controller shows one
+        self._layer_ids[name] = self.group.add(layer, visible=name != LAYER_FOOTPRINTS).id()
 
-    def __init__(self, group: VideoLayerGroup, crs: str, frame_duration_s: float):
-        self.crs = crs
-        self.layers: dict[str, QgsVectorLayer] = {}
-        self._lines: dict[int, _LineState] = {}
-        self._categories: set[int] = set()
-        self._times_utc: list = []  # first and last frame time seen (datetime)
+    def load_geopackage(self, path: str | Path) -> bool:
+        """Replace the run's layers with the tables of its GeoPackage; False when it has none."""
+        loaded = {}
         for name in TRACK_LAYERS:
-            layer = group.add(memory_layer(_LAYER_GEOMETRY[name], crs, name, LAYER_FIELDS[name]))
-            self.layers[name] = layer
-            _set_temporal(layer, name, frame_duration_s)
-            if name != LAYER_FOOTPRINTS:
-                layer.setRenderer(QgsCategorizedSymbolRenderer(FIELD_TRACK_ID, []))
-        _style_footprints(self.layers[LAYER_FOOTPRINTS])
+            layer = QgsVectorLayer(f"{path}|layername={name}", name, "ogr")
+            if not layer.isValid():
+                return False
+            loaded[name] = layer
+        for feature in loaded[LAYER_LINES].getFeatures():  # one per track with at least two points
+            self._categories.setdefault(int(feature[FIELD_TRACK_ID]), str(feature[FIELD_LABEL]))
+        points = loaded[LAYER_POINTS]
+        for track_id in points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID)):
+            self._categories.setdefault(int(track_id), f"track {track_id}")
+        self.group.remove_layers(list(self._layer_ids.values()))
+        self._layer_ids.clear()
+        for name, layer in loaded.items():
+            self._add(name, layer)
+        return True
 
     def add_frames(self, frames) -> None:
-        """Append a batch of `core.geometry.FrameFeatures` (one edit session per layer per batch)."""
+        """Append a batch of `core.geometry.FrameFeatures` (one edit session per layer per batch).
+
+        Layers the analyst removed are skipped; the line geometry is still followed."""
         per_layer = {name: [] for name in TRACK_LAYERS}
         categories_before = len(self._categories)
         for frame in frames:
@@ -219,14 +252,16 @@ class TrackLayers:
                         per_layer[name].append(self._feature(name, geometry, values))
                 if track.point is not None:
                     self._extend_line(track)
+        layers = self.layers
         for name, features in per_layer.items():
-            if features:
-                self.layers[name].dataProvider().addFeatures(features)
-        self._write_lines()
+            if features and name in layers:
+                layers[name].dataProvider().addFeatures(features)
+        self._write_lines(layers.get(LAYER_LINES))
         if len(self._categories) != categories_before:  # a renderer set anew refreshes the legend
-            for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS, LAYER_LINES):
-                self.layers[name].setRenderer(self.layers[name].renderer().clone())
-        for layer in self.layers.values():
+            for name, layer in layers.items():
+                if name != LAYER_FOOTPRINTS:
+                    layer.setRenderer(layer.renderer().clone())
+        for layer in layers.values():
             layer.updateExtents()
             layer.triggerRepaint()
 
@@ -260,7 +295,7 @@ class TrackLayers:
 
     def _feature(self, name: str, geometry, values: dict) -> QgsFeature:
         """A feature of layer `name`; `values` by field name (fields the layer lacks are ignored)."""
-        fields = self.layers[name].fields()
+        fields = memory_fields(name)
         feature = QgsFeature(fields)
         qgs_geometry = geometry if isinstance(geometry, QgsGeometry) else shapely_to_qgs(geometry)
         if name == LAYER_MASKS and not qgs_geometry.isMultipart():
@@ -275,21 +310,10 @@ class TrackLayers:
     def _ensure_category(self, track_id: int, label: str) -> None:
         if track_id in self._categories:
             return
-        self._categories.add(track_id)
-        color = track_color(track_id)
-        for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS, LAYER_LINES):
-            layer = self.layers[name]
-            symbol = QgsSymbol.defaultSymbol(layer.geometryType())
-            symbol.setColor(color)
-            if name == LAYER_MASKS:
-                symbol.setOpacity(0.6)
-            elif name == LAYER_BOXES:
-                symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
-                symbol.symbolLayer(0).setStrokeColor(color)
-                symbol.symbolLayer(0).setStrokeWidth(0.6)
-            elif name == LAYER_LINES:
-                symbol.setWidth(0.8)
-            layer.renderer().addCategory(QgsRendererCategory(track_id, symbol, f"{track_id}: {label}"))
+        self._categories[track_id] = label
+        for name, layer in self.layers.items():
+            if name != LAYER_FOOTPRINTS:
+                _add_category(layer, name, track_id, label)
 
     def _extend_line(self, track) -> None:
         state = self._lines.get(track.track_id)
@@ -304,8 +328,9 @@ class TrackLayers:
                 state.length_m += ground_distance_heading(state.last_lonlat, track.lonlat_deg)[0]
             state.last_lonlat = track.lonlat_deg
 
-    def _write_lines(self) -> None:
-        layer = self.layers[LAYER_LINES]
+    def _write_lines(self, layer: QgsVectorLayer | None) -> None:
+        if layer is None:
+            return
         provider = layer.dataProvider()
         for track_id, state in self._lines.items():
             if len(state.vertices) < 2:
@@ -332,62 +357,11 @@ class TrackLayers:
                 )
 
 
-class PlaybackLayers:
-    """Footprint, platform position and frame centre of the frame on screen (lon/lat, one feature each)."""
-
-    def __init__(self, group: VideoLayerGroup):
-        self.footprint = group.add(memory_layer("Polygon", "EPSG:4326", PLAYBACK_FOOTPRINT, _PLAYBACK_FIELDS))
-        self.platform = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_PLATFORM, _PLAYBACK_FIELDS))
-        self.centre = group.add(memory_layer("Point", "EPSG:4326", PLAYBACK_CENTRE, _PLAYBACK_FIELDS))
-        _style_footprints(self.footprint, outline="#00bfff")
-        self.platform.setRenderer(QgsSingleSymbolRenderer(_marker("triangle", "#ff00ff", 4.0)))
-        self.centre.setRenderer(QgsSingleSymbolRenderer(_marker("cross2", "#00bfff", 5.0)))
-
-    def show(
-        self, frame_index: int, time_utc, footprint_lonlat=None, platform_lonlat=None, centre_lonlat=None
-    ):
-        """Move each layer's single feature; a None position empties that layer."""
-        values = [frame_index, qdatetime(time_utc), ""]
-        footprint = (
-            QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in footprint_lonlat]])
-            if footprint_lonlat is not None
-            else None
-        )
-        platform = (
-            QgsGeometry.fromPointXY(QgsPointXY(*platform_lonlat)) if platform_lonlat is not None else None
-        )
-        centre = QgsGeometry.fromPointXY(QgsPointXY(*centre_lonlat)) if centre_lonlat is not None else None
-        for layer, geometry in (
-            (self.footprint, footprint),
-            (self.platform, platform),
-            (self.centre, centre),
-        ):
-            _replace_single_feature(layer, geometry, values)
-
-
-def _replace_single_feature(layer: QgsVectorLayer, geometry: QgsGeometry | None, values) -> None:
-    provider = layer.dataProvider()
-    provider.truncate()
-    if geometry is not None and not geometry.isEmpty():
-        feature = QgsFeature(layer.fields())
-        feature.setGeometry(geometry)
-        feature.setAttributes(values)
-        provider.addFeatures([feature])
-    layer.updateExtents()
-    layer.triggerRepaint()
-
-
-def _marker(shape: str, color: str, size_mm: float) -> QgsMarkerSymbol:
-    return QgsMarkerSymbol.createSimple(
-        {"name": shape, "color": color, "outline_color": "#000000", "size": str(size_mm)}
-    )
-
-
-def _style_footprints(layer: QgsVectorLayer, outline: str = "#404040") -> None:
+def style_footprints(layer: QgsVectorLayer, outline: str = "#a0a0a0") -> None:
     symbol = QgsSymbol.defaultSymbol(QgsWkbTypes.PolygonGeometry)
     symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
     symbol.symbolLayer(0).setStrokeColor(QColor(outline))
-    symbol.symbolLayer(0).setStrokeWidth(0.5)
+    symbol.symbolLayer(0).setStrokeWidth(0.3)
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
 
 

@@ -6,14 +6,16 @@ heavy are built on first use. `unload` removes every dock, action, layer group a
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .core.definitions import PLUGIN_NAME
 from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
-from .settings import resource_path
+from .settings import PLUGIN_DIR, resource_path
 
 MENU_NAME = "&SiamMask FMV Tracker"
 
@@ -22,9 +24,21 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("SiamMaskPlugin", text)
 
 
+def install_translator(folder: Path = PLUGIN_DIR / "i18n") -> QTranslator | None:
+    """Install the translation of QGIS's user interface language (`i18n/qgis_siammask_<lang>.qm`)."""
+    locale = str(QgsSettings().value("locale/userLocale", "") or QLocale.system().name())
+    for name in (locale, locale[:2]):
+        translator = QTranslator()
+        if name and translator.load(str(folder / f"qgis_siammask_{name}.qm")):
+            QCoreApplication.installTranslator(translator)
+            return translator
+    return None
+
+
 class SiamMaskPlugin:
     def __init__(self, iface):
         self.iface = iface
+        self.translator = install_translator()
         self.dependencies: DependencyReport | None = None
         self.dock = None
         self.provider = None
@@ -52,8 +66,11 @@ class SiamMaskPlugin:
         self.dock_action.toggled.connect(self._set_dock_visible)
         settings_action = QAction(icon, tr("Settings…"), self.iface.mainWindow())
         settings_action.setObjectName("siammaskSettings")
-        settings_action.triggered.connect(self.show_settings)
-        self.actions = [self.dock_action, settings_action]
+        settings_action.triggered.connect(lambda: self.show_settings())
+        packages_action = QAction(icon, tr("Python packages…"), self.iface.mainWindow())
+        packages_action.setObjectName("siammaskPackages")
+        packages_action.triggered.connect(lambda: self.show_dependencies())
+        self.actions = [self.dock_action, settings_action, packages_action]
         self.iface.addToolBarIcon(self.dock_action)
         for action in self.actions:
             self.iface.addPluginToMenu(MENU_NAME, action)
@@ -77,6 +94,9 @@ class SiamMaskPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None
 
     # --- behaviour -------------------------------------------------------------------------------
     def _dependency_report(self) -> DependencyReport:
@@ -88,11 +108,15 @@ class SiamMaskPlugin:
         """One message bar entry (with the install command under 'Show more') and one log line."""
         text = report.summary()
         QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning)
+        if report.available(FEATURE_VIDEO):
+            headline = tr("Tracking is disabled: missing Python packages ({}).")
+        else:
+            headline = tr("The video dock and tracking are disabled: missing Python packages ({}).")
         self.iface.messageBar().pushMessage(
             PLUGIN_NAME,
-            tr("Tracking is disabled: missing Python packages ({}).").format(
-                ", ".join(report.missing_modules)
-            ),
+            headline.format(", ".join(report.missing_modules))
+            + " "
+            + tr("Plugins ▸ SiamMask FMV Tracker ▸ Python packages… installs them."),
             text,
             Qgis.Warning,
             0,
@@ -141,4 +165,11 @@ class SiamMaskPlugin:
     def show_settings(self):
         from .gui.settings_dialog import SettingsDialog
 
-        SettingsDialog(self.iface.mainWindow()).exec()
+        if SettingsDialog(self.iface.mainWindow()).exec() and self.dock is not None:
+            self.dock.settings_changed()
+
+    def show_dependencies(self):
+        from .gui.deps_dialog import DependenciesDialog
+
+        self.dependencies = None  # look again: something may have been installed meanwhile
+        DependenciesDialog(self._dependency_report(), self.iface.mainWindow()).exec()

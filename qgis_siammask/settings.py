@@ -1,4 +1,9 @@
-"""The plugin's user settings, kept in QgsSettings under `qgis_siammask/`, read as a frozen dataclass."""
+"""The plugin's settings, read as one frozen dataclass, kept where their scope says.
+
+Plugin-wide (model, device, precision, score threshold, the fallback output folder) in QgsSettings
+under `qgis_siammask/`; bound to a project (DEM layer, output CRS, output folder) in the project file
+(`QgsProject.writeEntry`), so another project never gets a layer id that is not its own.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,32 @@ from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 
-from .core.definitions import DEFAULT_CRS, PRECISION_FP32, PRECISIONS
+from .core.definitions import (
+    DEFAULT_CRS,
+    OUTPUT_SUBFOLDER,
+    PRECISION_FP32,
+    PRECISIONS,
+    PROJECT_ENTRY_DEM_LAYER,
+    PROJECT_ENTRY_OUTPUT_CRS,
+    PROJECT_ENTRY_OUTPUT_FOLDER,
+    PROJECT_SCOPE,
+)
 
 SETTINGS_PREFIX = "qgis_siammask/"
 DEVICES = ("auto", "cuda", "cpu")
 DEFAULT_SCORE_THRESHOLD = 0.3
 PLUGIN_DIR = Path(__file__).resolve().parent
+_PLUGIN_WIDE = ("model_path", "device", "precision", "score_threshold", "default_output_folder")
+_PROJECT_ENTRIES = {
+    "dem_layer_id": PROJECT_ENTRY_DEM_LAYER,
+    "output_crs": PROJECT_ENTRY_OUTPUT_CRS,
+    "output_folder": PROJECT_ENTRY_OUTPUT_FOLDER,
+}
+
+
+def fallback_output_folder() -> str:
+    """Where runs go when the project is not saved and no folder is chosen: in the user's home."""
+    return str(Path.home() / OUTPUT_SUBFOLDER)
 
 
 def default_model_path() -> str:
@@ -38,8 +63,10 @@ class PluginSettings:
     device: str = "auto"
     precision: str = PRECISION_FP32
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    default_output_folder: str = ""
     dem_layer_id: str = ""
     output_crs: str = DEFAULT_CRS
+    output_folder: str = ""
 
     @property
     def effective_model_path(self) -> str:
@@ -55,25 +82,44 @@ class PluginSettings:
         return layer.dataProvider().dataSourceUri().split("|")[0]
 
 
-def load_settings() -> PluginSettings:
+    def output_dir(self, project: QgsProject | None = None) -> Path:
+        """Where a run's GeoPackage goes: the project's chosen folder, else `siammask_tracks/` beside the
+        saved project, else the plugin-wide folder (default `~/siammask_tracks`)."""
+        home = (project or QgsProject.instance()).homePath()
+        if self.output_folder:
+            return Path(self.output_folder)
+        if home:
+            return Path(home) / OUTPUT_SUBFOLDER
+        return Path(self.default_output_folder or fallback_output_folder())
+
+
+def load_settings(project: QgsProject | None = None) -> PluginSettings:
     settings = QgsSettings()
+    project = project or QgsProject.instance()
     device = str(settings.value(SETTINGS_PREFIX + "device", "auto"))
     precision = str(settings.value(SETTINGS_PREFIX + "precision", PRECISION_FP32))
     try:
         threshold = float(settings.value(SETTINGS_PREFIX + "score_threshold", DEFAULT_SCORE_THRESHOLD))
     except (TypeError, ValueError):
         threshold = DEFAULT_SCORE_THRESHOLD
+    entries = {field: project.readEntry(PROJECT_SCOPE, key, "")[0] for field, key in _PROJECT_ENTRIES.items()}
     return PluginSettings(
         model_path=str(settings.value(SETTINGS_PREFIX + "model_path", "") or ""),
         device=device if device in DEVICES else "auto",
         precision=precision if precision in PRECISIONS else PRECISION_FP32,
         score_threshold=min(max(threshold, 0.0), 1.0),
-        dem_layer_id=str(settings.value(SETTINGS_PREFIX + "dem_layer_id", "") or ""),
-        output_crs=str(settings.value(SETTINGS_PREFIX + "output_crs", DEFAULT_CRS) or DEFAULT_CRS),
+        default_output_folder=str(settings.value(SETTINGS_PREFIX + "default_output_folder", "") or ""),
+        dem_layer_id=entries["dem_layer_id"],
+        output_crs=entries["output_crs"] or DEFAULT_CRS,
+        output_folder=entries["output_folder"],
     )
 
 
-def save_settings(values: PluginSettings) -> None:
+def save_settings(values: PluginSettings, project: QgsProject | None = None) -> None:
     settings = QgsSettings()
-    for name in ("model_path", "device", "precision", "score_threshold", "dem_layer_id", "output_crs"):
+    for name in _PLUGIN_WIDE:
         settings.setValue(SETTINGS_PREFIX + name, getattr(values, name))
+    project = project or QgsProject.instance()
+    for field, key in _PROJECT_ENTRIES.items():
+        if project.readEntry(PROJECT_SCOPE, key, "")[0] != getattr(values, field):
+            project.writeEntry(PROJECT_SCOPE, key, getattr(values, field))

@@ -5,6 +5,11 @@ it. The repository keeps those at its root (shared with the docs and CI), so the
 folder here. Tests, benchmarks, model training code and caches never ship. The default model
 (model/default/*.pt) ships inside the plugin (qgis_siammask/models/) when it is at most 20 MB, so a
 fresh install can track without downloading anything.
+
+Beside the zip it writes `plugins.xml`, the index of a custom plugin repository (the format of
+plugins.qgis.org, as qgis-plugin-ci writes it): serve both from one folder (`--base-url` is that
+folder's URL), add the XML's URL in *Plugins ▸ Manage and Install Plugins ▸ Settings*, and QGIS
+installs and updates the plugin from there.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import argparse
 import configparser
 import re
 import sys
+import xml.etree.ElementTree as ElementTree
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +77,58 @@ def plugin_files(repo_root: Path) -> list[tuple[Path, str]]:
     return pairs
 
 
+# plugins.xml element -> metadata.txt key (the fields QGIS's installer reads)
+_XML_FIELDS = {
+    "description": "description",
+    "about": "about",
+    "version": "version",
+    "qgis_minimum_version": "qgisMinimumVersion",
+    "qgis_maximum_version": "qgisMaximumVersion",
+    "homepage": "homepage",
+    "author_name": "author",
+    "author_email": "email",
+    "tracker": "tracker",
+    "repository": "repository",
+    "tags": "tags",
+    "category": "category",
+    "changelog": "changelog",
+    "experimental": "experimental",
+    "deprecated": "deprecated",
+    "server": "server",
+}
+
+
+def write_plugins_xml(zip_path: Path, metadata_path: Path, base_url: str) -> Path:
+    """The repository index beside the zip: one `pyqgis_plugin` entry whose download_url is
+    `base_url` + the zip's name."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(metadata_path, encoding="utf-8")
+    general = parser["general"]
+    root = ElementTree.Element("plugins")
+    plugin = ElementTree.SubElement(
+        root, "pyqgis_plugin", name=general["name"], version=general["version"], plugin_id=PLUGIN_DIR_NAME
+    )
+    for element, key in _XML_FIELDS.items():
+        ElementTree.SubElement(plugin, element).text = general.get(key, "").strip()
+    stamp = datetime.fromtimestamp(zip_path.stat().st_mtime, timezone.utc).isoformat()
+    for element, text in (
+        # QGIS takes the plugin's id from file_name up to its first dot: "<id>.<version>.zip"
+        ("file_name", f"{PLUGIN_DIR_NAME}.{general['version']}.zip"),
+        ("download_url", base_url.rstrip("/") + "/" + zip_path.name),
+        ("icon", general.get("icon", "")),
+        ("create_date", stamp),
+        ("update_date", stamp),
+        ("trusted", "False"),
+        ("downloads", "0"),
+        ("average_vote", "0"),
+        ("rating_votes", "0"),
+    ):
+        ElementTree.SubElement(plugin, element).text = text
+    xml_path = zip_path.parent / "plugins.xml"
+    ElementTree.ElementTree(root).write(xml_path, encoding="utf-8", xml_declaration=True)
+    return xml_path
+
+
 def build(out_dir: Path, repo_root: Path = REPO_ROOT) -> Path:
     metadata_version = read_metadata_version(repo_root / "metadata.txt")
     package_version = read_package_version(repo_root / PLUGIN_DIR_NAME / "__init__.py")
@@ -88,11 +147,17 @@ def build(out_dir: Path, repo_root: Path = REPO_ROOT) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "dist", help="folder for the zip")
+    parser.add_argument(
+        "--base-url", help="URL the zip is served from, for plugins.xml (default: the --out folder)"
+    )
     args = parser.parse_args(argv)
     zip_path = build(args.out)
+    base_url = args.base_url or args.out.resolve().as_uri()
+    xml_path = write_plugins_xml(zip_path, REPO_ROOT / "metadata.txt", base_url)
     with zipfile.ZipFile(zip_path) as archive:
         count = len(archive.namelist())
     print(f"{zip_path} ({zip_path.stat().st_size / 1e6:.2f} MB, {count} files)")
+    print(f"{xml_path} (download_url {base_url.rstrip('/')}/{zip_path.name})")
     return 0
 
 

@@ -1,16 +1,20 @@
-"""The packaged plugin in desktop QGIS: the zip from scripts/package.py unpacked into a fresh profile,
-QGIS started under xvfb, the dock opened on a simulated clip with a target tracked, a screenshot of the
-whole window saved to build/screenshots/qgis_dock.png, then the plugin unloaded and checked gone."""
+"""The packaged plugin in desktop QGIS, driven through the window system: `make package`'s zip and
+plugins.xml served from 127.0.0.1 and installed with QGIS's own plugin installer (pyplugin_installer)
+into a fresh profile; QGIS under Xvfb; a box dragged on the video and Track and Export clicked with
+real X mouse events (xdotool); screenshots under build/screenshots/; then the plugin unloaded, its
+GeoPackage-backed layers still in the project."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sysconfig
-import zipfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,21 +24,23 @@ from test_plugin_support import simulated_clip, tracking_model
 from qgis_siammask.settings import default_model_path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = REPO_ROOT / "build" / "screenshots" / "qgis_dock.png"
-DESKTOP_TIMEOUT_S = 170
+SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
+DESKTOP_TIMEOUT_S = 240
 FRAMES = 10
 
 pytestmark = pytest.mark.desktop
 
-# Runs inside desktop QGIS (its own Python): everything is driven by timers so QGIS keeps painting.
+# Runs inside desktop QGIS (its own Python): everything is driven by timers so QGIS keeps painting;
+# mouse and keys go through the X server (xdotool), as a user's would.
 STARTUP_SCRIPT = r"""
-import json, os, sys, traceback
-from qgis.core import QgsApplication, QgsProject
+import json, os, subprocess, sys, time, traceback
+from qgis.core import QgsApplication, QgsProject, QgsSettings
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QDockWidget
+from qgis.PyQt.QtWidgets import QApplication, QDockWidget, QFileDialog
 from qgis.utils import iface, plugins, unloadPlugin
 
 RESULT = os.environ["SIAMMASK_DESKTOP_RESULT"]
+SHOTS = os.environ["SIAMMASK_SCREENSHOTS"]
 state = {"steps": []}
 
 
@@ -55,56 +61,141 @@ def guarded(step):
     return run
 
 
-def start():
+def later(ms, step):
+    QTimer.singleShot(ms, guarded(step))
+
+
+def xdotool(*args):
+    subprocess.run(["xdotool", *map(str, args)], check=True, timeout=20)
+
+
+def centre(widget):
+    point = widget.mapToGlobal(widget.rect().center())
+    return point.x(), point.y()
+
+
+def shot(name):
+    image = QApplication.primaryScreen().grabWindow(0)  # the whole X screen, dialogs included
+    path = os.path.join(SHOTS, name)
+    state.setdefault("screenshots", []).append(path if image.save(path) else "")
+
+
+def install():
+    settings = QgsSettings()
+    settings.setValue("app/plugin_installer/allowExperimental", True)
+    settings.setValue("app/plugin_installer/checkOnStart", False)
+    settings.setValue("app/plugin_repositories/QGIS Official Plugin Repository/url",
+                      "https://plugins.qgis.org/plugins/plugins.xml")
+    settings.setValue("app/plugin_repositories/QGIS Official Plugin Repository/enabled", False)
+    settings.setValue("app/plugin_repositories/siammask local/url", os.environ["SIAMMASK_REPOSITORY"])
+    settings.setValue("app/plugin_repositories/siammask local/enabled", True)
+    import pyplugin_installer
+    installer = pyplugin_installer.instance()
+    installer.fetchAvailablePlugins(True)
+    from pyplugin_installer.installer_data import plugins as available, repositories
+    state["repositories"] = {k: [v.get("url"), v.get("state"), v.get("error"), v.get("enabled")]
+                             for k, v in repositories.all().items()}
+    state["offered"] = available.all().get("qgis_siammask", {}).get("version_available_experimental")
+    installer.installPlugin("qgis_siammask", quiet=True, stable=False)
     state["loaded"] = "qgis_siammask" in plugins
+    later(500, start)
+
+
+def start():
     plugin = plugins["qgis_siammask"]
     from qgis_siammask.settings import PluginSettings, save_settings
-    # an empty model path means the model bundled in the zip
-    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu"))
+    save_settings(PluginSettings(model_path=os.environ["SIAMMASK_MODEL"], device="cpu",
+                                 output_folder=os.environ["SIAMMASK_OUTPUT"]))
     from qgis_siammask.settings import load_settings
     state["model_used"] = load_settings().effective_model_path
-    iface.mainWindow().resize(1600, 1000)
+    iface.mainWindow().setGeometry(0, 0, 1600, 1000)  # no window manager under xvfb-run: no maximize
     global background
     background = iface.addRasterLayer(os.environ["SIAMMASK_BACKGROUND"], "simulated ground")
     dock = plugin.show_dock()
+    iface.mainWindow().resizeDocks([dock], [620], 1)  # Qt.Horizontal
     state["plugin_file"] = sys.modules["qgis_siammask"].__file__
     state["opened"] = dock.open_video(os.environ["SIAMMASK_VIDEO"])
+    later(1500, lambda: drag_box(dock))
+
+
+def drag_box(dock):
+    view = dock.frame_view
     x, y, w, h = (float(v) for v in os.environ["SIAMMASK_BOX"].split(","))
-    dock.label_edit.setText("vehicle")
-    dock.add_box(x, y, w, h, "vehicle")
-    task = dock.start_tracking()
-    state["task_started"] = task is not None
-    poll_tracking(dock, 0)
+    start = view.mapToGlobal(view.image_to_widget(x, y).toPoint())
+    end = view.mapToGlobal(view.image_to_widget(x + w, y + h).toPoint())
+    xdotool("mousemove", start.x(), start.y(), "mousedown", 1, "sleep", 0.2,
+            "mousemove", (start.x() + end.x()) // 2, (start.y() + end.y()) // 2, "sleep", 0.2,
+            "mousemove", end.x(), end.y(), "sleep", 0.2, "mouseup", 1)
+    later(800, lambda: click_track(dock))
 
 
-def poll_tracking(dock, waited_ms):
+def click_track(dock):
+    state["boxes"] = [list(box.xywh) for box in dock.boxes]
+    state["track_enabled"] = dock.track_button.isEnabled()
+    xdotool("mousemove", *centre(dock.track_button), "click", 1)
+    later(300, lambda: poll_tracking(dock, 0, False))
+
+
+def poll_tracking(dock, waited_ms, shot_live):
+    if waited_ms == 0:
+        state["task_started"] = dock.task is not None
+        if dock.task is None:
+            return finish("clicking Track started nothing: " + dock.status_label.text())
+    if dock.task is not None and not shot_live and dock.track_layers.feature_counts()["points"] > 2:
+        zoom_to_run(dock)
+        later(700, lambda: shot("qgis_tracking_live.png"))  # the canvas renders in the background
+        shot_live = True
     if dock.task is None:
         state["outcome"] = [dock.last_outcome.status, dock.last_outcome.frames_tracked]
+        state["gpkg"] = dock.last_outcome.gpkg_path
         state["counts"] = dock.track_layers.feature_counts()
+        state["providers"] = sorted({l.providerType() for l in dock.track_layers.layers.values()})
         temporal = iface.mapCanvas().temporalController().temporalExtents()
         state["temporal_ms"] = temporal.end().toMSecsSinceEpoch() - temporal.begin().toMSecsSinceEpoch()
-        dock.show_frame(dock.frame_index, update_map=True)
-        canvas = iface.mapCanvas()
-        iface.layerTreeView().expandAllNodes()
-        QgsProject.instance().layerTreeRoot().findLayer(background.id()).setExpanded(False)
-        extent = dock.track_layers.layers["footprints"].extent()
-        extent.scale(1.3)
-        canvas.setExtent(extent)
-        canvas.refresh()
-        QTimer.singleShot(2500, guarded(lambda: screenshot(dock)))
-    elif waited_ms > 120000:
-        finish("tracking did not finish in 120 s")
+        state["output_shown"] = dock.output_edit.text()
+        zoom_to_run(dock)
+        later(2500, lambda: after_run(dock))
+    elif waited_ms > 150000:
+        finish("tracking did not finish in 150 s")
     else:
-        QTimer.singleShot(200, guarded(lambda: poll_tracking(dock, waited_ms + 200)))
+        later(200, lambda: poll_tracking(dock, waited_ms + 200, shot_live))
 
 
-def screenshot(dock):
+def zoom_to_run(dock):
+    canvas = iface.mapCanvas()
+    iface.layerTreeView().expandAllNodes()
+    QgsProject.instance().layerTreeRoot().findLayer(background.id()).setExpanded(False)
+    extent = dock.track_layers.layers["footprints"].extent()
+    extent.scale(1.3)
+    canvas.setExtent(extent)
+    canvas.refresh()
+
+
+def after_run(dock):
     state["overlays"] = len(dock.frame_view._overlays)
-    image = iface.mainWindow().grab()
-    state["screenshot"] = image.save(os.environ["SIAMMASK_SCREENSHOT"])
-    state["groups_before_unload"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
+    shot("qgis_dock.png")
+    xdotool("mousemove", *centre(dock.export_button), "click", 1)
+    later(1500, lambda: fill_export_dialog(dock, 0))
+
+
+def fill_export_dialog(dock, tries):
+    dialog = QApplication.activeModalWidget()
+    if not isinstance(dialog, QFileDialog):
+        if tries > 20:
+            return finish("Export opened no file dialog")
+        return later(300, lambda: fill_export_dialog(dock, tries + 1))
+    shot("qgis_export_dialog.png")
+    xdotool("type", "--delay", 20, os.environ["SIAMMASK_EXPORT"])
+    xdotool("key", "Return")
+    later(2500, lambda: exported(dock))
+
+
+def exported(dock):
+    state["export_status"] = dock.status_label.text()
+    state["exported_groups"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
+    shot("qgis_exported.png")
     unloadPlugin("qgis_siammask")
-    QTimer.singleShot(500, guarded(check_unloaded))  # let deleteLater() run first
+    later(500, check_unloaded)  # let deleteLater() run first
 
 
 def check_unloaded():
@@ -115,12 +206,15 @@ def check_unloaded():
     state["docks_after_unload"] = [d.objectName() for d in docks if d.objectName() == "SiamMaskVideoDock"]
     actions = window.findChildren(QAction)
     state["actions_after_unload"] = [a.objectName() for a in actions if a.objectName().startswith("siammask")]
-    state["groups_after_unload"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
     state["provider_after_unload"] = QgsApplication.processingRegistry().providerById("siammask") is not None
+    state["layers_after_unload"] = sorted(
+        (layer.name(), layer.providerType(), layer.featureCount())
+        for layer in QgsProject.instance().mapLayers().values() if layer.type() == 0
+    )
     finish()
 
 
-QTimer.singleShot(1000, guarded(start))
+later(1000, install)
 """
 
 
@@ -128,39 +222,55 @@ def _venv_site_packages() -> str:
     return sysconfig.get_paths()["purelib"]
 
 
+def _serve(folder: Path):
+    """An HTTP server for `folder` on 127.0.0.1 (a free port), in a thread; (server, base URL)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
 def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
-    if shutil.which("xvfb-run") is None or shutil.which("qgis") is None:
-        pytest.skip("desktop QGIS or xvfb-run is not installed")
+    for tool in ("xvfb-run", "qgis", "xdotool"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed (make apt)")
     clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     video_path, box_xywh = clip.video_path, targets[0][1]
     model_path = tracking_model(request)
     bundled = model_path == default_model_path()  # then the zip carries it: QGIS must find it there
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    server, base_url = _serve(dist)
+    build_zip(dist, base_url=base_url)
     profiles = tmp_path / "qgis_profiles"  # --profiles-path holds profiles/<name>/
     plugins_dir = profiles / "profiles" / "default" / "python" / "plugins"
-    plugins_dir.mkdir(parents=True)
-    with zipfile.ZipFile(build_zip(tmp_path / "dist")) as archive:
-        archive.extractall(plugins_dir)
     ini = profiles / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     ini.parent.mkdir(parents=True)
     ini.write_text(
-        "[PythonPlugins]\nqgis_siammask=true\n\n[qgis]\nshowTips=false\ncheckVersion=false\n"
+        "[qgis]\nshowTips=false\ncheckVersion=false\n"
         "allowCrashReporter=false\n\n[core]\nNewsFeed\\httpsfeedqgisorg\\disabled=true\n"
     )
     script = tmp_path / "startup.py"
     script.write_text(STARTUP_SCRIPT)
     result_path = tmp_path / "result.json"
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    SCREENSHOT.unlink(missing_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("qgis_*.png"):
+        old.unlink()
+    output_dir = tmp_path / "runs"
+    export_path = tmp_path / "exported.gpkg"
     env = {
         **{k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"},
         # desktop QGIS runs Debian's Python: give it the venv's torch, cv2, av (as a user's pip would)
         "PYTHONPATH": _venv_site_packages(),
         "SIAMMASK_DESKTOP_RESULT": str(result_path),
+        "SIAMMASK_REPOSITORY": base_url + "plugins.xml",
         "SIAMMASK_VIDEO": str(video_path),
         "SIAMMASK_BOX": ",".join(str(v) for v in box_xywh),
         "SIAMMASK_MODEL": "" if bundled else str(model_path),
         "SIAMMASK_BACKGROUND": str(clip.texture_path),
-        "SIAMMASK_SCREENSHOT": str(SCREENSHOT),
+        "SIAMMASK_SCREENSHOTS": str(SCREENSHOTS),
+        "SIAMMASK_OUTPUT": str(output_dir),
+        "SIAMMASK_EXPORT": str(export_path),
         "OMP_NUM_THREADS": "2",
     }
     command = [
@@ -190,19 +300,30 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     except subprocess.TimeoutExpired:
         os.killpg(qgis.pid, signal.SIGKILL)  # xvfb-run, Xvfb and QGIS together
         log, _ = qgis.communicate()
+    finally:
+        server.shutdown()
     assert result_path.exists(), f"QGIS wrote no result (a modal error dialog?):\n{log[-4000:]}"
     state = json.loads(result_path.read_text())
-    assert "error" not in state, state["error"]
-    assert state["loaded"] and state["opened"] and state["task_started"]
-    assert state["plugin_file"].startswith(str(plugins_dir))  # the packaged copy, not the checkout
+    assert "error" not in state, json.dumps(state)[:3000] + "\n" + log[-3000:]
+    assert state["offered"] and state["loaded"] and state["opened"]
+    assert state["plugin_file"].startswith(str(plugins_dir))  # installed from the served zip
     if bundled:
         assert state["model_used"].startswith(str(plugins_dir / "qgis_siammask" / "models"))
+    assert len(state["boxes"]) == 1 and state["track_enabled"]  # the box came from the X mouse drag
+    assert abs(state["boxes"][0][0] - box_xywh[0]) < 3 and abs(state["boxes"][0][2] - box_xywh[2]) < 3
     status, frames = state["outcome"]
-    assert status == "success" and frames == FRAMES
+    assert state["task_started"] and status == "success" and frames == FRAMES
     assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES
+    assert state["providers"] == ["ogr"] and Path(state["gpkg"]).parent == output_dir
+    assert state["output_shown"] == state["gpkg"]
     assert state["overlays"] >= 1
     assert state["temporal_ms"] == 1000 * (FRAMES - 1) / 25  # the temporal controller spans the run
-    assert state["screenshot"] and SCREENSHOT.stat().st_size > 20000
-    assert state["groups_before_unload"]
+    assert all(state["screenshots"]) and len(state["screenshots"]) == 4
+    assert (SCREENSHOTS / "qgis_dock.png").stat().st_size > 20000
+    assert str(export_path) in state["export_status"] and export_path.is_file()
+    assert f"exported {export_path.name}" in state["exported_groups"]
     assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []
-    assert state["groups_after_unload"] == [] and state["provider_after_unload"] is False
+    assert state["provider_after_unload"] is False
+    kept = [(name, count) for name, provider, count in state["layers_after_unload"] if provider == "ogr"]
+    assert ("points", FRAMES) in kept and ("footprints", FRAMES) in kept  # the run, from its GeoPackage
+    assert not [name for name, provider, _ in state["layers_after_unload"] if provider == "memory"]

@@ -1,8 +1,12 @@
-"""The video dock in a real headless QgsApplication, on a simulated clip with known truth: open it
-(telemetry found automatically), seek, draw a box with the mouse, track to the end in a QgsTask, check
-the live layers against the truth, export to GeoPackage and read it back, cancel, unload."""
+"""The video dock in a real headless QgsApplication, on a simulated clip with known truth, driven with
+Qt events as a user drives it: open (telemetry found automatically), keys and clicks to play and step,
+a box dragged with the mouse, Track clicked, the live layers checked against the truth and then
+swapped for the run's GeoPackage, Export clicked, cancel; the group moved (as a drag does) or removed,
+a new project, a video reopened."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,20 +18,45 @@ FRAMES = 10
 
 
 @pytest.fixture()
-def dock(qgis_app, qtbot, tmp_path_factory, request):
+def dock(qgis_app, qtbot, tmp_path, request):
     from qgis_siammask.gui.video_dock import VideoDock
     from qgis_siammask.settings import PluginSettings, save_settings
 
-    save_settings(PluginSettings(model_path=tracking_model(request), device="cpu"))
+    save_settings(
+        PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path / "out"))
+    )
     iface = StubInterface()
     widget = VideoDock(iface)
-    widget.resize(640, 720)
+    widget.setFloating(True)  # its own window: the stub main window is never shown
+    widget.resize(640, 900)
     widget.show()
     qtbot.waitExposed(widget)
     yield widget
     widget.shutdown()
     widget.deleteLater()
     iface.main_window.deleteLater()
+    QgsProject.instance().clear()
+
+
+def _click(qtbot, button):
+    assert button.isEnabled(), button.text()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _track_clicked(qtbot, dock, timeout_ms=150_000):
+    """Click Track, wait for the run's end; the outcome."""
+    _click(qtbot, dock.track_button)
+    assert dock.task is not None, dock.status_label.text()
+    qtbot.waitUntil(lambda: dock.task is None, timeout=timeout_ms)
+    return dock.last_outcome
+
+
+def _gpkg_layers(group_name):
+    """{layer name: layer} of the GeoPackage-backed layers in the (first) group called `group_name`."""
+    group = QgsProject.instance().layerTreeRoot().findGroup(group_name)
+    assert group is not None, group_name
+    layers = [node.layer() for node in group.findLayers()]
+    return {layer.name(): layer for layer in layers if layer.providerType() == "ogr"}
 
 
 @pytest.fixture()
@@ -52,10 +81,15 @@ def _metres(lonlat_a, lonlat_b) -> float:
     return float(np.hypot(dx, dy))
 
 
-def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
+def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
+    from qgis.PyQt.QtWidgets import QFileDialog
+
+    from qgis_siammask.gui import tracking_runs
+
     result, targets = clip
-    assert len(targets) >= 2
-    assert dock.open_video(str(result.video_path))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(result.video_path), ""))
+    _click(qtbot, dock.open_button)
+    assert dock.video_path == str(result.video_path)
     assert dock.telemetry is not None  # embedded KLV or the same-name SRT, found without asking
     assert dock.slider.maximum() == FRAMES - 1
     assert f"frame 0/{FRAMES - 1}" in dock.time_label.text()
@@ -65,15 +99,22 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
     )
     assert "sensor" in dock.telemetry_label.text()
 
-    dock.play()
+    dock.frame_view.setFocus()
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Space)  # play
     qtbot.waitUntil(lambda: dock.frame_index >= 4, timeout=10_000)
-    dock.pause()
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Space)  # pause
     assert not dock.playing
     shown = next(dock.playback_layers.footprint.getFeatures())["frame"]
     assert shown == dock.frame_index >= 4  # the map caught up with the paused video
     dock.slider.setValue(0)
-    dock.step(1)
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Right)
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Right)
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Left)
     assert dock.frame_index == 1 and dock.slider.value() == 1
+    _click(qtbot, dock.step_button)
+    assert dock.frame_index == 2
+    record = dock.telemetry.at(dock.current_frame.time_s)  # the read-out shows the frame on screen
+    assert dock.telemetry_label.text().startswith(record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3])
     dock.slider.setValue(6)
     assert dock.frame_index == 6 and f"frame 6/{FRAMES - 1}" in dock.time_label.text()
     dock.slider.setValue(0)
@@ -86,21 +127,32 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
         assert dock.boxes[-1].label == label
         assert np.allclose(dock.boxes[-1].xywh, box, atol=1.0 / scale + 0.5), (dock.boxes[-1], box)
     assert dock.box_table.rowCount() == 2 and dock.track_button.isEnabled()
+    assert not dock.export_button.isEnabled()
 
     drains = []
-    output = tmp_path / "run.gpkg"
-    task = dock.start_tracking(str(output))
+    _click(qtbot, dock.track_button)
+    task = dock.task
     assert task is not None and dock.stop_button.isEnabled() and not dock.track_button.isEnabled()
-    task.framesReady.connect(lambda: drains.append(dock.track_layers.feature_counts()["points"]))
+    live = dock.track_layers.layers["points"]
+    assert live.providerType() == "memory"
+    task.framesReady.connect(lambda: drains.append(live.featureCount()))
     qtbot.waitUntil(lambda: dock.task is None, timeout=150_000)
     outcome = dock.last_outcome
     assert outcome.status == "success", outcome.message
-    assert outcome.frames_tracked == FRAMES
+    assert outcome.frames_tracked == FRAMES and dock.progress.value() == 100
     assert len(drains) >= 2  # the layers grew while tracking, not only at the end
+    output = Path(outcome.gpkg_path)
+    assert output.parent == tmp_path / "out" and output.is_file()  # the project's output folder
+    assert dock.output_edit.text() == str(output) and str(output) in dock.status_label.text()
 
     counts = dock.track_layers.feature_counts()
     assert counts["points"] == 2 * FRAMES and counts["footprints"] == FRAMES and counts["boxes"] == 2 * FRAMES
     assert counts["masks"] >= FRAMES and counts["lines"] == 2
+    stored = _gpkg_layers("tracks 1")  # the map now shows the run's file, not memory layers
+    assert sorted(stored) == sorted(counts) and all(stored[n].featureCount() == c for n, c in counts.items())
+    assert all(Path(layer.source().split("|")[0]) == output for layer in stored.values())
+    footprints_node = QgsProject.instance().layerTreeRoot().findLayer(stored["footprints"].id())
+    assert not footprints_node.itemVisibilityChecked()  # stacked outlines would hide the tracks
     boxes_layer = dock.track_layers.layers["boxes"]
     by_label = {}
     for feature in boxes_layer.getFeatures():
@@ -117,21 +169,35 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path):
     assert points.renderer().type() == "categorizedSymbol" and len(points.renderer().categories()) == 2
     assert dock.frame_index == FRAMES - 1 and len(dock.frame_view._overlays) == 2  # last frame, both overlays
 
-    exported = dock.export_geopackage(str(tmp_path / "export.gpkg"))
-    for name, count in counts.items():
-        layer = QgsVectorLayer(f"{exported}|layername={name}", name, "ogr")
-        assert layer.isValid() and layer.featureCount() == count, name
-    read_back = QgsVectorLayer(f"{exported}|layername=points", "points", "ogr")
-    assert read_back.fields().indexOf("time_utc") >= 0
-    assert (
-        QgsVectorLayer(f"{output}|layername=points", "p", "ogr").featureCount() == 2 * FRAMES
-    )  # the engine's file
+    opened = []
+    monkeypatch.setattr(
+        tracking_runs.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+    )
+    _click(qtbot, dock.open_folder_button)
+    assert opened == [str(output.parent)]
 
-    group_names = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
-    assert result.video_path.name in group_names
-    dock.shutdown()
-    remaining = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
-    assert result.video_path.name not in remaining
+    export_path = tmp_path / "export.gpkg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(export_path), ""))
+    _click(qtbot, dock.export_button)
+    for name, count in counts.items():
+        layer = QgsVectorLayer(f"{export_path}|layername={name}", name, "ogr")
+        assert layer.isValid() and layer.featureCount() == count, name
+    read_back = QgsVectorLayer(f"{export_path}|layername=points", "points", "ogr")
+    assert read_back.fields().indexOf("time_utc") >= 0
+    exported = _gpkg_layers("exported export.gpkg")  # the exported file added to the project
+    assert exported["points"].featureCount() == 2 * FRAMES
+
+    dock.shutdown()  # as unloading the plugin does: playback layers go, the runs' layers stay
+    root = QgsProject.instance().layerTreeRoot()
+    assert [layer.name() for layer in root.findGroup(result.video_path.name).findLayers()] == list(counts)
+    assert _gpkg_layers("tracks 1")["points"].featureCount() == 2 * FRAMES
+    project_file = tmp_path / "saved.qgz"
+    assert QgsProject.instance().write(str(project_file))
+    reopened = QgsProject()
+    assert reopened.read(str(project_file))
+    points = [layer for layer in reopened.mapLayers().values() if layer.name() == "points"]
+    assert len(points) == 2 and all(layer.featureCount() == 2 * FRAMES for layer in points)  # run, export
+    reopened.clear()
 
 
 def test_cancel_keeps_what_was_tracked(dock, clip, qtbot, tmp_path):
@@ -187,3 +253,74 @@ def test_dem_from_settings_puts_the_footprint_on_the_terrain(qgis_app, qtbot, tm
         dock.shutdown()
         QgsProject.instance().removeMapLayer(dem_layer.id())
         save_settings(PluginSettings(device="cpu"))
+
+
+def _drag_to_bottom(name):
+    """Move a top-level group as a drag in the Layers panel does: clone, insert the clone, remove it."""
+    root = QgsProject.instance().layerTreeRoot()
+    group = root.findGroup(name)
+    root.insertChildNode(len(root.children()), group.clone())
+    root.removeChildNode(group)
+    assert root.findGroup(name) is not None
+
+
+def test_group_moved_removed_and_new_project(dock, clip, qtbot):
+    """A dragged group, a group removed while tracking and File > New Project: the dock carries on."""
+    result, targets = clip
+    root = QgsProject.instance().layerTreeRoot()
+    assert dock.open_video(str(result.video_path))
+    other = root.insertGroup(0, "analyst's group")  # so the video group has somewhere to move to
+    _drag_to_bottom(result.video_path.name)
+    assert root.children()[-1].name() == result.video_path.name
+    qtbot.wait(300)  # the map follows the slider at most every 0.25 s
+    dock.slider.setValue(3)  # the playback layers moved with the group and still follow
+    assert next(dock.playback_layers.footprint.getFeatures())["frame"] == 3
+    dock.slider.setValue(0)
+    dock.add_box(*targets[0][1], "car")
+    outcome = _track_clicked(qtbot, dock)
+    assert outcome.status == "success" and outcome.frames_tracked == FRAMES
+    assert _gpkg_layers("tracks 1")["points"].featureCount() == FRAMES
+    assert len(root.findGroups()) == 2  # the moved group was used, no second one made
+    root.removeChildNode(other)
+
+    dock.slider.setValue(0)
+    _click(qtbot, dock.track_button)
+    qtbot.waitUntil(lambda: dock.track_layers.feature_counts()["points"] > 0, timeout=60_000)
+    root.removeChildNode(root.findGroup(result.video_path.name))  # removed while tracking
+    qtbot.waitUntil(lambda: dock.task is None, timeout=150_000)
+    assert dock.last_outcome.status == "success"
+    assert "added again" in dock.status_label.text()
+    assert _gpkg_layers("tracks 2")["points"].featureCount() == FRAMES  # nothing lost: from the file
+
+    QgsProject.instance().clear()  # File > New Project
+    qtbot.wait(300)
+    dock.slider.setValue(5)  # no deleted layer touched: the playback layers come back
+    assert next(dock.playback_layers.footprint.getFeatures())["frame"] == 5
+    assert root.findGroup(result.video_path.name) is not None
+
+    assert dock.open_video(str(result.video_path))  # reopening replaces the group's playback layers
+    assert len(root.findGroups()) == 1 and len(root.findGroup(result.video_path.name).findLayers()) == 3
+
+
+def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):
+    """Stop clicked: the bar shows the share tracked; a failing run leaves no empty group, no Export."""
+    import dataclasses
+
+    from qgis_siammask.settings import load_settings, save_settings
+
+    result, targets = clip
+    assert dock.open_video(str(result.video_path))
+    dock.add_box(*targets[0][1], "car")
+    _click(qtbot, dock.track_button)
+    dock.task.framesReady.connect(lambda: dock.stop_button.isEnabled() and _click(qtbot, dock.stop_button))
+    qtbot.waitUntil(lambda: dock.task is None, timeout=120_000)
+    outcome = dock.last_outcome
+    assert outcome.status == "cancelled" and 0 < outcome.frames_tracked < FRAMES
+    assert dock.progress.value() == round(100 * outcome.frames_tracked / FRAMES)
+    assert _gpkg_layers("tracks 1")["points"].featureCount() == outcome.frames_tracked
+
+    save_settings(dataclasses.replace(load_settings(), model_path=str(tmp_path / "missing.pt")))
+    outcome = _track_clicked(qtbot, dock)
+    assert outcome.status == "failed" and "missing.pt" in dock.status_label.text()
+    assert QgsProject.instance().layerTreeRoot().findGroup("tracks 2") is None
+    assert not dock.export_button.isEnabled() and dock.track_button.isEnabled()

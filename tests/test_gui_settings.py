@@ -33,8 +33,9 @@ def dem_layer(qgis_app, tmp_path):
     layer = QgsRasterLayer(str(path), "dem")
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
+    layer_id = layer.id()  # the test may clear the project, deleting the layer
     yield layer
-    QgsProject.instance().removeMapLayer(layer.id())
+    QgsProject.instance().removeMapLayer(layer_id)
 
 
 def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_path, request):
@@ -62,9 +63,22 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     dialog.threshold_spin.setValue(0.45)
     dialog.dem_combo.setLayer(dem_layer)
     dialog.crs_widget.setCrs(dem_layer.crs())
+    dialog.output_widget.setFilePath(str(tmp_path / "runs"))
     dialog.accept()
     saved = load_settings()
     assert (saved.model_path, saved.device, saved.score_threshold) == (model, "cpu", pytest.approx(0.45))
     assert saved.dem_layer_id == dem_layer.id() and saved.dem_path() == dem_layer.source()
     assert saved.output_crs == "EPSG:4326" and saved.precision == "bf16"
+    assert saved.output_dir() == tmp_path / "runs"
+    # the DEM, CRS and folder belong to this project: in its file, not in the plugin-wide settings
+    project = QgsProject.instance()
+    assert project.readEntry("qgis_siammask", "dem_layer_id")[0] == dem_layer.id()
+    assert project.readEntry("qgis_siammask", "output_folder")[0] == str(tmp_path / "runs")
+    project_file = tmp_path / "project.qgz"
+    assert project.write(str(project_file))
+    other = QgsProject()
+    assert load_settings(other).dem_layer_id == "" and load_settings(other).model_path == model
+    assert other.read(str(project_file)) and load_settings(other).dem_layer_id == dem_layer.id()
+    other.clear()
+    project.clear()  # no saved project (home path) left for the tests after this one
     save_settings(dataclasses.replace(saved, precision="fp32"))  # later tests track with the default

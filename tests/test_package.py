@@ -31,9 +31,11 @@ REQUIRED_METADATA = (
 )
 
 
-def build_zip(out_dir: Path) -> Path:
+def build_zip(out_dir: Path, base_url: str | None = None) -> Path:
+    """`scripts/package.py` run as `make package` runs it; the zip (plugins.xml lies beside it)."""
+    extra = ["--base-url", base_url] if base_url else []
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "scripts" / "package.py"), "--out", str(out_dir)],
+        [sys.executable, str(REPO_ROOT / "scripts" / "package.py"), "--out", str(out_dir), *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -72,6 +74,22 @@ def test_zip_layout_and_metadata(tmp_path):
         bundled = [n for n in names if n.startswith("qgis_siammask/models/")]
         for name in bundled:
             assert archive.getinfo(name).file_size <= 20 * 1024 * 1024
+
+
+def test_plugins_xml_indexes_the_zip(tmp_path):
+    import xml.etree.ElementTree as ElementTree
+
+    import qgis_siammask
+
+    zip_path = build_zip(tmp_path, base_url="http://127.0.0.1:8765/plugins/")
+    assert "qgis_siammask/i18n/qgis_siammask_de.qm" in zipfile.ZipFile(zip_path).namelist()
+    root = ElementTree.parse(zip_path.parent / "plugins.xml").getroot()
+    (plugin,) = root.findall("pyqgis_plugin")
+    assert plugin.get("plugin_id") == "qgis_siammask" and plugin.get("version") == qgis_siammask.__version__
+    assert plugin.findtext("download_url") == f"http://127.0.0.1:8765/plugins/{zip_path.name}"
+    assert plugin.findtext("file_name").partition(".")[0] == "qgis_siammask"  # QGIS's plugin id
+    assert plugin.findtext("qgis_minimum_version") == "3.22" and plugin.findtext("experimental") == "True"
+    assert "@" in plugin.findtext("author_email") and "example" not in plugin.findtext("author_email")
 
 
 def test_version_mismatch_is_refused(tmp_path):

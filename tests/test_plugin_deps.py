@@ -55,8 +55,9 @@ def test_hidden_package_is_reported_with_the_pip_command():
     )
     assert out["missing"] == ["torch", "rasterio"]
     assert out["tracking"] is False and out["dem"] is False and out["video"] is True
-    assert out["pip"].startswith(out["exe"] + " -m pip install")
-    assert out["pip"].endswith("rasterio torch")
+    torch_line, other_line = out["pip"].splitlines()  # torch alone first (its own index), then the rest
+    assert torch_line.startswith(out["exe"] + " -m pip install") and torch_line.endswith("torch==2.13.0")
+    assert other_line.endswith("'rasterio>=1.2'")
     assert "torch (missing)" in out["summary"] and out["pip"] in out["summary"]
 
 
@@ -110,3 +111,106 @@ def test_without_av_the_dock_stays_closed_and_says_why():
     assert out["dock"] is False and out["checked"] is False
     assert len(out["messages"]) == 2  # the start-up message, then the answer to opening the dock
     assert "(av)" in out["messages"][0][1] and "missing" in out["messages"][1][1]
+
+
+def test_pip_specs_agree_with_requirements_txt():
+    from qgis_siammask.deps import REQUIREMENTS, TORCH_VERSION
+
+    pinned = {}
+    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        spec = line.split("#")[0].strip()
+        if spec:
+            pinned[spec.split("<")[0].split("=")[0].split(">")[0]] = spec
+    for requirement in REQUIREMENTS:
+        if requirement.distribution in pinned:
+            assert requirement.pip_spec == pinned[requirement.distribution], requirement
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert f"torch=={TORCH_VERSION}" in makefile
+
+
+def test_install_commands_cpu_torch_and_target():
+    from qgis_siammask.deps import REQUIREMENTS, TORCH_CPU_INDEX, DependencyReport, Problem
+
+    wanted = [r for r in REQUIREMENTS if r.module in ("torch", "numpy")]
+    report = DependencyReport(tuple(Problem(r, "missing") for r in wanted), "/opt/py/bin/python3.11")
+    torch_cpu, rest = report.install_commands(cuda=False)
+    assert torch_cpu[:4] == ["/opt/py/bin/python3.11", "-m", "pip", "install"] and "--user" in torch_cpu
+    assert torch_cpu[-3:] == ["--index-url", TORCH_CPU_INDEX, "torch==2.13.0"] and rest[-1] == "numpy<2"
+    torch_gpu, _ = report.install_commands(cuda=True)
+    assert TORCH_CPU_INDEX not in torch_gpu  # the default (CUDA) wheels where a GPU is
+    offline, _ = report.install_commands(find_links="/wheels", target="/site", cuda=False)
+    assert offline[5:11] == ["--target", "/site", "--no-index", "--find-links", "/wheels", "torch==2.13.0"]
+
+
+def test_python_of_qgis_per_platform():
+    from qgis_siammask.deps import qgis_python_executable
+
+    def only(*paths):
+        return lambda path: path in paths
+
+    windows = qgis_python_executable(
+        "win32", r"C:\OSGeo4W\bin\qgis-bin.exe", r"C:\OSGeo4W\apps\Python39", (3, 9),
+        only(str(Path(r"C:\OSGeo4W\apps\Python39") / "python.exe")),
+    )
+    assert windows.endswith("python.exe") and "Python39" in windows
+    mac_prefix = "/Applications/QGIS.app/Contents/Frameworks/Python.framework/Versions/3.9"
+    mac = qgis_python_executable(
+        "darwin", "/Applications/QGIS.app/Contents/MacOS/QGIS", mac_prefix, (3, 9),
+        only(f"{mac_prefix}/bin/python3.9"),
+    )
+    assert mac == f"{mac_prefix}/bin/python3.9"
+    linux = qgis_python_executable("linux", "/usr/bin/qgis", "/usr", (3, 11), only("/usr/bin/python3.11"))
+    assert linux == "/usr/bin/python3.11"
+    assert qgis_python_executable("linux", "/venv/bin/python", "/usr") == "/venv/bin/python"
+
+
+def _write_wheel(folder: Path, name: str, version: str) -> Path:
+    """A minimal pure-Python wheel (a zip with the dist-info files pip reads), made without a network."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {
+        f"{name}.py": f"VERSION = {version!r}\n",
+        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+        "Tag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def test_dialog_installs_from_a_local_wheel_in_the_background(qgis_app, qtbot, tmp_path):
+    from qgis.PyQt.QtCore import Qt
+
+    from qgis_siammask.deps import Requirement, check_dependencies
+    from qgis_siammask.gui.deps_dialog import DependenciesDialog
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    _write_wheel(wheels, "siammask_probe", "1.0")
+    target = tmp_path / "site"
+    probe = Requirement("siammask_probe", "siammask_probe", "siammask_probe==1.0", ("probe",))
+    report = check_dependencies((probe,))
+    assert report.missing_modules == ["siammask_probe"]
+    dialog = DependenciesDialog(report, find_links=str(wheels), target=str(target))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert "siammask_probe==1.0" in dialog.problems_label.text()
+    labels = " ".join(label.text() for label in dialog.findChildren(type(dialog.status_label)))
+    assert sys.executable in labels  # the Python running this QGIS
+    qtbot.mouseClick(dialog.install_button, Qt.MouseButton.LeftButton)
+    assert not dialog.install_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.task is None, timeout=120_000)
+    assert "Restart QGIS" in dialog.status_label.text(), dialog.log.toPlainText()
+    assert (target / "siammask_probe.py").read_text() == "VERSION = '1.0'\n"
+    assert "--no-index" in dialog.log.toPlainText() and "Successfully installed" in dialog.log.toPlainText()

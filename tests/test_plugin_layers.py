@@ -51,7 +51,7 @@ def _frame(index: int, track_ids=(1, 2), crs="EPSG:4326") -> FrameFeatures:
 
 @pytest.fixture()
 def group(qgis_app):
-    from qgis_siammask.layers import VideoLayerGroup
+    from qgis_siammask.layer_tree import VideoLayerGroup
 
     video_group = VideoLayerGroup("clip.ts")
     yield video_group
@@ -104,9 +104,22 @@ def test_track_layers_fill_style_and_export(group, tmp_path):
     first = next(QgsVectorLayer(f"{exported}|layername=points", "p", "ogr").getFeatures())
     assert first["label"].startswith("car") and first["time_utc"].isValid()
 
+    from qgis_siammask.layer_tree import VideoLayerGroup
+
+    from_file = TrackLayers(VideoLayerGroup("exported"), "EPSG:4326", 0.04, geopackage=exported)
+    try:
+        assert from_file.feature_counts() == counts
+        assert {layer.providerType() for layer in from_file.layers.values()} == {"ogr"}
+        categories = from_file.layers["points"].renderer().categories()
+        assert [c.value() for c in categories] == [1, 2] and categories[0].label().startswith("1: car")
+    finally:
+        from_file.group.remove()
+
 
 def test_projected_crs_and_group_removal(qgis_app):
-    from qgis_siammask.layers import PlaybackLayers, TrackLayers, VideoLayerGroup
+    from qgis_siammask.layer_tree import VideoLayerGroup
+    from qgis_siammask.layers import TrackLayers
+    from qgis_siammask.playback_layers import PlaybackLayers
 
     parent = VideoLayerGroup("other.ts")
     run = VideoLayerGroup("tracks 1", parent=parent)

@@ -30,6 +30,7 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
     assert [a.objectName() for a in iface.plugin_menus["&SiamMask FMV Tracker"].actions()] == [
         "siammaskShowDock",
         "siammaskSettings",
+        "siammaskPackages",
     ]
     assert QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID) is not None
     assert iface.messages == []  # every dependency is present here: no message at start-up
@@ -50,24 +51,56 @@ def test_load_adds_entries_and_unload_removes_everything(iface, qtbot):
     assert len(QgsProject.instance().layerTreeRoot().children()) == groups_before
 
 
-def test_unload_while_tracking_cancels_the_task(iface, qtbot, tmp_path_factory, request):
+def test_unload_while_tracking_keeps_the_frames_tracked(iface, qtbot, tmp_path_factory, request):
+    """Unloading mid-run cancels the task; the frames tracked stay in the project, read from the file."""
+    from qgis.PyQt.QtCore import Qt
     from test_plugin_support import simulated_clip, tracking_model
 
     import qgis_siammask
     from qgis_siammask.settings import PluginSettings, save_settings
 
-    save_settings(PluginSettings(model_path=tracking_model(request), device="cpu"))
+    output_dir = tmp_path_factory.mktemp("unload")
+    save_settings(
+        PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(output_dir))
+    )
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
     plugin = qgis_siammask.classFactory(iface)
     plugin.initGui()
     dock = plugin.show_dock()
     assert dock.open_video(str(result.video_path))
     dock.add_box(*targets[0][1], "car")
-    task = dock.start_tracking(str(tmp_path_factory.mktemp("unload") / "tracks.gpkg"))
-    qtbot.waitUntil(lambda: task.status() == task.Running, timeout=10_000)
+    qtbot.mouseClick(dock.track_button, Qt.MouseButton.LeftButton)
+    task = dock.task
+    qtbot.waitUntil(lambda: dock.track_layers.feature_counts()["points"] > 0, timeout=60_000)
     plugin.unload()
     assert task.isCanceled() and task.status() in (task.Terminated, task.Complete)
-    assert (
-        iface.docks() == []
-        and QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name) is None
-    )
+    assert iface.docks() == []
+    group = QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name)
+    layers = {node.layer().name(): node.layer() for node in group.findLayers()}
+    assert sorted(layers) == ["boxes", "footprints", "lines", "masks", "points"]  # no playback layers
+    assert all(layer.providerType() == "ogr" for layer in layers.values())
+    files = {layer.source().split("|")[0] for layer in layers.values()}
+    assert len(files) == 1 and files.pop().startswith(str(output_dir))
+    assert 0 < layers["points"].featureCount() <= 10
+    QgsProject.instance().clear()
+
+
+def test_translation_installed_with_the_plugin_and_removed_on_unload(iface, qtbot):
+    from qgis.core import QgsSettings
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    import qgis_siammask
+
+    settings = QgsSettings()
+    settings.setValue("locale/userLocale", "de_DE")
+    try:
+        plugin = qgis_siammask.classFactory(iface)
+        plugin.initGui()
+        assert plugin.translator is not None
+        dock = plugin.show_dock()
+        assert dock.track_button.text() == "Verfolgen"
+        assert iface.plugin_menus["&SiamMask FMV Tracker"].actions()[1].text() == "Einstellungen…"
+        plugin.unload()
+        assert QCoreApplication.translate("VideoDock", "Track") == "Track"
+    finally:
+        settings.remove("locale/userLocale")

@@ -30,9 +30,12 @@ def processing_ready(qgis_app):
 
 def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factory, tmp_path, request):
     import processing
+    from qgis.core import QgsProcessingContext, QgsProject
 
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     output = tmp_path / "tracks.gpkg"
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
     outputs = processing.run(
         "siammask:trackobjectsinvideo",
         {
@@ -45,8 +48,14 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
             "DEVICE": 2,  # cpu
             "OUTPUT": str(output),
         },
+        context=context,
     )
     assert outputs["STATUS"] == "success"
+    to_load = context.layersToLoadOnCompletion()  # what QGIS adds to the map when the run ends
+    assert sorted(details.name for details in to_load.values()) == sorted(
+        ["masks", "boxes", "points", "lines", "footprints"]
+    )
+    assert f"{output}|layername=points" in to_load
     assert outputs["FRAMES_TRACKED"] == 6
     assert outputs["OUTPUT"] == str(output)
     points = QgsVectorLayer(f"{output}|layername=points", "points", "ogr")

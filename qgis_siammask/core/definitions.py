@@ -187,3 +187,12 @@ BATCH_FRAMES_TOPIC = "siammask-batch-frames"  # Dask event topic: frames tracked
 BATCH_FRAMES_INTERVAL_S = 0.5  # a worker reports its frames at most this often (and on its first frame)
 BATCH_CANCEL_POLL_S = 0.5  # how often a running batch asks its caller whether it was cancelled
 BATCH_TRACKER_PLUGIN = "siammask-trackers"  # Dask worker plugin keeping loaded trackers per worker
+
+# QGIS plugin: where it keeps things in a project (entries of `QgsProject.writeEntry`, layer tree
+# custom properties); the layer tree nodes themselves are never held, only found by these.
+PROJECT_SCOPE = "qgis_siammask"
+PROJECT_ENTRY_DEM_LAYER = "dem_layer_id"
+PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
+PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
+GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
+OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder

@@ -1,6 +1,9 @@
-"""Settings dialog: model file (checked on selection), device, precision, score threshold, DEM, output CRS."""
+"""Settings dialog: plugin-wide (model file, checked on selection; device; precision; score threshold)
+and this project's (DEM, output CRS, output folder)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsProjectionSelectionWidget
@@ -91,10 +94,16 @@ class SettingsDialog(QDialog):
             layer = self.dem_combo.layer(index)
             if layer is not None and layer.id() == current.dem_layer_id:
                 self.dem_combo.setCurrentIndex(index)
+        form.addRow(QLabel(tr("<b>This project</b> (saved in the project file)"), self))
         form.addRow(tr("DEM (empty: flat ground)"), self.dem_combo)
         self.crs_widget = QgsProjectionSelectionWidget(self)
         self.crs_widget.setCrs(QgsCoordinateReferenceSystem(current.output_crs))
         form.addRow(tr("Output CRS"), self.crs_widget)
+        self.output_widget = QgsFileWidget(self)
+        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.setFilePath(current.output_folder)
+        self.output_widget.lineEdit().setPlaceholderText(str(current.output_dir()))
+        form.addRow(tr("Output folder (empty: beside the project)"), self.output_widget)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -115,13 +124,15 @@ class SettingsDialog(QDialog):
 
     def values(self) -> PluginSettings:
         dem = self.dem_combo.currentLayer()
-        return PluginSettings(
+        return dataclasses.replace(
+            load_settings(),
             model_path=self.model_widget.filePath(),
             device=self.device_combo.currentText(),
             precision=self.precision_combo.currentText(),
             score_threshold=self.threshold_spin.value(),
             dem_layer_id=dem.id() if dem is not None else "",
             output_crs=self.crs_widget.crs().authid() or "EPSG:4326",
+            output_folder=self.output_widget.filePath(),
         )
 
     def accept(self) -> None:

@@ -7,47 +7,41 @@ what comes back into map layers; video decoding, telemetry, camera geometry and 
 
 from __future__ import annotations
 
-import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import (
-    Qgis,
-    QgsApplication,
-    QgsInterval,
-    QgsMessageLog,
-    QgsProject,
-    QgsTemporalNavigationObject,
-)
-from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
-from qgis.PyQt.QtGui import QFont
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDockWidget,
-    QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QShortcut,
     QSlider,
     QStyle,
     QTableWidget,
     QTableWidgetItem,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from ..core.definitions import JOB_FAILED, PLUGIN_NAME
-from ..layers import PlaybackLayers, TrackLayers, VideoLayerGroup
+from ..core.definitions import PLUGIN_NAME
+from ..layer_tree import VideoLayerGroup
+from ..layers import TrackLayers
+from ..playback_layers import PlaybackLayers
 from ..settings import load_settings
-from ..tasks import TrackingTask, build_job
+from ..tasks import TrackingTask
+from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tool_button, tr, widget_row
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
+from .tracking_runs import TrackingRuns
 
 MAP_UPDATE_INTERVAL_S = 0.25
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
@@ -55,43 +49,9 @@ TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
 _BOX_COLUMNS = ("label", "x", "y", "width", "height")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("VideoDock", text)
 
 
-def format_time(seconds: float) -> str:
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes):02d}:{rest:05.2f}"
-
-
-def _value(value, fmt: str) -> str:
-    return "–" if value is None else format(value, fmt)
-
-
-def telemetry_text(record) -> str:
-    """The read-out under the video: what the telemetry says about this frame."""
-    if record is None:
-        return tr("No telemetry")
-    time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
-    r = record
-    return "\n".join(
-        [
-            f"{time_utc}  ({r.source or '?'})",
-            f"sensor  {_value(r.sensor_latitude_deg, '.6f')}, {_value(r.sensor_longitude_deg, '.6f')}"
-            f"  alt {_value(r.sensor_altitude_m, '.1f')} m {r.altitude_reference or ''}",
-            f"platform hdg {_value(r.platform_heading_deg, '.1f')}°"
-            f"  pitch {_value(r.platform_pitch_deg, '.1f')}°  roll {_value(r.platform_roll_deg, '.1f')}°",
-            f"sensor az {_value(r.sensor_relative_azimuth_deg, '.1f')}°"
-            f"  el {_value(r.sensor_relative_elevation_deg, '.1f')}°"
-            f"  fov {_value(r.horizontal_fov_deg, '.2f')}° x {_value(r.vertical_fov_deg, '.2f')}°",
-            f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
-            f" {_value(r.frame_center_longitude_deg, '.6f')}"
-            f"  slant {_value(r.slant_range_m, '.0f')} m",
-        ]
-    )
-
-
-class VideoDock(QDockWidget):
+class VideoDock(QDockWidget, TrackingRuns):
     def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
         super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
         self.setObjectName("SiamMaskVideoDock")
@@ -102,14 +62,16 @@ class VideoDock(QDockWidget):
         self.telemetry = None
         self.telemetry_path: str | None = None
         self.terrain = None  # core.terrain.DemTerrain of the settings' DEM, None for flat ground
+        self._terrain_path: str | None = None  # the DEM file `terrain` was read from
         self.frame_index = 0
         self.current_frame = None
         self.boxes: list[DrawnBox] = []
-        self.group: VideoLayerGroup | None = None
+        self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
         self.playback_layers: PlaybackLayers | None = None
-        self.track_layers: TrackLayers | None = None
-        self.owned_groups: list[VideoLayerGroup] = []  # every group this dock added, parents first
+        self.track_layers: TrackLayers | None = None  # of the latest run
+        self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.run_count = 0
+        self._frames_to_track = 1  # frames from the run's start frame to the end of the video
         self.task: TrackingTask | None = None
         self.last_outcome = None
         self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the tracking runs
@@ -117,6 +79,8 @@ class VideoDock(QDockWidget):
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._play_tick)
+        # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
+        QgsApplication.instance().aboutToQuit.connect(self.shutdown)
         self._build_ui(tracking_disabled_reason)
         self._update_controls()
 
@@ -132,16 +96,16 @@ class VideoDock(QDockWidget):
         self.video_edit = QLineEdit(body)
         self.video_edit.setReadOnly(True)
         self.video_edit.setPlaceholderText(tr("No video"))
-        open_button = QPushButton(tr("Open video…"), body)
-        open_button.clicked.connect(self._choose_video)
-        layout.addLayout(_row(QLabel(tr("Video")), self.video_edit, open_button))
+        self.open_button = QPushButton(tr("Open video…"), body)
+        self.open_button.clicked.connect(lambda: self._choose_video())
+        layout.addLayout(widget_row(QLabel(tr("Video")), self.video_edit, self.open_button))
 
         self.telemetry_edit = QLineEdit(body)
         self.telemetry_edit.setReadOnly(True)
         self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
         telemetry_button = QPushButton(tr("Telemetry…"), body)
-        telemetry_button.clicked.connect(self._choose_telemetry)
-        layout.addLayout(_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
+        telemetry_button.clicked.connect(lambda: self._choose_telemetry())
+        layout.addLayout(widget_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
 
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
@@ -149,23 +113,25 @@ class VideoDock(QDockWidget):
         layout.addWidget(self.frame_view, 1)
 
         style = self.style()
-        self.step_back_button = _tool_button(
+        self.step_back_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame")
         )
-        self.play_button = _tool_button(
+        self.play_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause")
         )
-        self.step_button = _tool_button(
+        self.step_button = tool_button(
             style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame")
         )
         self.step_back_button.clicked.connect(lambda: self.step(-1))
-        self.play_button.clicked.connect(self.toggle_play)
+        self.play_button.clicked.connect(lambda: self.toggle_play())
         self.step_button.clicked.connect(lambda: self.step(1))
         self.slider = QSlider(Qt.Orientation.Horizontal, body)
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", body)
         layout.addLayout(
-            _row(self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label)
+            widget_row(
+                self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label
+            )
         )
 
         self.telemetry_label = QLabel(tr("No telemetry"), body)
@@ -179,10 +145,10 @@ class VideoDock(QDockWidget):
         self.label_edit = QLineEdit(tr("vehicle"), body)
         self.label_edit.setToolTip(tr("Label given to the next box drawn on the video"))
         remove_button = QPushButton(tr("Remove box"), body)
-        remove_button.clicked.connect(self._remove_selected_boxes)
+        remove_button.clicked.connect(lambda: self._remove_selected_boxes())
         clear_button = QPushButton(tr("Clear boxes"), body)
-        clear_button.clicked.connect(self.clear_boxes)
-        layout.addLayout(_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
+        clear_button.clicked.connect(lambda: self.clear_boxes())
+        layout.addLayout(widget_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
         self.box_table = QTableWidget(0, len(_BOX_COLUMNS), body)
         self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
         self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -192,20 +158,44 @@ class VideoDock(QDockWidget):
         layout.addWidget(self.box_table)
 
         self.track_button = QPushButton(tr("Track"), body)
-        self.track_button.clicked.connect(self.start_tracking)
+        # clicked(bool) must not reach start_tracking's optional output path: no argument passes
+        self.track_button.clicked.connect(lambda: self.start_tracking())
         if not self.tracking_enabled:
             self.track_button.setToolTip(tr("Tracking is disabled: {}").format(tracking_disabled_reason))
         self.stop_button = QPushButton(tr("Stop"), body)
-        self.stop_button.clicked.connect(self.stop_tracking)
+        self.stop_button.clicked.connect(lambda: self.stop_tracking())
         self.progress = QProgressBar(body)
         self.progress.setRange(0, 100)
         self.export_button = QPushButton(tr("Export GeoPackage…"), body)
-        self.export_button.clicked.connect(self._choose_export)
-        layout.addLayout(_row(self.track_button, self.stop_button, self.progress, self.export_button))
+        self.export_button.clicked.connect(lambda: self._choose_export())
+        layout.addLayout(widget_row(self.track_button, self.stop_button, self.progress, self.export_button))
+
+        self.output_edit = QLineEdit(body)
+        self.output_edit.setReadOnly(True)
+        self.output_edit.setToolTip(tr("Each run writes its GeoPackage here (saved with the project)"))
+        output_button = QPushButton(tr("Folder…"), body)
+        output_button.clicked.connect(lambda: self._choose_output_folder())
+        self.open_folder_button = QPushButton(tr("Open folder"), body)
+        self.open_folder_button.clicked.connect(lambda: self.open_output_folder())
+        layout.addLayout(
+            widget_row(QLabel(tr("Output")), self.output_edit, output_button, self.open_folder_button)
+        )
+        self.export_add_check = QCheckBox(tr("Add exported files to the project"), body)
+        self.export_add_check.setChecked(True)
+        layout.addWidget(self.export_add_check)
         self.status_label = QLabel("", body)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         self.setWidget(body)
+        for keys, slot in (
+            (Qt.Key.Key_Space, self.toggle_play),
+            (Qt.Key.Key_Right, lambda: self.step(1)),
+            (Qt.Key.Key_Left, lambda: self.step(-1)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), body)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     def _update_controls(self) -> None:
         has_video = self.video is not None
@@ -217,7 +207,8 @@ class VideoDock(QDockWidget):
             self.tracking_enabled and has_video and bool(self.boxes) and not tracking
         )
         self.stop_button.setEnabled(tracking)
-        self.export_button.setEnabled(self.track_layers is not None and not tracking)
+        self.export_button.setEnabled(self.result_gpkg is not None and not tracking)
+        self.output_edit.setText(str(self.result_gpkg or load_settings().output_dir()))
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
         self.status_label.setText(text)
@@ -225,12 +216,12 @@ class VideoDock(QDockWidget):
 
     # --- video -----------------------------------------------------------------------------------
     def _choose_video(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("Open video"), "", VIDEO_FILTER)
+        path = ask_path(self, "video", tr("Open video"), VIDEO_FILTER)
         if path:
             self.open_video(path)
 
     def _choose_telemetry(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, tr("Choose telemetry"), "", TELEMETRY_FILTER)
+        path = ask_path(self, "telemetry", tr("Choose telemetry"), TELEMETRY_FILTER)
         if path and self.video_path:
             self.open_video(self.video_path, path)
 
@@ -251,7 +242,7 @@ class VideoDock(QDockWidget):
         try:
             self.telemetry = open_telemetry(path, telemetry_path)
             self.telemetry_path = telemetry_path
-            self.terrain = self._terrain()
+            self._sync_terrain()
             records = len(self.telemetry.records)
             source = self.telemetry.records[0].source if records else "?"
             telemetry_status = tr("{} telemetry, {} records").format(source.upper(), records)
@@ -260,8 +251,8 @@ class VideoDock(QDockWidget):
             telemetry_status = tr("no telemetry ({}): the map shows nothing").format(error.user_message)
         self.video_edit.setText(str(path))
         self.telemetry_edit.setText(telemetry_path or (tr("automatic: ") + telemetry_status))
-        self.group = VideoLayerGroup(Path(path).name)
-        self.owned_groups.append(self.group)
+        # one group per video file: reopening it replaces the playback layers, keeps earlier runs
+        self.group = VideoLayerGroup(Path(path).name, key="video:" + str(Path(path).resolve()))
         self.playback_layers = PlaybackLayers(self.group)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(int(video.frame_count) - 1, 0))
@@ -277,10 +268,16 @@ class VideoDock(QDockWidget):
         return True
 
     def close_video(self) -> None:
+        """Close the clip; its playback layers go, its group stays while it holds tracking runs."""
         self.pause()
         if self.video is not None:
             self.video.close()
-        self.video = self.current_frame = self._shown = None
+        if self.playback_layers is not None:
+            self.playback_layers.remove()
+        group = self.group.find() if self.group is not None else None
+        if group is not None and not group.children():
+            self.group.remove()
+        self.video = self.current_frame = self._shown = self.playback_layers = self.group = None
         self.clear_boxes()
         self.features_by_frame.clear()
 
@@ -297,8 +294,10 @@ class VideoDock(QDockWidget):
         if frame is None:
             return False
         self.current_frame, self.frame_index = frame, frame.index
+        self._sync_terrain()
         record, camera = self._camera_at(frame.time_s)
         self._shown = (frame.index, record, camera)
+        self.telemetry_label.setText(telemetry_text(record))  # every frame: the map alone is throttled
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
         self.frame_view.set_overlays(overlays_from_features(features))
@@ -318,21 +317,29 @@ class VideoDock(QDockWidget):
             + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
         )
 
-    def _terrain(self):
-        """The settings' DEM as the engine's terrain (the one tracking will use), else None: flat ground."""
+    def settings_changed(self) -> None:
+        """The settings dialog was accepted: the DEM and output folder shown follow at once."""
+        self._update_controls()
+        if self.video is not None:
+            self.show_frame(self.frame_index, update_map=True)
+
+    def _sync_terrain(self) -> None:
+        """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
         dem_path = load_settings().dem_path()
+        if dem_path == self._terrain_path:
+            return
+        self.terrain, self._terrain_path = None, dem_path
         if not dem_path:
-            return None
+            return
         from ..core.errors import SiamMaskError
         from ..core.geo.terrain import DemTerrain
 
         try:
-            return DemTerrain(dem_path)
+            self.terrain = DemTerrain(dem_path)
         except SiamMaskError as error:
             self._set_status(
                 tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning
             )
-            return None
 
     def _camera_at(self, time_s: float):
         """(telemetry record, camera model) of a video time; either may be None."""
@@ -351,7 +358,6 @@ class VideoDock(QDockWidget):
             return record, None
 
     def _update_playback_layers(self, frame_index: int, record, camera) -> None:
-        self.telemetry_label.setText(telemetry_text(record))
         if self.playback_layers is None or record is None:
             return
         footprint = None
@@ -359,8 +365,8 @@ class VideoDock(QDockWidget):
             corners = camera.footprint()
             if bool(corners.valid.all()):
                 footprint = corners.lonlat_deg.tolist()
-        platform = _lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
-        centre = _lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
+        platform = lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
+        centre = lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
         self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
 
     def _slider_moved(self, value: int) -> None:
@@ -437,138 +443,16 @@ class VideoDock(QDockWidget):
             )
             self.frame_view.set_boxes(self.boxes)
 
-    # --- tracking --------------------------------------------------------------------------------
-    def make_job(self, output_gpkg: str | None = None):
-        """The frozen engine job for the current video, frame, boxes and settings."""
-        settings = load_settings()
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
-        if output_gpkg is None:
-            folder = Path(QgsProject.instance().homePath() or tempfile.gettempdir()) / "siammask_tracks"
-            folder.mkdir(parents=True, exist_ok=True)
-            output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
-        return build_job(
-            video_path=self.video_path,
-            telemetry_path=self.telemetry_path,
-            model_path=settings.effective_model_path,
-            start_frame=self.frame_index,
-            end_frame=None,
-            boxes_xywh=tuple(box.xywh for box in self.boxes),
-            labels=tuple(box.label for box in self.boxes),
-            dem_path=settings.dem_path(),
-            output_gpkg=output_gpkg,
-            crs=settings.output_crs,
-            device=settings.device,
-            precision=settings.precision,
-            score_threshold=settings.score_threshold,
-        )
-
-    def start_tracking(self, output_gpkg: str | None = None) -> TrackingTask | None:
-        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
-            return None
-        self.pause()
-        job = self.make_job(output_gpkg)
-        self.run_count += 1
-        run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
-        self.owned_groups.append(run_group)
-        self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
-        self.task = TrackingTask(
-            job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
-        )
-        self.task.framesReady.connect(self._drain_task)
-        self.task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
-        self.task.outcomeReady.connect(self._tracking_finished)
-        self.progress.setValue(0)
-        self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
-        QgsApplication.taskManager().addTask(self.task)
-        self._update_controls()
-        return self.task
-
-    def stop_tracking(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-
-    def _drain_task(self) -> None:
-        """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
-        task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
-        frames = task.take() if task is not None else []
-        if not frames or self.track_layers is None:
-            return
-        self.track_layers.add_frames(frames)
-        self.features_by_frame.update((f.frame, f) for f in frames)
-        self.show_frame(frames[-1].frame)
-
-    def _tracking_finished(self, outcome) -> None:
-        self.last_outcome = outcome
-        self.task = None
-        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
-        text = tr("Tracking {}: {} frames; {}").format(
-            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
-        )
-        if outcome.message:
-            text += f" ({outcome.message})"
-        self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
-        if self.iface is not None and self.iface.messageBar() is not None:
-            level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
-            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
-        self._offer_to_temporal_controller()
-        self._update_controls()
-
-    def _offer_to_temporal_controller(self) -> None:
-        """Give QGIS's temporal controller the run's time span and the video's frame duration."""
-        extent = self.track_layers.time_extent() if self.track_layers is not None else None
-        canvas = self.iface.mapCanvas() if self.iface is not None else None
-        controller = canvas.temporalController() if canvas is not None else None
-        if extent is None or not isinstance(controller, QgsTemporalNavigationObject):
-            return
-        controller.setTemporalExtents(extent)
-        controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
-
-    # --- export ----------------------------------------------------------------------------------
-    def _choose_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, tr("Export tracks"), "", "GeoPackage (*.gpkg)")
-        if path:
-            self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
-
-    def export_geopackage(self, path: str) -> Path | None:
-        if self.track_layers is None:
-            return None
-        try:
-            written = self.track_layers.export_geopackage(path)
-        except OSError as error:
-            self._set_status(str(error), Qgis.Critical)
-            return None
-        self._set_status(tr("Exported to {}").format(written))
-        return written
-
     # --- teardown --------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Cancel the task, close the video, remove every layer and group this dock added."""
+        """Cancel the task, close the video and its playback layers; the runs' layers stay (GeoPackage)."""
         if self.task is not None:
             task, self.task = self.task, None
             task.framesReady.disconnect()
             task.outcomeReady.disconnect()
             task.cancel()
             task.waitForFinished(10000)
+            if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
+                self._keep_results(task.outcome)
         self.close_video()
-        for group in reversed(self.owned_groups):
-            group.remove()
-        self.owned_groups.clear()
-        self.group = self.playback_layers = self.track_layers = None
-
-
-def _lonlat(lon, lat):
-    return (lon, lat) if lon is not None and lat is not None else None
-
-
-def _row(*widgets) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for widget in widgets:
-        row.addWidget(widget, 1 if isinstance(widget, (QLineEdit, QSlider, QProgressBar)) else 0)
-    return row
-
-
-def _tool_button(icon, tooltip: str) -> QToolButton:
-    button = QToolButton()
-    button.setIcon(icon)
-    button.setToolTip(tooltip)
-    return button
+        self.track_layers = None

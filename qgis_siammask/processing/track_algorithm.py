@@ -7,6 +7,7 @@ graphical models; the heavy engine is imported only when it runs.
 from __future__ import annotations
 
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
@@ -18,7 +19,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS
+from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
 from ..settings import DEVICES, default_model_path, load_settings
 from ..tasks import build_job, parse_boxes, parse_labels
@@ -169,13 +170,18 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         result = run_tracking_job(job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled)
         if result.status == JOB_FAILED:
             raise QgsProcessingException(result.message)
+        gpkg_path = result.gpkg_path or job.output_gpkg
         feedback.pushInfo(
-            tr("{}: {} frames tracked, written to {}").format(
-                result.status, result.frames_tracked, job.output_gpkg
-            )
+            tr("{}: {} frames tracked, written to {}").format(result.status, result.frames_tracked, gpkg_path)
         )
+        # a file destination loads nothing by itself: name each table of the file for QGIS to add
+        for name in TRACK_LAYERS:
+            context.addLayerToLoadOnCompletion(
+                f"{gpkg_path}|layername={name}",
+                QgsProcessingContext.LayerDetails(name, context.project(), self.OUTPUT),
+            )
         return {
-            self.OUTPUT: job.output_gpkg,
+            self.OUTPUT: gpkg_path,
             self.FRAMES_TRACKED: result.frames_tracked,
             self.STATUS: result.status,
         }

@@ -1,0 +1,76 @@
+"""Small pieces of the video dock: the telemetry read-out, time format, rows and buttons, file dialogs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QProgressBar, QSlider, QToolButton
+
+from ..settings import SETTINGS_PREFIX
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("VideoDock", text)
+
+
+def format_time(seconds: float) -> str:
+    minutes, rest = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes):02d}:{rest:05.2f}"
+
+
+def _value(value, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
+def telemetry_text(record) -> str:
+    """The read-out under the video: what the telemetry says about this frame."""
+    if record is None:
+        return tr("No telemetry")
+    time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
+    r = record
+    return "\n".join(
+        [
+            f"{time_utc}  ({r.source or '?'})",
+            f"sensor  {_value(r.sensor_latitude_deg, '.6f')}, {_value(r.sensor_longitude_deg, '.6f')}"
+            f"  alt {_value(r.sensor_altitude_m, '.1f')} m {r.altitude_reference or ''}",
+            f"platform hdg {_value(r.platform_heading_deg, '.1f')}°"
+            f"  pitch {_value(r.platform_pitch_deg, '.1f')}°  roll {_value(r.platform_roll_deg, '.1f')}°",
+            f"sensor az {_value(r.sensor_relative_azimuth_deg, '.1f')}°"
+            f"  el {_value(r.sensor_relative_elevation_deg, '.1f')}°"
+            f"  fov {_value(r.horizontal_fov_deg, '.2f')}° x {_value(r.vertical_fov_deg, '.2f')}°",
+            f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
+            f" {_value(r.frame_center_longitude_deg, '.6f')}"
+            f"  slant {_value(r.slant_range_m, '.0f')} m",
+        ]
+    )
+
+
+def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False) -> str:
+    """A file chosen in a dialog that opens in the folder last used for this kind of file."""
+    key = f"{SETTINGS_PREFIX}last_folder/{kind}"
+    settings = QgsSettings()
+    ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+    path, _ = ask(parent, title, str(settings.value(key, "") or ""), file_filter)
+    if path:
+        settings.setValue(key, str(Path(path).parent))
+    return path
+
+
+def lonlat(lon, lat):
+    return (lon, lat) if lon is not None and lat is not None else None
+
+
+def widget_row(*widgets) -> QHBoxLayout:
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget, 1 if isinstance(widget, (QLineEdit, QSlider, QProgressBar)) else 0)
+    return row
+
+
+def tool_button(icon, tooltip: str) -> QToolButton:
+    button = QToolButton()
+    button.setIcon(icon)
+    button.setToolTip(tooltip)
+    return button

@@ -1,0 +1,178 @@
+"""The tracking half of the video dock: a run started from the dock's state, its live layers swapped
+for its GeoPackage's when it ends, the output folder, export.
+
+A mixin of `VideoDock` (it uses the dock's widgets, video and boxes), apart only to keep each module
+to one job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication, QgsInterval, QgsTemporalNavigationObject
+from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtGui import QDesktopServices
+from qgis.PyQt.QtWidgets import QFileDialog
+
+from ..core.definitions import JOB_FAILED, PLUGIN_NAME
+from ..layer_tree import VideoLayerGroup
+from ..layers import TrackLayers
+from ..settings import load_settings, save_settings
+from ..tasks import TrackingTask, build_job
+from .dock_parts import ask_path, tr
+
+
+class TrackingRuns:
+    # --- tracking --------------------------------------------------------------------------------
+    def make_job(self, output_gpkg: str | None = None):
+        """The frozen engine job for the current video, frame, boxes and settings.
+
+        Without `output_gpkg` the run goes to the settings' output folder (beside the saved project by
+        default), named after the video and the time; OSError when that folder cannot be made."""
+        settings = load_settings()
+        if output_gpkg is None:
+            folder = settings.output_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
+            output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
+        return build_job(
+            video_path=self.video_path,
+            telemetry_path=self.telemetry_path,
+            model_path=settings.effective_model_path,
+            start_frame=self.frame_index,
+            end_frame=None,
+            boxes_xywh=tuple(box.xywh for box in self.boxes),
+            labels=tuple(box.label for box in self.boxes),
+            dem_path=settings.dem_path(),
+            output_gpkg=output_gpkg,
+            crs=settings.output_crs,
+            device=settings.device,
+            precision=settings.precision,
+            score_threshold=settings.score_threshold,
+        )
+
+    def start_tracking(self, output_gpkg: str | None = None) -> TrackingTask | None:
+        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
+            return None
+        self.pause()
+        try:
+            job = self.make_job(output_gpkg)
+        except OSError as error:
+            self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
+            return None
+        self.run_count += 1
+        run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
+        self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
+        self._frames_to_track = max(int(self.video.frame_count) - self.frame_index, 1)
+        self.task = TrackingTask(
+            job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
+        )
+        self.task.framesReady.connect(self._drain_task)
+        self.task.progressChanged.connect(self._task_progress)
+        self.task.outcomeReady.connect(self._tracking_finished)
+        self.progress.setValue(0)
+        self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
+        QgsApplication.taskManager().addTask(self.task)
+        self._update_controls()
+        return self.task
+
+    def stop_tracking(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def _task_progress(self, value: float) -> None:
+        if self.task is not None:  # a finished task reports 100 % even when it was cancelled
+            self.progress.setValue(int(value))
+
+    def _drain_task(self) -> None:
+        """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
+        task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
+        frames = task.take() if task is not None else []
+        if not frames or self.track_layers is None:
+            return
+        self.track_layers.add_frames(frames)
+        self.features_by_frame.update((f.frame, f) for f in frames)
+        if self.video is not None:
+            self.show_frame(frames[-1].frame)
+
+    def _tracking_finished(self, outcome) -> None:
+        self.last_outcome = outcome
+        self.task = None
+        self.progress.setValue(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
+        text = self._keep_results(outcome)
+        self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
+        if self.iface is not None and self.iface.messageBar() is not None:
+            level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
+            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
+        self._offer_to_temporal_controller()
+        self._update_controls()
+
+    def _keep_results(self, outcome) -> str:
+        """Swap the run's live layers for its GeoPackage's (a failed run's empty group goes); the status."""
+        gpkg = Path(outcome.gpkg_path) if outcome.gpkg_path else None
+        layers = self.track_layers
+        regrouped = layers is not None and not layers.group.exists
+        if outcome.frames_tracked and gpkg is not None and gpkg.is_file() and layers is not None:
+            if layers.load_geopackage(gpkg):
+                self.result_gpkg = gpkg
+        elif layers is not None:  # nothing tracked: no empty group, nothing to export
+            layers.group.remove()
+            self.track_layers, self.result_gpkg, regrouped = None, None, False
+        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
+        text = tr("Tracking {}: {} frames; {}").format(
+            outcome.status, outcome.frames_tracked, ", ".join(f"{n} {c}" for n, c in counts.items())
+        )
+        if outcome.message:
+            text += f" ({outcome.message})"
+        if self.result_gpkg == gpkg and gpkg is not None:
+            text += "\n" + tr("Saved in {}").format(gpkg)
+        if regrouped:
+            text += "\n" + tr("The run's layer group was removed while tracking: added again from the file.")
+        return text
+
+    def _offer_to_temporal_controller(self) -> None:
+        """Give QGIS's temporal controller the run's time span and the video's frame duration."""
+        extent = self.track_layers.time_extent() if self.track_layers is not None else None
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        controller = canvas.temporalController() if canvas is not None else None
+        if extent is None or not isinstance(controller, QgsTemporalNavigationObject):
+            return
+        controller.setTemporalExtents(extent)
+        controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
+
+    # --- output and export -----------------------------------------------------------------------
+    def _choose_output_folder(self) -> None:
+        """The project's output folder (kept in the project file)."""
+        settings = load_settings()
+        folder = QFileDialog.getExistingDirectory(self, tr("Output folder"), str(settings.output_dir()))
+        if folder:
+            save_settings(dataclasses.replace(settings, output_folder=folder))
+            self._update_controls()
+
+    def open_output_folder(self) -> None:
+        """Show the latest run's folder (else the output folder) in the system's file manager."""
+        folder = self.result_gpkg.parent if self.result_gpkg is not None else load_settings().output_dir()
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _choose_export(self) -> None:
+        path = ask_path(self, "export", tr("Export tracks"), "GeoPackage (*.gpkg)", save=True)
+        if path:
+            self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
+
+    def export_geopackage(self, path: str) -> Path | None:
+        """Write the latest run's layers to `path`; with the check box ticked, add the file's layers."""
+        if self.track_layers is None or not self.track_layers.complete:
+            self._set_status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
+            return None
+        try:
+            written = self.track_layers.export_geopackage(path)
+        except OSError as error:
+            self._set_status(str(error), Qgis.Critical)
+            return None
+        if self.export_add_check.isChecked():
+            group = VideoLayerGroup(tr("exported {}").format(written.name))
+            TrackLayers(group, self.track_layers.crs, self.track_layers.frame_duration_s, geopackage=written)
+        self._set_status(tr("Exported to {}").format(written))
+        return written

@@ -1,0 +1,111 @@
+"""Playback layers of one video: the frame on screen's footprint, platform position and frame centre.
+
+Scratch memory layers (one feature each, moved as the video plays), found by id each time.
+"""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsFeature,
+    QgsGeometry,
+    QgsMarkerSymbol,
+    QgsPointXY,
+    QgsSingleSymbolRenderer,
+    QgsVectorLayer,
+)
+
+from .core.definitions import LAYER_FOOTPRINTS
+from .core.output.track_store import LAYER_FIELDS
+from .layer_tree import VideoLayerGroup
+from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_footprints
+
+PLAYBACK_FOOTPRINT = "frame footprint"
+PLAYBACK_PLATFORM = "platform"
+PLAYBACK_CENTRE = "frame centre"
+
+
+class PlaybackLayers:
+    """Footprint, platform position and frame centre of the frame on screen (lon/lat, one feature each).
+
+    Scratch memory layers, found by id each time; `show` recreates them when the analyst removed them
+    (or the whole group, or started a new project)."""
+
+    def __init__(self, group: VideoLayerGroup):
+        self.group = group
+        self._layer_ids: dict[str, str] = {}
+        self._create()
+
+    def _create(self) -> None:
+        self.group.remove_layers(list(self._layer_ids.values()))
+        self._layer_ids.clear()
+        for name, geometry, renderer in (
+            (PLAYBACK_FOOTPRINT, "Polygon", None),
+            (PLAYBACK_PLATFORM, "Point", _marker("triangle", "#ff00ff", 4.0)),
+            (PLAYBACK_CENTRE, "Point", _marker("cross2", "#00bfff", 5.0)),
+        ):
+            layer = memory_layer(geometry, "EPSG:4326", name, LAYER_FIELDS[LAYER_FOOTPRINTS])
+            layer.setCustomProperty(SKIP_MEMORY_LAYER_CHECK, True)
+            if renderer is None:
+                style_footprints(layer, outline="#00bfff")
+            else:
+                layer.setRenderer(QgsSingleSymbolRenderer(renderer))
+            self._layer_ids[name] = self.group.add(layer).id()
+
+    def _layer(self, name: str) -> QgsVectorLayer | None:
+        return self.group.layer(self._layer_ids[name])
+
+    @property
+    def footprint(self) -> QgsVectorLayer | None:
+        return self._layer(PLAYBACK_FOOTPRINT)
+
+    @property
+    def platform(self) -> QgsVectorLayer | None:
+        return self._layer(PLAYBACK_PLATFORM)
+
+    @property
+    def centre(self) -> QgsVectorLayer | None:
+        return self._layer(PLAYBACK_CENTRE)
+
+    def remove(self) -> None:
+        self.group.remove_layers(list(self._layer_ids.values()))
+
+    def show(
+        self, frame_index: int, time_utc, footprint_lonlat=None, platform_lonlat=None, centre_lonlat=None
+    ):
+        """Move each layer's single feature; a None position empties that layer."""
+        if any(self._layer(name) is None for name in self._layer_ids):
+            self._create()
+        values = [frame_index, qdatetime(time_utc), ""]
+        footprint = (
+            QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in footprint_lonlat]])
+            if footprint_lonlat is not None
+            else None
+        )
+        platform = (
+            QgsGeometry.fromPointXY(QgsPointXY(*platform_lonlat)) if platform_lonlat is not None else None
+        )
+        centre = QgsGeometry.fromPointXY(QgsPointXY(*centre_lonlat)) if centre_lonlat is not None else None
+        for name, geometry in (
+            (PLAYBACK_FOOTPRINT, footprint),
+            (PLAYBACK_PLATFORM, platform),
+            (PLAYBACK_CENTRE, centre),
+        ):
+            _replace_single_feature(self._layer(name), geometry, values)
+
+
+def _replace_single_feature(layer: QgsVectorLayer, geometry: QgsGeometry | None, values) -> None:
+    provider = layer.dataProvider()
+    provider.truncate()
+    if geometry is not None and not geometry.isEmpty():
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(geometry)
+        feature.setAttributes(values)
+        provider.addFeatures([feature])
+    layer.updateExtents()
+    layer.triggerRepaint()
+
+
+def _marker(shape: str, color: str, size_mm: float) -> QgsMarkerSymbol:
+    return QgsMarkerSymbol.createSimple(
+        {"name": shape, "color": color, "outline_color": "#000000", "size": str(size_mm)}
+    )
