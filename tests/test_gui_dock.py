@@ -19,9 +19,12 @@ FRAMES = 10
 
 @pytest.fixture()
 def dock(qgis_app, qtbot, tmp_path, request):
+    from qgis.core import QgsProject
+
     from qgis_siammask.gui.video_dock import VideoDock
     from qgis_siammask.settings import PluginSettings, save_settings
 
+    QgsProject.instance().clear()  # each test starts in an empty project, whatever ran before it
     save_settings(
         PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path / "out"))
     )
