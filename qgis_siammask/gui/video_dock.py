@@ -11,22 +11,16 @@ import time
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtCore import Qt, QTimer
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QDockWidget,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QShortcut,
-    QSlider,
-    QStyle,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -37,18 +31,18 @@ from ..layers import TrackLayers
 from ..playback_layers import PlaybackLayers
 from ..settings import load_settings
 from ..tasks import TrackingTask
-from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tool_button, tr, widget_row
+from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tr, widget_row
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
+from .player import Player
+from .targets_panel import TargetsPanel
 from .tracking_runs import TrackingRuns
+from .video_session import VideoSession
 
 MAP_UPDATE_INTERVAL_S = 0.25
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
-_BOX_COLUMNS = ("label", "x", "y", "width", "height")
-
-
 
 
 class VideoDock(QDockWidget, TrackingRuns):
@@ -57,15 +51,9 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.setObjectName("SiamMaskVideoDock")
         self.iface = iface
         self.tracking_enabled = tracking_enabled
-        self.video = None
-        self.video_path: str | None = None
-        self.telemetry = None
-        self.telemetry_path: str | None = None
-        self.terrain = None  # core.terrain.DemTerrain of the settings' DEM, None for flat ground
-        self._terrain_path: str | None = None  # the DEM file `terrain` was read from
+        self.session: VideoSession | None = None  # the open clip
         self.frame_index = 0
         self.current_frame = None
-        self.boxes: list[DrawnBox] = []
         self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
         self.playback_layers: PlaybackLayers | None = None
         self.track_layers: TrackLayers | None = None  # of the latest run
@@ -74,11 +62,8 @@ class VideoDock(QDockWidget, TrackingRuns):
         self._frames_to_track = 1  # frames from the run's start frame to the end of the video
         self.task: TrackingTask | None = None
         self.last_outcome = None
-        self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the tracking runs
         self._last_map_update_s = 0.0
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
-        self._play_timer = QTimer(self)
-        self._play_timer.timeout.connect(self._play_tick)
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
         QgsApplication.instance().aboutToQuit.connect(self.shutdown)
         self._build_ui(tracking_disabled_reason)
@@ -109,29 +94,16 @@ class VideoDock(QDockWidget, TrackingRuns):
 
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
-        self.frame_view.boxDrawn.connect(self._box_drawn)
         layout.addWidget(self.frame_view, 1)
 
-        style = self.style()
-        self.step_back_button = tool_button(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekBackward), tr("Previous frame")
-        )
-        self.play_button = tool_button(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), tr("Play / pause")
-        )
-        self.step_button = tool_button(
-            style.standardIcon(QStyle.StandardPixmap.SP_MediaSeekForward), tr("Next frame")
-        )
-        self.step_back_button.clicked.connect(lambda: self.step(-1))
-        self.play_button.clicked.connect(lambda: self.toggle_play())
-        self.step_button.clicked.connect(lambda: self.step(1))
-        self.slider = QSlider(Qt.Orientation.Horizontal, body)
-        self.slider.valueChanged.connect(self._slider_moved)
-        self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", body)
-        layout.addLayout(
-            widget_row(
-                self.step_back_button, self.play_button, self.step_button, self.slider, self.time_label
-            )
+        self.player = Player(body)
+        self.player.frameRequested.connect(self._frame_requested)
+        self.player.paused.connect(self._catch_up_map)
+        layout.addWidget(self.player)
+        # the player's widgets under the dock's names (tests and the desktop test reach them so)
+        self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
+        self.step_button, self.slider, self.time_label = (
+            self.player.step_button, self.player.slider, self.player.time_label
         )
 
         self.telemetry_label = QLabel(tr("No telemetry"), body)
@@ -142,20 +114,11 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.telemetry_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.telemetry_label)
 
-        self.label_edit = QLineEdit(tr("vehicle"), body)
-        self.label_edit.setToolTip(tr("Label given to the next box drawn on the video"))
-        remove_button = QPushButton(tr("Remove box"), body)
-        remove_button.clicked.connect(lambda: self._remove_selected_boxes())
-        clear_button = QPushButton(tr("Clear boxes"), body)
-        clear_button.clicked.connect(lambda: self.clear_boxes())
-        layout.addLayout(widget_row(QLabel(tr("Label")), self.label_edit, remove_button, clear_button))
-        self.box_table = QTableWidget(0, len(_BOX_COLUMNS), body)
-        self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
-        self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.box_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.box_table.setMaximumHeight(110)
-        self.box_table.itemChanged.connect(self._box_label_edited)
-        layout.addWidget(self.box_table)
+        self.targets = TargetsPanel(body)
+        self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
+        self.frame_view.boxDrawn.connect(self.targets.add_drawn_box)
+        self.targets.boxesChanged.connect(self._boxes_changed)
+        layout.addWidget(self.targets)
 
         self.track_button = QPushButton(tr("Track"), body)
         # clicked(bool) must not reach start_tracking's optional output path: no argument passes
@@ -197,11 +160,39 @@ class VideoDock(QDockWidget, TrackingRuns):
             shortcut.activated.connect(slot)
         self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+    # --- the open clip, as the rest of the plugin reads it ----------------------------------------
+    @property
+    def video(self):
+        return self.session.video if self.session is not None else None
+
+    @property
+    def video_path(self) -> str | None:
+        return self.session.video_path if self.session is not None else None
+
+    @property
+    def telemetry(self):
+        return self.session.telemetry if self.session is not None else None
+
+    @property
+    def telemetry_path(self) -> str | None:
+        return self.session.telemetry_path if self.session is not None else None
+
+    @property
+    def terrain(self):
+        return self.session.terrain if self.session is not None else None
+
+    @property
+    def features_by_frame(self) -> dict:
+        return self.session.features_by_frame if self.session is not None else {}
+
+    @property
+    def boxes(self) -> list[DrawnBox]:
+        return self.targets.boxes
+
     def _update_controls(self) -> None:
-        has_video = self.video is not None
+        has_video = self.session is not None
         tracking = self.task is not None
-        for widget in (self.step_back_button, self.play_button, self.step_button, self.slider):
-            widget.setEnabled(has_video and not tracking)
+        self.player.set_controls_enabled(has_video and not tracking)
         self.frame_view.drawing_enabled = has_video and not tracking
         self.track_button.setEnabled(
             self.tracking_enabled and has_video and bool(self.boxes) and not tracking
@@ -227,40 +218,32 @@ class VideoDock(QDockWidget, TrackingRuns):
 
     def open_video(self, path: str, telemetry_path: str | None = None) -> bool:
         """Open a clip and its telemetry (automatic when `telemetry_path` is None); False on failure."""
-        from ..core.errors import SiamMaskError, TelemetryError
-        from ..core.ingest.telemetry import open_telemetry
-        from ..core.ingest.video import VideoReader
+        from ..core.errors import SiamMaskError
 
         self.pause()
         try:
-            video = VideoReader(path)
+            session = VideoSession.open(path, telemetry_path)
         except SiamMaskError as error:
             self._set_status(tr("Cannot open the video: {}").format(error.user_message), Qgis.Warning)
             return False
         self.close_video()
-        self.video, self.video_path = video, str(path)
-        try:
-            self.telemetry = open_telemetry(path, telemetry_path)
-            self.telemetry_path = telemetry_path
-            self._sync_terrain()
-            records = len(self.telemetry.records)
-            source = self.telemetry.records[0].source if records else "?"
-            telemetry_status = tr("{} telemetry, {} records").format(source.upper(), records)
-        except (TelemetryError, SiamMaskError) as error:
-            self.telemetry, self.telemetry_path = None, None
-            telemetry_status = tr("no telemetry ({}): the map shows nothing").format(error.user_message)
+        self.session = session
+        self._sync_terrain()
         self.video_edit.setText(str(path))
-        self.telemetry_edit.setText(telemetry_path or (tr("automatic: ") + telemetry_status))
+        self.telemetry_edit.setText(session.telemetry_path or (tr("automatic: ") + session.telemetry_status))
         # one group per video file: reopening it replaces the playback layers, keeps earlier runs
-        self.group = VideoLayerGroup(Path(path).name, key="video:" + str(Path(path).resolve()))
+        self.group = VideoLayerGroup(session.name, key="video:" + str(Path(path).resolve()))
         self.playback_layers = PlaybackLayers(self.group)
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(int(video.frame_count) - 1, 0))
-        self.slider.setValue(0)
-        self.slider.blockSignals(False)
+        video = session.video
+        self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
         self._set_status(
             tr("{}: {}x{} px, {:.2f} fps, {} frames; {}").format(
-                Path(path).name, video.width, video.height, video.fps, video.frame_count, telemetry_status
+                session.name,
+                video.width,
+                video.height,
+                video.fps,
+                video.frame_count,
+                session.telemetry_status,
             )
         )
         self.show_frame(0, update_map=True)
@@ -270,52 +253,42 @@ class VideoDock(QDockWidget, TrackingRuns):
     def close_video(self) -> None:
         """Close the clip; its playback layers go, its group stays while it holds tracking runs."""
         self.pause()
-        if self.video is not None:
-            self.video.close()
+        if self.session is not None:
+            self.session.close()
         if self.playback_layers is not None:
             self.playback_layers.remove()
         group = self.group.find() if self.group is not None else None
         if group is not None and not group.children():
             self.group.remove()
-        self.video = self.current_frame = self._shown = self.playback_layers = self.group = None
+        self.session = self.current_frame = self._shown = self.playback_layers = self.group = None
         self.clear_boxes()
-        self.features_by_frame.clear()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
         """Decode and show frame `index` with its overlays; move the playback map layers."""
-        from ..core.errors import SiamMaskError
-
-        if self.video is None:
-            return False
-        try:
-            frame = self.video.read(index)
-        except (SiamMaskError, IndexError, EOFError):
-            return False
+        frame = self.session.read(index) if self.session is not None else None
         if frame is None:
             return False
         self.current_frame, self.frame_index = frame, frame.index
         self._sync_terrain()
-        record, camera = self._camera_at(frame.time_s)
+        record, camera, problem = self.session.camera_at(frame.time_s)
+        if problem:
+            QgsMessageLog.logMessage(f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.Info)
         self._shown = (frame.index, record, camera)
         self.telemetry_label.setText(telemetry_text(record))  # every frame: the map alone is throttled
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
         self.frame_view.set_overlays(overlays_from_features(features))
-        self._show_position(frame.index, frame.time_s)
+        self.player.show_position(frame.index, frame.time_s)
         now = time.monotonic()
         if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
             self._last_map_update_s = now
             self._update_playback_layers(*self._shown)
         return True
 
-    def _show_position(self, index: int, time_s: float) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(index)
-        self.slider.blockSignals(False)
-        self.time_label.setText(
-            f"{format_time(time_s)} / {format_time(self.video.duration_s or 0.0)}  "
-            + tr("frame {}/{}").format(index, max(int(self.video.frame_count) - 1, 0))
-        )
+    def _frame_requested(self, index: int) -> None:
+        """The player asks for a frame (slider, step, playing): past the end, playing stops."""
+        if not self.show_frame(index):
+            self.pause()
 
     def settings_changed(self) -> None:
         """The settings dialog was accepted: the DEM and output folder shown follow at once."""
@@ -325,37 +298,10 @@ class VideoDock(QDockWidget, TrackingRuns):
 
     def _sync_terrain(self) -> None:
         """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
-        dem_path = load_settings().dem_path()
-        if dem_path == self._terrain_path:
-            return
-        self.terrain, self._terrain_path = None, dem_path
-        if not dem_path:
-            return
-        from ..core.errors import SiamMaskError
-        from ..core.geo.terrain import DemTerrain
-
-        try:
-            self.terrain = DemTerrain(dem_path)
-        except SiamMaskError as error:
-            self._set_status(
-                tr("DEM not usable, the map assumes flat ground: {}").format(error.user_message), Qgis.Warning
-            )
-
-    def _camera_at(self, time_s: float):
-        """(telemetry record, camera model) of a video time; either may be None."""
-        if self.telemetry is None:
-            return None, None
-        from ..core.errors import SiamMaskError
-        from ..core.geo.camera import CameraModel
-
-        record = self.telemetry.at(time_s)
-        try:
-            return record, CameraModel.from_telemetry(
-                record, self.video.width, self.video.height, terrain=self.terrain
-            )
-        except SiamMaskError as error:
-            QgsMessageLog.logMessage(f"{format_time(time_s)}: {error.user_message}", PLUGIN_NAME, Qgis.Info)
-            return record, None
+        problem = self.session.use_dem(load_settings().dem_path()) if self.session is not None else None
+        if problem:
+            text = tr("DEM not usable, the map assumes flat ground: {}").format(problem)
+            self._set_status(text, Qgis.Warning)
 
     def _update_playback_layers(self, frame_index: int, record, camera) -> None:
         if self.playback_layers is None or record is None:
@@ -369,79 +315,40 @@ class VideoDock(QDockWidget, TrackingRuns):
         centre = lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
         self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
 
-    def _slider_moved(self, value: int) -> None:
-        self.show_frame(value)
+    def _catch_up_map(self) -> None:
+        """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""
+        if self._shown is not None:
+            self._update_playback_layers(*self._shown)
 
     def step(self, delta: int) -> None:
-        if self.video is not None:
-            self.show_frame(min(max(self.frame_index + delta, 0), max(int(self.video.frame_count) - 1, 0)))
+        if self.session is not None:
+            self.player.step(delta)
 
     def toggle_play(self) -> None:
-        if self._play_timer.isActive():
-            self.pause()
-        else:
-            self.play()
+        if self.session is not None:
+            self.player.toggle_play()
 
     def play(self) -> None:
-        if self.video is None:
-            return
-        self._play_timer.start(max(int(1000.0 / (self.video.fps or 25.0)), 5))
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        if self.session is not None:
+            self.player.play()
 
     def pause(self) -> None:
-        """Stop playing; the map catches up with the frame on screen (playback updates are throttled)."""
-        if self._play_timer.isActive() and self._shown is not None:
-            self._update_playback_layers(*self._shown)
-        self._play_timer.stop()
-        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.player.pause()
 
     @property
     def playing(self) -> bool:
-        return self._play_timer.isActive()
-
-    def _play_tick(self) -> None:
-        if not self.show_frame(self.frame_index + 1):
-            self.pause()
+        return self.player.playing
 
     # --- boxes -----------------------------------------------------------------------------------
-    def _box_drawn(self, x: float, y: float, width: float, height: float) -> None:
-        self.add_box(
-            x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
-        )
-
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
-        self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))
-        self._refresh_boxes()
+        self.targets.add_box(x, y, width, height, label)
 
     def clear_boxes(self) -> None:
-        self.boxes = []
-        self._refresh_boxes()
+        self.targets.clear_boxes()
 
-    def _remove_selected_boxes(self) -> None:
-        rows = {index.row() for index in self.box_table.selectedIndexes()}
-        self.boxes = [box for i, box in enumerate(self.boxes) if i not in rows]
-        self._refresh_boxes()
-
-    def _refresh_boxes(self) -> None:
-        self.box_table.blockSignals(True)
-        self.box_table.setRowCount(len(self.boxes))
-        for row, box in enumerate(self.boxes):
-            for column, value in enumerate((box.label, box.x, box.y, box.width, box.height)):
-                item = QTableWidgetItem(str(value))
-                if column:
-                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-                self.box_table.setItem(row, column, item)
-        self.box_table.blockSignals(False)
+    def _boxes_changed(self) -> None:
         self.frame_view.set_boxes(self.boxes)
         self._update_controls()
-
-    def _box_label_edited(self, item: QTableWidgetItem) -> None:
-        if item.column() == 0 and item.row() < len(self.boxes):
-            box = self.boxes[item.row()]
-            self.boxes[item.row()] = DrawnBox(
-                box.x, box.y, box.width, box.height, item.text().strip() or box.label
-            )
-            self.frame_view.set_boxes(self.boxes)
 
     # --- teardown --------------------------------------------------------------------------------
     def shutdown(self) -> None:

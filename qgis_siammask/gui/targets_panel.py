@@ -1,0 +1,92 @@
+"""The targets panel: the boxes drawn on the video, their labels, remove and clear.
+
+It owns the list of boxes; `boxesChanged` tells the dock (which shows them on the frame view and
+enables Track).
+"""
+
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .dock_parts import tr, widget_row
+from .frame_view import DrawnBox
+
+_BOX_COLUMNS = ("label", "x", "y", "width", "height")
+
+
+class TargetsPanel(QWidget):
+    """Label for the next box, the table of boxes (label editable), Remove and Clear."""
+
+    boxesChanged = pyqtSignal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.boxes: list[DrawnBox] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label_edit = QLineEdit(tr("vehicle"), self)
+        self.label_edit.setToolTip(tr("Label given to the next box drawn on the video"))
+        self.remove_button = QPushButton(tr("Remove box"), self)
+        self.remove_button.clicked.connect(lambda: self._remove_selected_boxes())
+        self.clear_button = QPushButton(tr("Clear boxes"), self)
+        self.clear_button.clicked.connect(lambda: self.clear_boxes())
+        layout.addLayout(
+            widget_row(QLabel(tr("Label")), self.label_edit, self.remove_button, self.clear_button)
+        )
+        self.box_table = QTableWidget(0, len(_BOX_COLUMNS), self)
+        self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
+        self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.box_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.box_table.setMaximumHeight(110)
+        self.box_table.itemChanged.connect(self._box_label_edited)
+        layout.addWidget(self.box_table)
+
+    def add_drawn_box(self, x: float, y: float, width: float, height: float) -> None:
+        """A box dragged on the video: labelled with the label field (else "target N")."""
+        self.add_box(
+            x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
+        )
+
+    def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
+        self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))
+        self._refresh_boxes()
+
+    def clear_boxes(self) -> None:
+        self.boxes = []
+        self._refresh_boxes()
+
+    def _remove_selected_boxes(self) -> None:
+        rows = {index.row() for index in self.box_table.selectedIndexes()}
+        self.boxes = [box for i, box in enumerate(self.boxes) if i not in rows]
+        self._refresh_boxes()
+
+    def _refresh_boxes(self) -> None:
+        self.box_table.blockSignals(True)
+        self.box_table.setRowCount(len(self.boxes))
+        for row, box in enumerate(self.boxes):
+            for column, value in enumerate((box.label, box.x, box.y, box.width, box.height)):
+                item = QTableWidgetItem(str(value))
+                if column:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                self.box_table.setItem(row, column, item)
+        self.box_table.blockSignals(False)
+        self.boxesChanged.emit()
+
+    def _box_label_edited(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0 and item.row() < len(self.boxes):
+            box = self.boxes[item.row()]
+            self.boxes[item.row()] = DrawnBox(
+                box.x, box.y, box.width, box.height, item.text().strip() or box.label
+            )
+            self.boxesChanged.emit()

@@ -1,0 +1,101 @@
+"""One open clip and what the dock derives from it per frame, without a widget: the reader, its
+telemetry, the terrain, the camera of a frame and the tracked features by frame.
+
+Kept apart from the dock so that what a frame means (its record, its camera) is testable alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .dock_parts import tr
+
+
+class VideoSession:
+    """A clip opened with `open`; `camera_at` and `use_dem` say what went wrong instead of raising."""
+
+    def __init__(self, video, video_path: str, telemetry, telemetry_path: str | None, telemetry_status: str):
+        self.video = video
+        self.video_path = video_path
+        self.telemetry = telemetry  # core TelemetryTrack, None without telemetry
+        self.telemetry_path = telemetry_path  # chosen by hand; None: found automatically
+        self.telemetry_status = telemetry_status  # one line for the status bar
+        self.terrain = None  # core.geo.terrain.DemTerrain of `dem_path`, None for flat ground
+        self.dem_path: str | None = None
+        self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the runs
+
+    @classmethod
+    def open(cls, path: str, telemetry_path: str | None = None) -> VideoSession:
+        """The clip and its telemetry (automatic when `telemetry_path` is None); SiamMaskError when the
+        video cannot be read. A clip without usable telemetry opens all the same."""
+        from ..core.errors import SiamMaskError, TelemetryError
+        from ..core.ingest.telemetry import open_telemetry
+        from ..core.ingest.video import VideoReader
+
+        video = VideoReader(path)
+        try:
+            telemetry = open_telemetry(path, telemetry_path)
+            records = len(telemetry.records)
+            source = telemetry.records[0].source if records else "?"
+            status = tr("{} telemetry, {} records").format(source.upper(), records)
+        except (TelemetryError, SiamMaskError) as error:
+            telemetry, telemetry_path = None, None
+            status = tr("no telemetry ({}): the map shows nothing").format(error.user_message)
+        return cls(video, str(path), telemetry, telemetry_path, status)
+
+    @property
+    def name(self) -> str:
+        return Path(self.video_path).name
+
+    @property
+    def last_frame(self) -> int:
+        return max(int(self.video.frame_count) - 1, 0)
+
+    @property
+    def fps(self) -> float:
+        return self.video.fps or 25.0
+
+    def read(self, index: int):
+        """The decoded frame `index` (core VideoFrame), None past the end or when it cannot be decoded."""
+        from ..core.errors import SiamMaskError
+
+        try:
+            return self.video.read(index)
+        except (SiamMaskError, IndexError, EOFError):
+            return None
+
+    def use_dem(self, dem_path: str | None) -> str | None:
+        """Project onto this DEM from now on (None: flat ground); the problem when it cannot be read."""
+        if dem_path == self.dem_path:
+            return None
+        self.terrain, self.dem_path = None, dem_path
+        if not dem_path:
+            return None
+        from ..core.errors import SiamMaskError
+        from ..core.geo.terrain import DemTerrain
+
+        try:
+            self.terrain = DemTerrain(dem_path)
+        except SiamMaskError as error:
+            return error.user_message
+        return None
+
+    def camera_at(self, time_s: float):
+        """(telemetry record, camera model, problem) of a video time; record and camera may be None."""
+        if self.telemetry is None:
+            return None, None, None
+        from ..core.errors import SiamMaskError
+        from ..core.geo.camera import CameraModel
+
+        record = self.telemetry.at(time_s)
+        try:
+            camera = CameraModel.from_telemetry(
+                record, self.video.width, self.video.height, terrain=self.terrain
+            )
+        except SiamMaskError as error:
+            return record, None, error.user_message
+        return record, camera, None
+
+    def close(self) -> None:
+        self.video.close()
+        self.features_by_frame.clear()
