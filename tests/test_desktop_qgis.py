@@ -174,6 +174,17 @@ def zoom_to_run(dock):
 def after_run(dock):
     state["overlays"] = len(dock.frame_view._overlays)
     shot("qgis_dock.png")
+    view = dock.frame_view
+    centre_px = dock.features_by_frame[dock.frame_index].tracks[0].box_px.centroid
+    target = view.mapToGlobal(view.image_to_widget(centre_px.x, centre_px.y).toPoint())
+    xdotool("mousemove", target.x(), target.y(), "click", "--repeat", 6, "--delay", 50, 4)  # wheel up
+    later(800, lambda: zoomed(dock))
+
+
+def zoomed(dock):
+    state["zoom"] = dock.frame_view.zoom
+    shot("qgis_player_zoomed.png")
+    xdotool("mousemove", *centre(dock.fit_button), "click", 1)
     xdotool("mousemove", *centre(dock.export_button), "click", 1)
     later(1500, lambda: fill_export_dialog(dock, 0))
 
@@ -317,8 +328,9 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert state["providers"] == ["ogr"] and Path(state["gpkg"]).parent == output_dir
     assert state["output_shown"] == state["gpkg"]
     assert state["overlays"] >= 1
-    assert state["temporal_ms"] == 1000 * (FRAMES - 1) / 25  # the temporal controller spans the run
-    assert all(state["screenshots"]) and len(state["screenshots"]) == 4
+    assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the run's frames
+    assert all(state["screenshots"]) and len(state["screenshots"]) == 5
+    assert state["zoom"] == pytest.approx(1.25**6, rel=0.01)  # six wheel clicks over the frame
     assert (SCREENSHOTS / "qgis_dock.png").stat().st_size > 20000
     assert str(export_path) in state["export_status"] and export_path.is_file()
     assert f"exported {export_path.name}" in state["exported_groups"]

@@ -327,3 +327,140 @@ def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):
     assert outcome.status == "failed" and "missing.pt" in dock.status_label.text()
     assert QgsProject.instance().layerTreeRoot().findGroup("tracks 2") is None
     assert not dock.export_button.isEnabled() and dock.track_button.isEnabled()
+
+
+def test_player_entry_speed_zoom_and_detach(dock, clip, qtbot):
+    """Frame and time typed in, keys, playback speed, Fit after a zoom and Detach, all as the analyst
+    does them."""
+    from test_gui_parts import _wheel
+
+    result, _ = clip
+    assert dock.open_video(str(result.video_path))
+    fps = dock.video.fps
+    player = dock.player
+    player.frame_spin.selectAll()
+    qtbot.keyClicks(player.frame_spin, "7")
+    qtbot.keyClick(player.frame_spin, Qt.Key.Key_Return)
+    assert dock.frame_index == 7 and dock.slider.value() == 7
+    player.time_edit.selectAll()
+    qtbot.keyClicks(player.time_edit, f"00:{3 / fps:.4f}")  # the time of frame 3
+    qtbot.keyClick(player.time_edit, Qt.Key.Key_Return)
+    assert dock.frame_index == 3 and player.frame_spin.value() == 3
+    dock.frame_view.setFocus()
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_End)
+    assert dock.frame_index == FRAMES - 1
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Home)
+    assert dock.frame_index == 0 and player.time_edit.text() == "00:00.00"
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_BracketRight)
+    assert player.speed == 2.0
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not dock.playing, timeout=10_000)  # at 2x, to the end and stopped
+    assert dock.frame_index == FRAMES - 1
+
+    view = dock.frame_view
+    fitted = view.image_rect()
+    _wheel(view, view.rect().center(), 3)
+    assert view.image_rect().width() > 1.9 * fitted.width() and dock.zoom_label.text() == "195 %"
+    qtbot.mouseClick(dock.fit_button, Qt.MouseButton.LeftButton)
+    assert view.image_rect() == fitted and dock.zoom_label.text() == "100 %"
+
+    dock.setFloating(False)
+    qtbot.mouseClick(dock.detach_button, Qt.MouseButton.LeftButton)
+    assert dock.isFloating() and dock.width() >= 0.8 * dock.screen().availableGeometry().width()
+
+
+def test_temporal_controller_and_video_move_together(qgis_app, qtbot, clip):
+    """The animated temporal controller moved: the video shows that frame; a frame stepped on the video
+    moves map time to the frame holding its time (frame-exact)."""
+    from qgis.core import QgsTemporalNavigationObject
+
+    from qgis_siammask.gui.video_dock import VideoDock
+
+    result, _ = clip
+    iface = StubInterface()
+    controller = QgsTemporalNavigationObject(iface.canvas)
+    iface.canvas.setTemporalController(controller)  # as QGIS's temporal controller panel does
+    dock = VideoDock(iface)
+    qtbot.addWidget(dock)
+    dock.show()
+    try:
+        assert dock.open_video(str(result.video_path))
+        assert controller.totalFrameCount() == FRAMES
+        controller.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.Animated)
+        controller.setCurrentFrameNumber(6)
+        assert dock.frame_index == 6 and dock.slider.value() == 6
+        frame_utc = dock.telemetry.at(dock.current_frame.time_s).time_utc
+        assert controller.dateTimeRangeForFrameNumber(6).begin().toMSecsSinceEpoch() == round(
+            frame_utc.timestamp() * 1000
+        )
+        qtbot.mouseClick(dock.step_button, Qt.MouseButton.LeftButton)
+        assert dock.frame_index == 7 and controller.currentFrameNumber() == 7
+        controller.next()  # the controller's own Next button
+        assert dock.frame_index == 8
+        controller.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.NavigationOff)
+        qtbot.mouseClick(dock.step_back_button, Qt.MouseButton.LeftButton)
+        assert controller.currentFrameNumber() == 8  # map time off: the video alone moves
+    finally:
+        dock.shutdown()
+        QgsProject.instance().clear()
+
+
+def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip):
+    """Shift + click on a vehicle in the video: the map's cross lands on its true ground position; with
+    *Map → video* on, a click on the map at another vehicle marks that vehicle on the video, on each
+    frame; a click outside the footprint says so."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsRectangle
+
+    from qgis_siammask.gui.video_dock import VideoDock
+
+    result, targets = clip
+    iface = StubInterface()
+    iface.canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    to_map = QgsCoordinateTransform(
+        QgsCoordinateReferenceSystem("EPSG:4326"),
+        iface.canvas.mapSettings().destinationCrs(),
+        QgsProject.instance(),
+    )
+    iface.main_window.show()
+    dock = VideoDock(iface)
+    dock.setFloating(True)
+    dock.resize(640, 900)
+    dock.show()
+    qtbot.waitExposed(dock)
+    try:
+        assert dock.open_video(str(result.video_path))
+        (first_id, first_box), (second_id, second_box) = targets[:2]
+        x, y, w, h = first_box
+        view = dock.frame_view
+        qtbot.mouseClick(
+            view,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.ShiftModifier,
+            view.image_to_widget(x + w / 2, y + h / 2).toPoint(),
+        )
+        cross = to_map.transform(dock.ground_marks.map_point, QgsCoordinateTransform.ReverseTransform)
+        assert _metres((cross.x(), cross.y()), truth_centres(result, first_id)[0]) < 1.5
+        assert np.allclose(view._marked, (x + w / 2, y + h / 2), atol=1.0)  # the video marks it too
+        assert "lat" in dock.status_label.text()
+
+        target = to_map.transform(QgsPointXY(*truth_centres(result, second_id)[0]))
+        iface.canvas.setExtent(
+            QgsRectangle(target.x() - 200, target.y() - 200, target.x() + 200, target.y() + 200)
+        )
+        iface.canvas.refresh()
+        qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
+        assert iface.canvas.mapTool() is dock.ground_marks.map_tool
+        viewport = iface.canvas.viewport()
+        at = iface.canvas.getCoordinateTransform().transform(target).toQPointF().toPoint()
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
+        x, y, w, h = second_box
+        assert np.allclose(view._marked, (x + w / 2, y + h / 2), atol=2.0), (view._marked, second_box)
+        qtbot.mouseClick(dock.step_button, Qt.MouseButton.LeftButton)
+        assert view._marked is not None  # the marked ground point followed onto the next frame
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # 200 m off: outside
+        assert view._marked is None and "outside" in dock.status_label.text()
+        qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
+        assert iface.canvas.mapTool() is None
+    finally:
+        dock.shutdown()
+        QgsProject.instance().clear()

@@ -4,6 +4,7 @@ panel driven with Qt events."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from qgis.PyQt.QtCore import Qt
 from test_plugin_support import simulated_clip
 
@@ -72,3 +73,72 @@ def test_targets_panel_label_edit_and_remove(qgis_app, qtbot):
     assert [box.label for box in panel.boxes] == ["van"] and panel.box_table.rowCount() == 1
     qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
     assert panel.boxes == [] and panel.box_table.rowCount() == 0
+
+
+def _wheel(view, pos, notches: int) -> None:
+    """A mouse wheel turned `notches` clicks (positive: away from the user) over widget point `pos`."""
+    from qgis.PyQt.QtCore import QPoint, QPointF
+    from qgis.PyQt.QtGui import QWheelEvent
+    from qgis.PyQt.QtWidgets import QApplication
+
+    event = QWheelEvent(
+        QPointF(pos),
+        QPointF(view.mapToGlobal(pos)),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(view, event)
+
+
+def test_frame_view_wheel_zoom_then_box_pan_and_fit(qgis_app, qtbot):
+    """Zoomed with the wheel about the cursor, a box dragged with the mouse lands on the image pixels under
+    it; a middle drag and a Ctrl + left drag pan (no box); the wheel back out fits the whole frame."""
+    from qgis.PyQt.QtCore import QPoint
+
+    from qgis_siammask.gui.frame_view import FrameView, bgr_to_qimage
+
+    view = FrameView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(bgr_to_qimage(np.zeros((270, 480, 3), np.uint8)))
+    fit_scale = 400 / 480  # the width limits: the fitted frame is 400 x 225 px, 37.5 px from the top
+    cursor = QPoint(250, 170)
+    under_cursor = np.array([250 / fit_scale, (170 - 37.5) / fit_scale])
+    boxes = []
+    view.boxDrawn.connect(lambda *xywh: boxes.append(xywh))
+
+    _wheel(view, cursor, 2)
+    scale = fit_scale * 1.25**2
+    assert view.zoom == pytest.approx(1.5625)
+    start, end = QPoint(200, 120), QPoint(300, 220)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(view, QPoint(250, 170))
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=end)
+    corner = under_cursor + (np.array([start.x(), start.y()]) - [cursor.x(), cursor.y()]) / scale
+    assert np.allclose(boxes[-1], [*corner, 100 / scale, 100 / scale], atol=0.01), boxes
+
+    before = view.widget_to_image(QPoint(200, 150))
+    qtbot.mousePress(view, Qt.MouseButton.MiddleButton, pos=QPoint(200, 150))
+    qtbot.mouseMove(view, QPoint(150, 150))
+    qtbot.mouseRelease(view, Qt.MouseButton.MiddleButton, pos=QPoint(150, 150))
+    after = view.widget_to_image(QPoint(200, 150))
+    assert after.x() - before.x() == pytest.approx(50 / scale) and after.y() == pytest.approx(before.y())
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, QPoint(150, 150))
+    qtbot.mouseMove(view, QPoint(150, 100))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, QPoint(150, 100))
+    assert len(boxes) == 1 and view.widget_to_image(QPoint(200, 150)).y() == pytest.approx(
+        before.y() + 50 / scale
+    )
+
+    for _ in range(40):  # far past the largest zoom: it stops there
+        _wheel(view, cursor, 1)
+    assert view.zoom == 32.0
+    _wheel(view, cursor, -40)
+    assert view.zoom == 1.0 and view.image_rect().getRect() == (0.0, 37.5, 400.0, 225.0)

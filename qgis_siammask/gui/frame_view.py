@@ -1,4 +1,6 @@
-"""The video frame on screen: scaled to fit, boxes drawn with the mouse, tracking overlays on top.
+"""The video frame on screen: fitted, zoomed with the wheel about the cursor and panned (middle drag or
+Ctrl + left drag), boxes drawn with a left drag, a pixel picked with Shift + click, tracking overlays
+and the marked pixel on top.
 
 All geometry the widget exchanges with the rest of the plugin is in image pixels (x right, y down);
 the widget alone knows how the image is scaled and offset inside it.
@@ -15,6 +17,9 @@ from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 from ..layers import track_color
 
 MIN_BOX_SIZE_PX = 4.0
+MARK_COLOR = "#ff2020"  # the pixel marked from the map, as the map's cross
+MAX_ZOOM = 32.0  # times the fitted size
+WHEEL_ZOOM_STEP = 1.25  # per wheel notch (120 eighths of a degree)
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class FrameView(QWidget):
     """Shows one frame; in drawing mode a left drag draws a box and emits `boxDrawn(x, y, w, h)`."""
 
     boxDrawn = pyqtSignal(float, float, float, float)
+    zoomChanged = pyqtSignal(float)  # times the fitted size
+    pixelPicked = pyqtSignal(float, float)  # Shift + click: image pixel (x, y)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -66,6 +73,10 @@ class FrameView(QWidget):
         self._overlays: list[Overlay] = []
         self._drag_start: QPointF | None = None
         self._drag_end: QPointF | None = None
+        self._pan_from: QPointF | None = None  # widget position of the last pan move
+        self._marked: tuple[float, float] | None = None  # image pixel marked from the map
+        self.zoom = 1.0  # times the fitted size
+        self._offset = QPointF()  # widget pixels the image is moved from its centred place
         self.drawing_enabled = True
         self.placeholder = ""
 
@@ -88,20 +99,28 @@ class FrameView(QWidget):
         self._overlays = list(overlays)
         self.update()
 
+    def set_marked_pixel(self, pixel_xy: tuple[float, float] | None) -> None:
+        self._marked = pixel_xy
+        self.update()
+
     # --- coordinates -------------------------------------------------------------------------
     def image_rect(self) -> QRectF:
-        """Where the image is painted inside the widget (aspect kept, centred)."""
+        """Where the image is painted inside the widget: fitted (aspect kept), zoomed, centred, panned."""
         if self._image is None or self._image.isNull():
             return QRectF()
-        scale = min(self.width() / self._image.width(), self.height() / self._image.height())
+        scale = self.zoom * min(self.width() / self._image.width(), self.height() / self._image.height())
         width, height = self._image.width() * scale, self._image.height() * scale
-        return QRectF((self.width() - width) / 2.0, (self.height() - height) / 2.0, width, height)
+        left = (self.width() - width) / 2.0 + self._offset.x()
+        top = (self.height() - height) / 2.0 + self._offset.y()
+        return QRectF(left, top, width, height)
 
-    def widget_to_image(self, point: QPointF) -> QPointF:
+    def widget_to_image(self, point: QPointF, clamp: bool = True) -> QPointF:
         rect = self.image_rect()
         scale = rect.width() / self._image.width()
-        x = min(max((point.x() - rect.left()) / scale, 0.0), float(self._image.width()))
-        y = min(max((point.y() - rect.top()) / scale, 0.0), float(self._image.height()))
+        x, y = (point.x() - rect.left()) / scale, (point.y() - rect.top()) / scale
+        if clamp:
+            x = min(max(x, 0.0), float(self._image.width()))
+            y = min(max(y, 0.0), float(self._image.height()))
         return QPointF(x, y)
 
     def image_to_widget(self, x: float, y: float) -> QPointF:
@@ -109,8 +128,71 @@ class FrameView(QWidget):
         scale = rect.width() / self._image.width()
         return QPointF(rect.left() + x * scale, rect.top() + y * scale)
 
+    # --- zoom and pan -------------------------------------------------------------------------
+    def zoom_about(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom by `factor` keeping the image point under `anchor` (widget pixels; default the centre)."""
+        if self._image is None:
+            return
+        anchor = QPointF(self.width() / 2.0, self.height() / 2.0) if anchor is None else anchor
+        fixed = self.widget_to_image(anchor, clamp=False)
+        zoom = min(max(self.zoom * factor, 1.0), MAX_ZOOM)
+        if zoom == 1.0:
+            self.fit()
+            return
+        self.zoom = zoom
+        moved = self.image_to_widget(fixed.x(), fixed.y())
+        self._pan_by(anchor - moved)
+
+    def fit(self) -> None:
+        """The whole image, centred."""
+        self.zoom, self._offset = 1.0, QPointF()
+        self.update()
+        self.zoomChanged.emit(self.zoom)
+
+    def _pan_by(self, delta: QPointF) -> None:
+        """Move the image; the widget's centre stays on the image, so it cannot be lost off screen."""
+        self._offset += delta
+        rect, centre = self.image_rect(), QPointF(self.width() / 2.0, self.height() / 2.0)
+        dx = min(max(centre.x(), rect.left()), rect.right()) - centre.x()
+        dy = min(max(centre.y(), rect.top()), rect.bottom()) - centre.y()
+        self._offset -= QPointF(dx, dy)
+        self.update()
+        self.zoomChanged.emit(self.zoom)
+
+    def wheelEvent(self, event):  # noqa: N802 (Qt API)
+        notches = event.angleDelta().y() / 120.0
+        if self._image is None or not notches:
+            super().wheelEvent(event)
+            return
+        self.zoom_about(WHEEL_ZOOM_STEP**notches, event.position())
+        event.accept()
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self._image is not None and self.zoom > 1.0:
+            self._pan_by(QPointF())  # keep the clamp true for the new size
+
     # --- mouse ---------------------------------------------------------------------------------
+    def _starts_pan(self, event) -> bool:
+        ctrl_left = event.button() == Qt.MouseButton.LeftButton and bool(
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        )
+        return self._image is not None and (event.button() == Qt.MouseButton.MiddleButton or ctrl_left)
+
     def mousePressEvent(self, event):  # noqa: N802 (Qt API)
+        if self._starts_pan(event):
+            self._pan_from = QPointF(event.pos())
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        shift_left = event.button() == Qt.MouseButton.LeftButton and bool(
+            event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if shift_left and self._image is not None:
+            pixel = self.widget_to_image(QPointF(event.pos()))
+            self.pixelPicked.emit(pixel.x(), pixel.y())
+            event.accept()
+            return
         if self.drawing_enabled and self._image is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag_start = self._drag_end = self.widget_to_image(QPointF(event.pos()))
             event.accept()
@@ -118,6 +200,12 @@ class FrameView(QWidget):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event):  # noqa: N802 (Qt API)
+        if self._pan_from is not None:
+            position = QPointF(event.pos())
+            self._pan_by(position - self._pan_from)
+            self._pan_from = position
+            event.accept()
+            return
         if self._drag_start is not None:
             self._drag_end = self.widget_to_image(QPointF(event.pos()))
             self.update()
@@ -126,6 +214,12 @@ class FrameView(QWidget):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event):  # noqa: N802 (Qt API)
+        if self._pan_from is not None:
+            self._pan_by(QPointF(event.pos()) - self._pan_from)  # the last stretch, moved or not
+            self._pan_from = None
+            self.unsetCursor()
+            event.accept()
+            return
         if self._drag_start is None or event.button() != Qt.MouseButton.LeftButton:
             super().mouseReleaseEvent(event)
             return
@@ -146,14 +240,25 @@ class FrameView(QWidget):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
             painter.end()
             return
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        # zoomed in, pixels stay square-edged so that the analyst sees where a box edge falls
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.zoom < 4.0)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.drawImage(self.image_rect(), self._image)
+        target = self.image_rect().intersected(QRectF(self.rect()))
+        if not target.isEmpty():  # only the part on screen is scaled, however far it is zoomed
+            top_left, bottom_right = target.topLeft(), target.bottomRight()
+            source = QRectF(self.widget_to_image(top_left), self.widget_to_image(bottom_right))
+            painter.drawImage(target, self._image, source)
         for overlay in self._overlays:
             self._paint_overlay(painter, overlay)
         if not self._overlays:  # the targets being drawn; once tracked, their overlays say it all
             for index, box in enumerate(self._boxes):
                 self._paint_box(painter, box, QColor("#ffffff"), f"{index + 1}: {box.label}")
+        if self._marked is not None:
+            centre = self.image_to_widget(*self._marked)
+            painter.setPen(QPen(QColor(MARK_COLOR), 2))
+            for dx, dy in ((1, 0), (0, 1)):
+                painter.drawLine(centre - QPointF(12 * dx, 12 * dy), centre + QPointF(12 * dx, 12 * dy))
+            painter.drawEllipse(centre, 6.0, 6.0)
         if self._drag_start is not None and self._drag_end is not None:
             rect = QRectF(self._drag_start, self._drag_end).normalized()
             self._paint_box(

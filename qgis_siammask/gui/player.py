@@ -1,4 +1,5 @@
-"""The player bar under the video: previous / play / next, the slider and the time label.
+"""The player bar under the video: previous / play / next, the slider and the time label; playback speed,
+frame and time entry.
 
 It asks for frames (`frameRequested`) and is told what is shown (`show_position`); decoding and what a
 frame means stay with the dock and its video session.
@@ -6,10 +7,36 @@ frame means stay with the dock and its video session.
 
 from __future__ import annotations
 
+import math
+
 from qgis.PyQt.QtCore import Qt, QTimer, pyqtSignal
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QSlider, QStyle, QWidget
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .dock_parts import format_time, tool_button, tr
+
+PLAYBACK_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
+MIN_TICK_MS = 20  # faster than this, playing skips frames instead (decoding and the map keep up)
+
+
+def parse_time(text: str) -> float | None:
+    """Seconds from "ss.s", "mm:ss.s" or "hh:mm:ss.s"; None when it is none of these."""
+    try:
+        parts = [float(part) for part in text.strip().split(":")]
+    except ValueError:
+        return None
+    if not 1 <= len(parts) <= 3 or any(part < 0 for part in parts):
+        return None
+    return sum(part * 60.0**power for power, part in enumerate(reversed(parts)))
 
 
 class Player(QWidget):
@@ -41,14 +68,44 @@ class Player(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.valueChanged.connect(self.frameRequested)
         self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", self)
+        self.speed_combo = QComboBox(self)
+        for speed in PLAYBACK_SPEEDS:
+            self.speed_combo.addItem(f"{speed:g}×", speed)
+        self.speed_combo.setCurrentIndex(PLAYBACK_SPEEDS.index(1.0))
+        self.speed_combo.setToolTip(tr("Playback speed"))
+        self.speed_combo.currentIndexChanged.connect(lambda: self._restart_timer())
+        self.frame_spin = QSpinBox(self)
+        self.frame_spin.setToolTip(tr("Go to frame"))
+        self.frame_spin.setKeyboardTracking(False)  # typing "120" visits 120 only, not 1 and 12 first
+        self.frame_spin.valueChanged.connect(self.frameRequested)
+        self.time_edit = QLineEdit(self)
+        self.time_edit.setToolTip(tr("Go to time: seconds, mm:ss.ss or hh:mm:ss.ss from the start"))
+        self.time_edit.setMaximumWidth(90)
+        self.time_edit.editingFinished.connect(lambda: self._time_entered())
+        self._frames_per_tick = 1
         self._timer = QTimer(self)
-        self._timer.timeout.connect(lambda: self.frameRequested.emit(self.frame_index + 1))
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        self._timer.timeout.connect(lambda: self._tick())
+        transport = QHBoxLayout()
         for widget in (self.step_back_button, self.play_button, self.step_button):
-            row.addWidget(widget)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.time_label)
+            transport.addWidget(widget)
+        transport.addWidget(self.slider, 1)
+        transport.addWidget(self.time_label)
+        entry = QHBoxLayout()
+        for widget in (
+            QLabel(tr("Speed")),
+            self.speed_combo,
+            QLabel(tr("Frame")),
+            self.frame_spin,
+            QLabel(tr("Time")),
+            self.time_edit,
+        ):
+            entry.addWidget(widget)
+        entry.addStretch(1)
+        self.entry_row = entry  # the dock adds the view's buttons here
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.addLayout(transport)
+        rows.addLayout(entry)
 
     def set_clip(self, last_frame: int, fps: float, duration_s: float) -> None:
         """A new clip: frames 0..last_frame at `fps`; the position goes back to frame 0 silently."""
@@ -58,6 +115,9 @@ class Player(QWidget):
         self.slider.setRange(0, last_frame)
         self.slider.setValue(0)
         self.slider.blockSignals(False)
+        self.frame_spin.blockSignals(True)
+        self.frame_spin.setRange(0, last_frame)
+        self.frame_spin.blockSignals(False)
 
     def show_position(self, index: int, time_s: float) -> None:
         """Frame `index` at `time_s` is on screen: slider and label follow without asking for it again."""
@@ -65,13 +125,25 @@ class Player(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(index)
         self.slider.blockSignals(False)
+        self.frame_spin.blockSignals(True)
+        self.frame_spin.setValue(index)
+        self.frame_spin.blockSignals(False)
+        if not self.time_edit.hasFocus():
+            self.time_edit.setText(format_time(time_s))
         self.time_label.setText(
             f"{format_time(time_s)} / {format_time(self.duration_s)}  "
             + tr("frame {}/{}").format(index, self.last_frame)
         )
 
     def set_controls_enabled(self, enabled: bool) -> None:
-        for widget in (self.step_back_button, self.play_button, self.step_button, self.slider):
+        for widget in (
+            self.step_back_button,
+            self.play_button,
+            self.step_button,
+            self.slider,
+            self.frame_spin,
+            self.time_edit,
+        ):
             widget.setEnabled(enabled)
 
     def step(self, delta: int) -> None:
@@ -83,8 +155,35 @@ class Player(QWidget):
         else:
             self.play()
 
+    @property
+    def speed(self) -> float:
+        return float(self.speed_combo.currentData())
+
+    def set_speed_step(self, steps: int) -> None:
+        """Faster (steps > 0) or slower along PLAYBACK_SPEEDS."""
+        index = min(max(self.speed_combo.currentIndex() + steps, 0), len(PLAYBACK_SPEEDS) - 1)
+        self.speed_combo.setCurrentIndex(index)
+
+    def _restart_timer(self) -> None:
+        if self.playing:
+            self.play()
+
+    def _tick(self) -> None:
+        """Next frame(s) at the chosen speed; at the last frame, asking for one more stops playing."""
+        if self.frame_index >= self.last_frame:
+            self.frameRequested.emit(self.last_frame + 1)
+        else:
+            self.frameRequested.emit(min(self.frame_index + self._frames_per_tick, self.last_frame))
+
+    def _time_entered(self) -> None:
+        time_s = parse_time(self.time_edit.text())
+        if time_s is not None:
+            self.frameRequested.emit(min(max(int(round(time_s * self.fps)), 0), self.last_frame))
+
     def play(self) -> None:
-        self._timer.start(max(int(1000.0 / self.fps), 5))
+        frame_ms = 1000.0 / (self.fps * self.speed)
+        self._frames_per_tick = max(math.ceil(MIN_TICK_MS / frame_ms), 1)
+        self._timer.start(max(int(round(frame_ms * self._frames_per_tick)), 1))
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
 
     def pause(self) -> None:

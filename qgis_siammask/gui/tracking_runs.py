@@ -11,7 +11,7 @@ import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsInterval, QgsTemporalNavigationObject
+from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog
@@ -133,14 +133,14 @@ class TrackingRuns:
         return text
 
     def _offer_to_temporal_controller(self) -> None:
-        """Give QGIS's temporal controller the run's time span and the video's frame duration."""
+        """Map time spans the run, one controller frame per video frame, and animates (the video follows)."""
         extent = self.track_layers.time_extent() if self.track_layers is not None else None
-        canvas = self.iface.mapCanvas() if self.iface is not None else None
-        controller = canvas.temporalController() if canvas is not None else None
-        if extent is None or not isinstance(controller, QgsTemporalNavigationObject):
+        if extent is None:
             return
-        controller.setTemporalExtents(extent)
-        controller.setFrameDuration(QgsInterval(1.0 / (self.video.fps or 25.0) if self.video else 0.04))
+        fps = self.session.fps if self.session is not None else 25.0
+        begin_s, end_s = (t.toMSecsSinceEpoch() / 1000.0 for t in (extent.begin(), extent.end()))
+        self.map_time.set_span(begin_s, end_s, fps)
+        self.map_time.animate()
 
     # --- output and export -----------------------------------------------------------------------
     def _choose_output_folder(self) -> None:

@@ -32,7 +32,9 @@ from ..playback_layers import PlaybackLayers
 from ..settings import load_settings
 from ..tasks import TrackingTask
 from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tr, widget_row
-from .frame_view import DrawnBox, FrameView, bgr_to_qimage
+from .frame_view import WHEEL_ZOOM_STEP, DrawnBox, FrameView, bgr_to_qimage
+from .ground_marks import GroundMarks
+from .map_time_sync import MapTimeSync
 from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
 from .player import Player
@@ -43,6 +45,11 @@ from .video_session import VideoSession
 MAP_UPDATE_INTERVAL_S = 0.25
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
+
+
+def _from_session(name: str) -> property:
+    """The open clip's attribute `name` (None without a clip), read as the dock's own."""
+    return property(lambda dock: getattr(dock.session, name) if dock.session is not None else None)
 
 
 class VideoDock(QDockWidget, TrackingRuns):
@@ -96,15 +103,27 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
         layout.addWidget(self.frame_view, 1)
 
+        self.map_time = MapTimeSync(self.iface, self)
+        self.map_time.frameRequested.connect(self._frame_requested)
         self.player = Player(body)
         self.player.frameRequested.connect(self._frame_requested)
         self.player.paused.connect(self._catch_up_map)
         layout.addWidget(self.player)
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
-        self.step_button, self.slider, self.time_label = (
-            self.player.step_button, self.player.slider, self.player.time_label
-        )
+        self.step_button, self.slider = self.player.step_button, self.player.slider
+        self.time_label = self.player.time_label
+        self.zoom_label = QLabel("100 %", body)
+        self.zoom_label.setToolTip(tr("Wheel: zoom about the cursor; middle or Ctrl + left drag: pan"))
+        self.frame_view.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
+        self.fit_button = QPushButton(tr("Fit"), body)
+        self.fit_button.setToolTip(tr("Show the whole frame (F)"))
+        self.fit_button.clicked.connect(lambda: self.frame_view.fit())
+        self.detach_button = QPushButton(tr("Detach"), body)
+        self.detach_button.setToolTip(tr("Float the player in its own large window, or dock it back"))
+        self.detach_button.clicked.connect(lambda: self.toggle_detached())
+        for widget in (self.zoom_label, self.fit_button, self.detach_button):
+            self.player.entry_row.addWidget(widget)
 
         self.telemetry_label = QLabel(tr("No telemetry"), body)
         font = QFont("monospace")
@@ -113,6 +132,19 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.telemetry_label.setFont(font)
         self.telemetry_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.telemetry_label)
+
+        self.ground_marks = GroundMarks(self.iface, self)
+        self.ground_marks.mapPointPicked.connect(self._map_point_picked)
+        self.frame_view.pixelPicked.connect(self._pixel_picked)
+        self.map_pick_button = QPushButton(tr("Map → video"), body)
+        self.map_pick_button.setCheckable(True)
+        self.map_pick_button.setToolTip(
+            tr("Click the map inside the footprint: the point is marked on the video")
+        )
+        self.map_pick_button.toggled.connect(self.ground_marks.use_map_tool)
+        self.ground_marks.toolDone.connect(lambda: self.map_pick_button.setChecked(False))
+        self.map_hint = QLabel(tr("Shift + click on the video: its ground point on the map"), body)
+        layout.addLayout(widget_row(self.map_pick_button, self.map_hint))
 
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
@@ -154,32 +186,37 @@ class VideoDock(QDockWidget, TrackingRuns):
             (Qt.Key.Key_Space, self.toggle_play),
             (Qt.Key.Key_Right, lambda: self.step(1)),
             (Qt.Key.Key_Left, lambda: self.step(-1)),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Right, lambda: self.step(self._one_second())),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Left, lambda: self.step(-self._one_second())),
+            (Qt.Key.Key_Home, lambda: self.step(-self.frame_index)),
+            (Qt.Key.Key_End, lambda: self.step(self.player.last_frame - self.frame_index)),
+            (Qt.Key.Key_BracketRight, lambda: self.player.set_speed_step(1)),
+            (Qt.Key.Key_BracketLeft, lambda: self.player.set_speed_step(-1)),
+            (Qt.Key.Key_Plus, lambda: self.frame_view.zoom_about(WHEEL_ZOOM_STEP)),
+            (Qt.Key.Key_Minus, lambda: self.frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP)),
+            (Qt.Key.Key_F, self.frame_view.fit),
         ):
             shortcut = QShortcut(QKeySequence(keys), body)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+    def toggle_detached(self) -> None:
+        """Float the dock as a large window (most of the screen), or dock it back."""
+        if self.isFloating():
+            self.setFloating(False)
+            return
+        self.setFloating(True)
+        screen = self.screen().availableGeometry()
+        margin_x, margin_y = screen.width() // 20, screen.height() // 20
+        self.setGeometry(screen.adjusted(margin_x, margin_y, -margin_x, -margin_y))
+
     # --- the open clip, as the rest of the plugin reads it ----------------------------------------
-    @property
-    def video(self):
-        return self.session.video if self.session is not None else None
-
-    @property
-    def video_path(self) -> str | None:
-        return self.session.video_path if self.session is not None else None
-
-    @property
-    def telemetry(self):
-        return self.session.telemetry if self.session is not None else None
-
-    @property
-    def telemetry_path(self) -> str | None:
-        return self.session.telemetry_path if self.session is not None else None
-
-    @property
-    def terrain(self):
-        return self.session.terrain if self.session is not None else None
+    video = _from_session("video")
+    video_path = _from_session("video_path")
+    telemetry = _from_session("telemetry")
+    telemetry_path = _from_session("telemetry_path")
+    terrain = _from_session("terrain")
 
     @property
     def features_by_frame(self) -> dict:
@@ -228,6 +265,7 @@ class VideoDock(QDockWidget, TrackingRuns):
             return False
         self.close_video()
         self.session = session
+        self.map_time.set_session(session)
         self._sync_terrain()
         self.video_edit.setText(str(path))
         self.telemetry_edit.setText(session.telemetry_path or (tr("automatic: ") + session.telemetry_status))
@@ -261,6 +299,7 @@ class VideoDock(QDockWidget, TrackingRuns):
         if group is not None and not group.children():
             self.group.remove()
         self.session = self.current_frame = self._shown = self.playback_layers = self.group = None
+        self.map_time.set_session(None)
         self.clear_boxes()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
@@ -278,12 +317,37 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         features = self.features_by_frame.get(frame.index)
         self.frame_view.set_overlays(overlays_from_features(features))
+        self._mark_map_point_on_video()
         self.player.show_position(frame.index, frame.time_s)
+        self.map_time.frame_shown(frame.index)
         now = time.monotonic()
         if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
             self._last_map_update_s = now
             self._update_playback_layers(*self._shown)
         return True
+
+    # --- video pixel <-> map point ----------------------------------------------------------------
+    def _pixel_picked(self, x: float, y: float) -> None:
+        text, problem = self.ground_marks.pick_pixel(self._camera_shown(), x, y)
+        self._set_status(text, Qgis.Warning if problem else Qgis.Info)
+        self._mark_map_point_on_video()
+
+    def _map_point_picked(self, point) -> None:
+        self.ground_marks.map_point = point
+        pixel = self._mark_map_point_on_video()
+        if pixel is None:
+            self._set_status(tr("The map point is outside this frame's footprint"), Qgis.Warning)
+        else:
+            self._set_status(tr("Map point on the video at pixel {:.0f}, {:.0f}").format(*pixel))
+
+    def _mark_map_point_on_video(self):
+        """The marked map point on the frame on screen (it follows the video); its pixel or None."""
+        pixel = self.ground_marks.pixel_on_frame(self._camera_shown())
+        self.frame_view.set_marked_pixel(pixel)
+        return pixel
+
+    def _camera_shown(self):
+        return self._shown[2] if self._shown is not None else None
 
     def _frame_requested(self, index: int) -> None:
         """The player asks for a frame (slider, step, playing): past the end, playing stops."""
@@ -319,6 +383,10 @@ class VideoDock(QDockWidget, TrackingRuns):
         """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""
         if self._shown is not None:
             self._update_playback_layers(*self._shown)
+
+    def _one_second(self) -> int:
+        """Frames in a second of the clip (Shift + arrow steps)."""
+        return max(int(round(self.session.fps)), 1) if self.session is not None else 1
 
     def step(self, delta: int) -> None:
         if self.session is not None:
@@ -362,4 +430,5 @@ class VideoDock(QDockWidget, TrackingRuns):
             if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
                 self._keep_results(task.outcome)
         self.close_video()
+        self.ground_marks.clear()
         self.track_layers = None

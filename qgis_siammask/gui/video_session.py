@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from .dock_parts import tr
 
 
@@ -23,6 +25,7 @@ class VideoSession:
         self.terrain = None  # core.geo.terrain.DemTerrain of `dem_path`, None for flat ground
         self.dem_path: str | None = None
         self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the runs
+        self._frame_times_utc_s: np.ndarray | None = None
 
     @classmethod
     def open(cls, path: str, telemetry_path: str | None = None) -> VideoSession:
@@ -95,6 +98,28 @@ class VideoSession:
         except SiamMaskError as error:
             return record, None, error.user_message
         return record, camera, None
+
+    def frame_times_utc_s(self) -> np.ndarray | None:
+        """(frame_count,) POSIX seconds of each frame from its telemetry (NaN where unknown); None
+        without telemetry. Frame i is at i / fps on the video timeline, as the tracker reads it."""
+        if self.telemetry is None:
+            return None
+        if self._frame_times_utc_s is None:
+            times = [self.telemetry.at(index / self.fps).time_utc for index in range(self.last_frame + 1)]
+            self._frame_times_utc_s = np.array(
+                [t.timestamp() if t is not None else np.nan for t in times], dtype=np.float64
+            )
+        return self._frame_times_utc_s
+
+    def frame_at_utc(self, utc_s: float) -> int | None:
+        """The frame on screen at map time `utc_s`: the last whose time is not after it (the first frame
+        before the clip starts); None without frame times."""
+        times = self.frame_times_utc_s()
+        known = np.flatnonzero(~np.isnan(times)) if times is not None else np.empty(0, dtype=int)
+        if not len(known):
+            return None
+        position = int(np.searchsorted(times[known], utc_s + 1e-4, side="right")) - 1
+        return int(known[max(position, 0)])
 
     def close(self) -> None:
         self.video.close()
