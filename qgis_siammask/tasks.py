@@ -57,9 +57,10 @@ class TrackingTask(QgsTask):
     framesReady = pyqtSignal()
     outcomeReady = pyqtSignal(object)  # core.pipeline.JobResult, emitted on the main thread by finished()
 
-    def __init__(self, job, description: str):
+    def __init__(self, job, description: str, pixels_only: bool = False):
         super().__init__(description, QgsTask.CanCancel)
         self.job = job
+        self.pixels_only = pixels_only  # no telemetry: core.pixel_job, JSON lines instead of a GeoPackage
         self.outcome = None  # core.pipeline.JobResult once run() returns
         self._lock = threading.Lock()
         self._pending: list = []
@@ -68,9 +69,11 @@ class TrackingTask(QgsTask):
     # --- worker thread ---------------------------------------------------------------------------
     def run(self) -> bool:
         from .core.pipeline import JobResult, run_tracking_job
+        from .core.pixel_job import run_pixel_job
 
+        run_job = run_pixel_job if self.pixels_only else run_tracking_job
         try:
-            self.outcome = run_tracking_job(
+            self.outcome = run_job(
                 self.job, on_frame=self._on_frame, progress=self.setProgress, is_cancelled=self.isCanceled
             )
         except Exception as error:  # noqa: BLE001 (user errors are results; a bug must not kill QGIS)

@@ -464,3 +464,56 @@ def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip):
     finally:
         dock.shutdown()
         QgsProject.instance().clear()
+
+
+def _without_telemetry(result, path: Path) -> Path:
+    """The simulated clip's frames re-encoded as a plain MP4: no KLV, no sidecar."""
+    import av
+
+    from qgis_siammask.core.ingest.video import VideoReader
+
+    with VideoReader(str(result.video_path)) as video, av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=int(video.fps))
+        stream.width, stream.height, stream.pix_fmt = video.width, video.height, "yuv420p"
+        stream.options = {"crf": "12"}
+        for frame in video:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame.image, format="bgr24")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_video_without_telemetry_tracked_in_pixels(dock, clip, qtbot, tmp_path, monkeypatch):
+    """No telemetry: the map parts are off and say so; a box dragged and Track clicked track in pixels
+    (overlays on the video, JSON lines like the `track` command), no layer group; Export writes a CSV."""
+    import csv
+    import json
+
+    from qgis.PyQt.QtWidgets import QFileDialog
+
+    result, targets = clip
+    plain = _without_telemetry(result, tmp_path / "plain.mp4")
+    assert dock.open_video(str(plain)) and dock.telemetry is None
+    assert not dock.map_pick_button.isEnabled() and "No telemetry" in dock.map_hint.text()
+    _draw_box(qtbot, dock.frame_view, targets[0][1])
+    spin = dock.targets.end_frame_spin
+    spin.selectAll()
+    qtbot.keyClicks(spin, "6")  # frames 0 to 6
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    outcome = _track_clicked(qtbot, dock)
+    assert outcome.status == "success" and outcome.frames_tracked == 7, outcome.message
+    assert dock.progress.value() == 100
+    records = [json.loads(line) for line in Path(outcome.gpkg_path).read_text().splitlines()]
+    assert outcome.gpkg_path.endswith(".jsonl") and Path(outcome.gpkg_path).parent == tmp_path / "out"
+    assert [r["frame"] for r in records] == list(range(7)) and {r["track_id"] for r in records} == {1}
+    x, y, w, h = records[-1]["bbox"]
+    assert len(dock.frame_view._overlays) == 1 and dock.frame_index == 6  # drawn on the video
+    assert QgsProject.instance().layerTreeRoot().findGroup("tracks 1") is None  # nothing on the map
+    assert "pixels" in dock.status_label.text() and dock.output_edit.text() == outcome.gpkg_path
+
+    export = tmp_path / "pixels.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(export), ""))
+    assert dock.export_button.text().startswith("Export CSV")
+    _click(qtbot, dock.export_button)
+    rows = list(csv.DictReader(export.open()))
+    assert len(rows) == 7 and rows[-1]["label"] == "vehicle"
+    assert np.allclose([float(rows[-1][k]) for k in ("x", "y", "width", "height")], (x, y, w, h))

@@ -196,3 +196,10 @@ PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
 PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
 GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
 OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder
+
+# Pixel-only runs (a video without telemetry, tracked in QGIS): the `track` command's JSON lines, and
+# the columns of their CSV export (box in pixels, top-left x, y)
+PIXEL_RESULTS_SUFFIX = ".jsonl"
+PIXEL_CSV_COLUMNS = (
+    FIELD_FRAME, FIELD_TRACK_ID, FIELD_LABEL, "x", "y", "width", "height", FIELD_SCORE, FIELD_STATUS
+)

@@ -47,6 +47,7 @@ class Overlay:
     rotated_box: tuple[tuple[float, float], ...]
     mask_rings: tuple[tuple[tuple[float, float], ...], ...] = ()
     lost: bool = False
+    color: str = ""  # "#rrggbb" chosen by the analyst; empty: the track's palette colour
 
 
 def bgr_to_qimage(image_bgr) -> QImage:
@@ -279,7 +280,7 @@ class FrameView(QWidget):
         return QPolygonF([self.image_to_widget(x, y) for x, y in points])
 
     def _paint_overlay(self, painter: QPainter, overlay: Overlay) -> None:
-        color = track_color(overlay.track_id)
+        color = QColor(overlay.color) if overlay.color else track_color(overlay.track_id)
         fill = QColor(color)
         fill.setAlpha(70 if overlay.lost else 110)
         painter.setPen(Qt.PenStyle.NoPen)

@@ -21,23 +21,27 @@ def _rings(geometry) -> list[tuple[tuple[float, float], ...]]:
     return [tuple(map(tuple, np.asarray(p.exterior.coords, dtype=np.float64)[:, :2].tolist())) for p in polygons]
 
 
-def overlays_from_features(features) -> list[Overlay]:
-    """Overlays (rotated box, mask outline) of one frame's FrameFeatures, in that frame's pixels."""
+def overlays_from_features(features, styles: dict | None = None) -> list[Overlay]:
+    """Overlays (rotated box, mask outline) of one frame's FrameFeatures, in that frame's pixels;
+    `styles` (track id -> tracks_panel.TrackStyle) hides, renames and recolours tracks."""
     if features is None:
         return []
+    styles = styles or {}
     overlays = []
     for track in features.tracks:
         box_rings = _rings(track.box_px)
-        if not box_rings:
+        style = styles.get(track.track_id)
+        if not box_rings or (style is not None and not style.visible):
             continue
         overlays.append(
             Overlay(
                 track_id=track.track_id,
-                label=track.label,
+                label=style.label if style is not None else track.label,
                 score=track.score,
                 rotated_box=box_rings[0],
                 mask_rings=tuple(_rings(track.mask_px)),
                 lost=track.status == STATUS_LOST,
+                color=style.color if style is not None else "",
             )
         )
     return overlays

@@ -1,4 +1,5 @@
-"""The targets panel: the boxes drawn on the video, their labels, remove and clear.
+"""The targets panel: the boxes drawn on the video, their labels, remove and clear; the run's end frame
+(it starts on the frame shown, where the boxes are drawn).
 
 It owns the list of boxes; `boxesChanged` tells the dock (which shows them on the frame view and
 enables Track).
@@ -13,6 +14,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -51,6 +53,20 @@ class TargetsPanel(QWidget):
         self.box_table.setMaximumHeight(110)
         self.box_table.itemChanged.connect(self._box_label_edited)
         layout.addWidget(self.box_table)
+        self.end_frame_spin = QSpinBox(self)
+        self.end_frame_spin.setSpecialValueText(tr("end of video"))  # shown at the minimum, 0
+        self.end_frame_spin.setToolTip(tr("Last frame to track; the run starts on the frame shown"))
+        layout.addLayout(widget_row(QLabel(tr("Track from the frame shown to frame")), self.end_frame_spin))
+
+    def set_last_frame(self, last_frame: int) -> None:
+        """A new clip: the end frame goes back to the end of the video."""
+        self.end_frame_spin.setRange(0, last_frame)
+        self.end_frame_spin.setValue(0)
+
+    @property
+    def end_frame(self) -> int | None:
+        """The last frame to track, None for the end of the video."""
+        return self.end_frame_spin.value() or None
 
     def add_drawn_box(self, x: float, y: float, width: float, height: float) -> None:
         """A box dragged on the video: labelled with the label field (else "target N")."""

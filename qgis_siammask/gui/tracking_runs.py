@@ -42,7 +42,7 @@ class TrackingRuns:
             telemetry_path=self.telemetry_path,
             model_path=settings.effective_model_path,
             start_frame=self.frame_index,
-            end_frame=None,
+            end_frame=self.targets.end_frame,
             boxes_xywh=tuple(box.xywh for box in self.boxes),
             labels=tuple(box.label for box in self.boxes),
             dem_path=settings.dem_path(),
@@ -57,17 +57,30 @@ class TrackingRuns:
         if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
             return None
         self.pause()
+        end_frame = self.targets.end_frame
+        if end_frame is not None and end_frame < self.frame_index:
+            self._set_status(
+                tr("The end frame {} is before the frame shown ({})").format(end_frame, self.frame_index),
+                Qgis.Warning,
+            )
+            return None
         try:
             job = self.make_job(output_gpkg)
         except OSError as error:
             self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
             return None
         self.run_count += 1
-        run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
-        self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
-        self._frames_to_track = max(int(self.video.frame_count) - self.frame_index, 1)
+        pixels_only = self.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
+        self.track_layers = self.result_gpkg = self.result_pixels = None
+        if not pixels_only:
+            run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
+            self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
+        last_frame = end_frame if end_frame is not None else int(self.video.frame_count) - 1
+        self._frames_to_track = max(last_frame - self.frame_index + 1, 1)
         self.task = TrackingTask(
-            job, tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name)
+            job,
+            tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name),
+            pixels_only=pixels_only,
         )
         self.task.framesReady.connect(self._drain_task)
         self.task.progressChanged.connect(self._task_progress)
@@ -90,9 +103,10 @@ class TrackingRuns:
         """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
         task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
         frames = task.take() if task is not None else []
-        if not frames or self.track_layers is None:
+        if not frames:
             return
-        self.track_layers.add_frames(frames)
+        if self.track_layers is not None:
+            self.track_layers.add_frames(frames)
         self.features_by_frame.update((f.frame, f) for f in frames)
         if self.video is not None:
             self.show_frame(frames[-1].frame)
@@ -111,6 +125,14 @@ class TrackingRuns:
 
     def _keep_results(self, outcome) -> str:
         """Swap the run's live layers for its GeoPackage's (a failed run's empty group goes); the status."""
+        if self.track_layers is None:  # a pixel run: its JSON lines file
+            results = Path(outcome.gpkg_path)
+            self.result_pixels = results if outcome.frames_tracked and results.is_file() else None
+            text = tr("Tracking {} in pixels (no telemetry): {} frames").format(
+                outcome.status, outcome.frames_tracked
+            )
+            text += f" ({outcome.message})" if outcome.message else ""
+            return text + ("\n" + tr("Saved in {}").format(results) if self.result_pixels else "")
         gpkg = Path(outcome.gpkg_path) if outcome.gpkg_path else None
         layers = self.track_layers
         regrouped = layers is not None and not layers.group.exists
@@ -157,9 +179,27 @@ class TrackingRuns:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def _choose_export(self) -> None:
+        if self.result_pixels is not None:
+            path = ask_path(self, "export", tr("Export pixel tracks"), "CSV (*.csv)", save=True)
+            if path:
+                self.export_csv(path if path.lower().endswith(".csv") else path + ".csv")
+            return
         path = ask_path(self, "export", tr("Export tracks"), "GeoPackage (*.gpkg)", save=True)
         if path:
             self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
+
+    def export_csv(self, path: str) -> Path | None:
+        """The latest pixel run's records as a CSV table (frame, track, label, box, score, status)."""
+        from ..core.errors import SiamMaskError
+        from ..core.pixel_job import jsonl_to_csv
+
+        try:
+            written = jsonl_to_csv(self.result_pixels, path)
+        except SiamMaskError as error:
+            self._set_status(error.user_message, Qgis.Critical)
+            return None
+        self._set_status(tr("Exported to {}").format(written))
+        return written
 
     def export_geopackage(self, path: str) -> Path | None:
         """Write the latest run's layers to `path`; with the check box ticked, add the file's layers."""

@@ -65,6 +65,7 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.playback_layers: PlaybackLayers | None = None
         self.track_layers: TrackLayers | None = None  # of the latest run
         self.result_gpkg: Path | None = None  # the latest run's GeoPackage
+        self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
         self.run_count = 0
         self._frames_to_track = 1  # frames from the run's start frame to the end of the video
         self.task: TrackingTask | None = None
@@ -235,8 +236,17 @@ class VideoDock(QDockWidget, TrackingRuns):
             self.tracking_enabled and has_video and bool(self.boxes) and not tracking
         )
         self.stop_button.setEnabled(tracking)
-        self.export_button.setEnabled(self.result_gpkg is not None and not tracking)
-        self.output_edit.setText(str(self.result_gpkg or load_settings().output_dir()))
+        results = self.result_gpkg or self.result_pixels
+        self.export_button.setEnabled(results is not None and not tracking)
+        self.export_button.setText(tr("Export CSV…") if self.result_pixels else tr("Export GeoPackage…"))
+        self.output_edit.setText(str(results or load_settings().output_dir()))
+        has_map = has_video and self.telemetry is not None
+        self.map_pick_button.setEnabled(has_map)
+        self.map_hint.setText(
+            tr("Shift + click on the video: its ground point on the map")
+            if has_map or not has_video
+            else tr("No telemetry: tracking in pixels (overlays, JSON lines, CSV export); no map")
+        )
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
         self.status_label.setText(text)
@@ -274,6 +284,7 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.playback_layers = PlaybackLayers(self.group)
         video = session.video
         self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
+        self.targets.set_last_frame(session.last_frame)
         self._set_status(
             tr("{}: {}x{} px, {:.2f} fps, {} frames; {}").format(
                 session.name,
