@@ -517,3 +517,61 @@ def test_video_without_telemetry_tracked_in_pixels(dock, clip, qtbot, tmp_path, 
     rows = list(csv.DictReader(export.open()))
     assert len(rows) == 7 and rows[-1]["label"] == "vehicle"
     assert np.allclose([float(rows[-1][k]) for k in ("x", "y", "width", "height")], (x, y, w, h))
+
+
+def _click_cell(qtbot, table, row, column):
+    rect = table.visualItemRect(table.item(row, column))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch):
+    """After a two-target run: the panel lists both tracks; hiding, recolouring, renaming and deleting
+    with the mouse and keys change the video overlays and the run's GeoPackage layers."""
+    from qgis.PyQt.QtGui import QColor
+    from qgis.PyQt.QtWidgets import QApplication, QColorDialog
+
+    from qgis_siammask.gui.tracks_panel import COLOUR, LABEL, SHOWN
+    from qgis_siammask.gui.tracks_panel import FRAMES as FRAMES_COLUMN
+
+    result, targets = clip
+    assert dock.open_video(str(result.video_path))
+    for (_, box), label in zip(targets[:2], ("car", "van")):
+        dock.add_box(*box, label)
+    dock.targets.end_frame_spin.setValue(3)
+    outcome = _track_clicked(qtbot, dock)
+    assert outcome.status == "success" and outcome.frames_tracked == 4
+    table = dock.tracks_panel.table
+    assert table.rowCount() == 2 and [table.item(r, FRAMES_COLUMN).text() for r in range(2)] == ["4", "4"]
+    assert [table.item(r, LABEL).text() for r in range(2)] == ["car", "van"]
+    points = dock.track_layers.layers["points"]
+
+    rect = table.visualItemRect(table.item(0, SHOWN))
+    check_box = QPoint(rect.left() + 10, rect.center().y())  # the cell holds its check box alone, at the left
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=check_box)  # untick track 1
+    categories = points.renderer().categories()
+    assert not categories[points.renderer().categoryIndexForValue(1)].renderState()
+    assert [o.track_id for o in dock.frame_view._overlays] == [2]
+
+    monkeypatch.setattr(QColorDialog, "getColor", lambda *a: QColor("#123456"))
+    _click_cell(qtbot, table, 1, COLOUR)
+    categories = points.renderer().categories()
+    assert categories[points.renderer().categoryIndexForValue(2)].symbol().color().name() == "#123456"
+    assert dock.frame_view._overlays[0].color == "#123456"
+
+    _click_cell(qtbot, table, 1, LABEL)
+    qtbot.keyClick(table, Qt.Key.Key_F2)  # edit the label
+    editor = QApplication.focusWidget()
+    editor.selectAll()
+    qtbot.keyClicks(editor, "lorry")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dock.tracks_panel.styles[2].label == "lorry")  # the view commits it queued
+    gpkg = outcome.gpkg_path
+    stored = QgsVectorLayer(f"{gpkg}|layername=points", "points", "ogr")
+    labels = {(f["track_id"], f["label"]) for f in stored.getFeatures()}
+    assert labels == {(1, "car"), (2, "lorry")} and dock.frame_view._overlays[0].label == "lorry"
+
+    _click_cell(qtbot, table, 1, FRAMES_COLUMN)
+    _click(qtbot, dock.tracks_panel.delete_button)
+    stored = QgsVectorLayer(f"{gpkg}|layername=boxes", "boxes", "ogr")
+    assert {f["track_id"] for f in stored.getFeatures()} == {1} and table.rowCount() == 1
+    assert dock.frame_view._overlays == []  # track 1 hidden, track 2 deleted

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QUrl
-from qgis.PyQt.QtGui import QDesktopServices
+from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog
 
+from .. import track_edits
 from ..core.definitions import JOB_FAILED, PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
@@ -108,6 +109,7 @@ class TrackingRuns:
         if self.track_layers is not None:
             self.track_layers.add_frames(frames)
         self.features_by_frame.update((f.frame, f) for f in frames)
+        self.tracks_panel.update_tracks(self.features_by_frame)
         if self.video is not None:
             self.show_frame(frames[-1].frame)
 
@@ -116,6 +118,7 @@ class TrackingRuns:
         self.task = None
         self.progress.setValue(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
         text = self._keep_results(outcome)
+        self._apply_track_styles()  # the file's layers get what the analyst chose on the live ones
         self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
         if self.iface is not None and self.iface.messageBar() is not None:
             level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
@@ -163,6 +166,39 @@ class TrackingRuns:
         begin_s, end_s = (t.toMSecsSinceEpoch() / 1000.0 for t in (extent.begin(), extent.end()))
         self.map_time.set_span(begin_s, end_s, fps)
         self.map_time.animate()
+
+    # --- tracks panel: one track edited on the run's layers and the video ---------------------
+    def _run_layers(self) -> dict:
+        return self.track_layers.layers if self.track_layers is not None else {}
+
+    def _track_visibility_changed(self, track_id: int, visible: bool) -> None:
+        track_edits.set_track_visible(self._run_layers(), track_id, visible)
+        self._redraw_overlays()
+
+    def _track_recoloured(self, track_id: int, color: str) -> None:
+        track_edits.set_track_color(self._run_layers(), track_id, QColor(color))
+        self._redraw_overlays()
+
+    def _track_renamed(self, track_id: int, label: str) -> None:
+        track_edits.rename_track(self._run_layers(), track_id, label)
+        self._redraw_overlays()
+
+    def _track_deleted(self, track_id: int) -> None:
+        """Gone from the run's layers (and file) and from the video's overlays."""
+        track_edits.delete_track(self._run_layers(), track_id)
+        for frame, features in self.features_by_frame.items():
+            kept = tuple(t for t in features.tracks if t.track_id != track_id)
+            self.features_by_frame[frame] = dataclasses.replace(features, tracks=kept)
+        self._redraw_overlays()
+
+    def _apply_track_styles(self) -> None:
+        layers = self._run_layers()
+        for track_id, style in self.tracks_panel.styles.items():
+            track_edits.set_track_visible(layers, track_id, style.visible)
+            track_edits.set_track_color(layers, track_id, QColor(style.color))
+            if style.renamed:
+                track_edits.rename_track(layers, track_id, style.label)
+        self._redraw_overlays()
 
     # --- output and export -----------------------------------------------------------------------
     def _choose_output_folder(self) -> None:

@@ -40,6 +40,7 @@ from .overlays import overlays_from_features
 from .player import Player
 from .targets_panel import TargetsPanel
 from .tracking_runs import TrackingRuns
+from .tracks_panel import TracksPanel
 from .video_session import VideoSession
 
 MAP_UPDATE_INTERVAL_S = 0.25
@@ -147,6 +148,13 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.map_hint = QLabel(tr("Shift + click on the video: its ground point on the map"), body)
         layout.addLayout(widget_row(self.map_pick_button, self.map_hint))
 
+        self.tracks_panel = TracksPanel(body)
+        self.tracks_panel.trackVisibilityChanged.connect(self._track_visibility_changed)
+        self.tracks_panel.trackRecoloured.connect(self._track_recoloured)
+        self.tracks_panel.trackRenamed.connect(self._track_renamed)
+        self.tracks_panel.trackDeleted.connect(self._track_deleted)
+        layout.addWidget(self.tracks_panel)
+
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
         self.frame_view.boxDrawn.connect(self.targets.add_drawn_box)
@@ -236,6 +244,7 @@ class VideoDock(QDockWidget, TrackingRuns):
             self.tracking_enabled and has_video and bool(self.boxes) and not tracking
         )
         self.stop_button.setEnabled(tracking)
+        self.tracks_panel.delete_button.setEnabled(not tracking)
         results = self.result_gpkg or self.result_pixels
         self.export_button.setEnabled(results is not None and not tracking)
         self.export_button.setText(tr("Export CSV…") if self.result_pixels else tr("Export GeoPackage…"))
@@ -311,6 +320,7 @@ class VideoDock(QDockWidget, TrackingRuns):
             self.group.remove()
         self.session = self.current_frame = self._shown = self.playback_layers = self.group = None
         self.map_time.set_session(None)
+        self.tracks_panel.clear()
         self.clear_boxes()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
@@ -326,8 +336,7 @@ class VideoDock(QDockWidget, TrackingRuns):
         self._shown = (frame.index, record, camera)
         self.telemetry_label.setText(telemetry_text(record))  # every frame: the map alone is throttled
         self.frame_view.set_image(bgr_to_qimage(frame.image))
-        features = self.features_by_frame.get(frame.index)
-        self.frame_view.set_overlays(overlays_from_features(features))
+        self._redraw_overlays()
         self._mark_map_point_on_video()
         self.player.show_position(frame.index, frame.time_s)
         self.map_time.frame_shown(frame.index)
@@ -359,6 +368,11 @@ class VideoDock(QDockWidget, TrackingRuns):
 
     def _camera_shown(self):
         return self._shown[2] if self._shown is not None else None
+
+    def _redraw_overlays(self) -> None:
+        """The tracks of the frame on screen, as the tracks panel wants them drawn."""
+        features = self.features_by_frame.get(self.frame_index)
+        self.frame_view.set_overlays(overlays_from_features(features, self.tracks_panel.styles))
 
     def _frame_requested(self, index: int) -> None:
         """The player asks for a frame (slider, step, playing): past the end, playing stops."""

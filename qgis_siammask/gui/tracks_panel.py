@@ -1,0 +1,140 @@
+"""The tracks panel: each track of the latest run with its colour, label, frames and status; show/hide,
+recolour, rename, delete.
+
+It only keeps the analyst's choices (`styles`) and says what changed (signals); the dock applies them
+to the video overlays and the run's layers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
+    QColorDialog,
+    QHeaderView,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..layers import track_color
+from .dock_parts import tr, widget_row
+
+_COLUMNS = ("shown", "colour", "label", "frames", "status")
+SHOWN, COLOUR, LABEL, FRAMES, STATUS = range(len(_COLUMNS))
+
+
+@dataclass(frozen=True)
+class TrackStyle:
+    """How the analyst wants one track drawn, and what the run says about it."""
+
+    label: str
+    color: str  # "#rrggbb"
+    visible: bool = True
+    frames: int = 0
+    status: str = ""
+    renamed: bool = False  # the label is the analyst's, not the tracker's
+
+
+class TracksPanel(QWidget):
+    """One row per track: tick to show, click the colour to change it, edit the label, Delete."""
+
+    trackVisibilityChanged = pyqtSignal(int, bool)
+    trackRecoloured = pyqtSignal(int, str)
+    trackRenamed = pyqtSignal(int, str)
+    trackDeleted = pyqtSignal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.styles: dict[int, TrackStyle] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(_COLUMNS), self)
+        self.table.setHorizontalHeaderLabels([tr(c) for c in _COLUMNS])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setMaximumHeight(120)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.cellClicked.connect(self._cell_clicked)
+        self.delete_button = QPushButton(tr("Delete track"), self)
+        self.delete_button.clicked.connect(lambda: self._delete_selected())
+        layout.addWidget(self.table)
+        layout.addLayout(widget_row(self.delete_button))
+
+    def track_ids(self) -> list[int]:
+        return sorted(self.styles)
+
+    def clear(self) -> None:
+        self.styles = {}
+        self._refresh()
+
+    def update_tracks(self, features_by_frame: dict) -> None:
+        """Rows from the tracked frames (core FrameFeatures by frame): frames seen, latest status; the
+        analyst's label, colour and visibility are kept."""
+        seen: dict[int, TrackStyle] = {}
+        for frame in sorted(features_by_frame):
+            for track in features_by_frame[frame].tracks:
+                old = seen.get(track.track_id) or self.styles.get(track.track_id)
+                style = old or TrackStyle(track.label, track_color(track.track_id).name())
+                count = seen[track.track_id].frames if track.track_id in seen else 0
+                seen[track.track_id] = replace(style, frames=count + 1, status=track.status)
+        self.styles = seen
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.styles))
+        for row, track_id in enumerate(self.track_ids()):
+            style = self.styles[track_id]
+            shown = QTableWidgetItem()
+            shown.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            shown.setCheckState(Qt.CheckState.Checked if style.visible else Qt.CheckState.Unchecked)
+            shown.setData(Qt.ItemDataRole.UserRole, track_id)
+            colour = QTableWidgetItem(str(track_id))
+            colour.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            colour.setBackground(QColor(style.color))
+            colour.setToolTip(tr("Click to change the colour"))
+            items = [shown, colour, QTableWidgetItem(style.label)]
+            for value in (style.frames, style.status):
+                item = QTableWidgetItem(str(value))
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                items.append(item)
+            for column, item in enumerate(items):
+                self.table.setItem(row, column, item)
+        self.table.blockSignals(False)
+
+    def _row_track(self, row: int) -> int:
+        return self.track_ids()[row]
+
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        track_id = self._row_track(item.row())
+        style = self.styles[track_id]
+        if item.column() == SHOWN:
+            visible = item.checkState() == Qt.CheckState.Checked
+            self.styles[track_id] = replace(style, visible=visible)
+            self.trackVisibilityChanged.emit(track_id, visible)
+        elif item.column() == LABEL and item.text().strip() and item.text().strip() != style.label:
+            self.styles[track_id] = replace(style, label=item.text().strip(), renamed=True)
+            self.trackRenamed.emit(track_id, item.text().strip())
+
+    def _cell_clicked(self, row: int, column: int) -> None:
+        if column != COLOUR:
+            return
+        track_id = self._row_track(row)
+        color = QColorDialog.getColor(QColor(self.styles[track_id].color), self, tr("Track colour"))
+        if color.isValid():
+            self.styles[track_id] = replace(self.styles[track_id], color=color.name())
+            self._refresh()
+            self.trackRecoloured.emit(track_id, color.name())
+
+    def _delete_selected(self) -> None:
+        rows = sorted({index.row() for index in self.table.selectedIndexes()})
+        for track_id in [self._row_track(row) for row in rows]:
+            del self.styles[track_id]
+            self.trackDeleted.emit(track_id)
+        self._refresh()
