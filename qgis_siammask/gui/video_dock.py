@@ -31,7 +31,8 @@ from ..layers import TrackLayers
 from ..playback_layers import PlaybackLayers
 from ..settings import load_settings
 from ..tasks import TrackingTask
-from .dock_parts import ask_path, format_time, lonlat, telemetry_text, tr, widget_row
+from .dock_map_side import MapSide
+from .dock_parts import ask_path, format_time, telemetry_text, tr, widget_row
 from .frame_view import WHEEL_ZOOM_STEP, DrawnBox, FrameView, bgr_to_qimage
 from .ground_marks import GroundMarks
 from .map_time_sync import MapTimeSync
@@ -53,7 +54,7 @@ def _from_session(name: str) -> property:
     return property(lambda dock: getattr(dock.session, name) if dock.session is not None else None)
 
 
-class VideoDock(QDockWidget, TrackingRuns):
+class VideoDock(QDockWidget, TrackingRuns, MapSide):
     def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
         super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
         self.setObjectName("SiamMaskVideoDock")
@@ -346,29 +347,6 @@ class VideoDock(QDockWidget, TrackingRuns):
             self._update_playback_layers(*self._shown)
         return True
 
-    # --- video pixel <-> map point ----------------------------------------------------------------
-    def _pixel_picked(self, x: float, y: float) -> None:
-        text, problem = self.ground_marks.pick_pixel(self._camera_shown(), x, y)
-        self._set_status(text, Qgis.Warning if problem else Qgis.Info)
-        self._mark_map_point_on_video()
-
-    def _map_point_picked(self, point) -> None:
-        self.ground_marks.map_point = point
-        pixel = self._mark_map_point_on_video()
-        if pixel is None:
-            self._set_status(tr("The map point is outside this frame's footprint"), Qgis.Warning)
-        else:
-            self._set_status(tr("Map point on the video at pixel {:.0f}, {:.0f}").format(*pixel))
-
-    def _mark_map_point_on_video(self):
-        """The marked map point on the frame on screen (it follows the video); its pixel or None."""
-        pixel = self.ground_marks.pixel_on_frame(self._camera_shown())
-        self.frame_view.set_marked_pixel(pixel)
-        return pixel
-
-    def _camera_shown(self):
-        return self._shown[2] if self._shown is not None else None
-
     def _redraw_overlays(self) -> None:
         """The tracks of the frame on screen, as the tracks panel wants them drawn."""
         features = self.features_by_frame.get(self.frame_index)
@@ -384,30 +362,6 @@ class VideoDock(QDockWidget, TrackingRuns):
         self._update_controls()
         if self.video is not None:
             self.show_frame(self.frame_index, update_map=True)
-
-    def _sync_terrain(self) -> None:
-        """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
-        problem = self.session.use_dem(load_settings().dem_path()) if self.session is not None else None
-        if problem:
-            text = tr("DEM not usable, the map assumes flat ground: {}").format(problem)
-            self._set_status(text, Qgis.Warning)
-
-    def _update_playback_layers(self, frame_index: int, record, camera) -> None:
-        if self.playback_layers is None or record is None:
-            return
-        footprint = None
-        if camera is not None:
-            corners = camera.footprint()
-            if bool(corners.valid.all()):
-                footprint = corners.lonlat_deg.tolist()
-        platform = lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
-        centre = lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
-        self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
-
-    def _catch_up_map(self) -> None:
-        """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""
-        if self._shown is not None:
-            self._update_playback_layers(*self._shown)
 
     def _one_second(self) -> int:
         """Frames in a second of the clip (Shift + arrow steps)."""
