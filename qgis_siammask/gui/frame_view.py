@@ -67,7 +67,7 @@ class FrameView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(160, 120)
+        self.setMinimumSize(160, 200)
         self.setMouseTracking(False)
         self._image: QImage | None = None
         self._boxes: list[DrawnBox] = []

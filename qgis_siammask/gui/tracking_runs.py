@@ -110,6 +110,7 @@ class TrackingRuns:
             self.track_layers.add_frames(frames)
         self.features_by_frame.update((f.frame, f) for f in frames)
         self.tracks_panel.update_tracks(self.features_by_frame)
+        self.panels.setCurrentWidget(self.tracks_panel)
         if self.video is not None:
             self.show_frame(frames[-1].frame)
 
@@ -164,8 +165,10 @@ class TrackingRuns:
             return
         fps = self.session.fps if self.session is not None else 25.0
         begin_s, end_s = (t.toMSecsSinceEpoch() / 1000.0 for t in (extent.begin(), extent.end()))
+        shown = self.frame_index  # the controller starts at the span's first frame: the video stays
         self.map_time.set_span(begin_s, end_s, fps)
         self.map_time.animate()
+        self.show_frame(shown, update_map=True)
 
     # --- tracks panel: one track edited on the run's layers and the video ---------------------
     def _run_layers(self) -> dict:

@@ -21,6 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QShortcut,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -154,13 +155,16 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.tracks_panel.trackRecoloured.connect(self._track_recoloured)
         self.tracks_panel.trackRenamed.connect(self._track_renamed)
         self.tracks_panel.trackDeleted.connect(self._track_deleted)
-        layout.addWidget(self.tracks_panel)
 
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
         self.frame_view.boxDrawn.connect(self.targets.add_drawn_box)
         self.targets.boxesChanged.connect(self._boxes_changed)
-        layout.addWidget(self.targets)
+        # targets before a run, tracks during and after it: one at a time leaves the video its height
+        self.panels = QTabWidget(body)
+        self.panels.addTab(self.targets, tr("Targets"))
+        self.panels.addTab(self.tracks_panel, tr("Tracks"))
+        layout.addWidget(self.panels)
 
         self.track_button = QPushButton(tr("Track"), body)
         # clicked(bool) must not reach start_tracking's optional output path: no argument passes
@@ -394,6 +398,8 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.targets.clear_boxes()
 
     def _boxes_changed(self) -> None:
+        if self.boxes:
+            self.panels.setCurrentWidget(self.targets)
         self.frame_view.set_boxes(self.boxes)
         self._update_controls()
 
