@@ -575,3 +575,29 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     stored = QgsVectorLayer(f"{gpkg}|layername=boxes", "boxes", "ogr")
     assert {f["track_id"] for f in stored.getFeatures()} == {1} and table.rowCount() == 1
     assert dock.frame_view._overlays == []  # track 1 hidden, track 2 deleted
+
+
+def test_telemetry_table_and_csv_export(dock, clip, qtbot, tmp_path, monkeypatch):
+    """*Table…* lists every decoded record; *Export CSV…* writes them, read back equal to the telemetry."""
+    import csv
+
+    from qgis.PyQt.QtWidgets import QDialog, QFileDialog
+
+    result, _ = clip
+    assert dock.open_video(str(result.video_path))
+    _click(qtbot, dock.telemetry_table_button)
+    dialog = next(w for w in dock.findChildren(QDialog) if w.isVisible())
+    model = dialog.view.model()
+    records = dock.telemetry.records
+    assert model.rowCount() == len(records) == FRAMES
+    column = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    latitude = column.index("sensor_latitude_deg")
+    assert float(model.index(3, latitude).data()) == pytest.approx(records[3].sensor_latitude_deg, abs=1e-8)
+    export = tmp_path / "telemetry"  # no suffix typed: .csv is added
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(export), ""))
+    _click(qtbot, dialog.export_button)
+    rows = list(csv.DictReader((tmp_path / "telemetry.csv").open()))
+    assert len(rows) == FRAMES and rows[0]["time_utc"].startswith("2024-06-01T12:00:00")
+    heading = records[-1].platform_heading_deg
+    assert float(rows[-1]["platform_heading_deg"]) == pytest.approx(heading, abs=1e-6)
+    dialog.close()

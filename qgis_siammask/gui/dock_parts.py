@@ -58,6 +58,12 @@ def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False
     return path
 
 
+def ask_save_path(parent, title: str, file_filter: str, suffix: str) -> str:
+    """An export file chosen in a save dialog, ending in `suffix` ("" when cancelled)."""
+    path = ask_path(parent, "export", title, file_filter, save=True)
+    return path if not path or path.lower().endswith(suffix) else path + suffix
+
+
 def lonlat(lon, lat):
     return (lon, lat) if lon is not None and lat is not None else None
 

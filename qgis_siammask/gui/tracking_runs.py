@@ -22,7 +22,7 @@ from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
 from ..settings import load_settings, save_settings
 from ..tasks import TrackingTask, build_job
-from .dock_parts import ask_path, tr
+from .dock_parts import ask_save_path, tr
 
 
 class TrackingRuns:
@@ -219,13 +219,13 @@ class TrackingRuns:
 
     def _choose_export(self) -> None:
         if self.result_pixels is not None:
-            path = ask_path(self, "export", tr("Export pixel tracks"), "CSV (*.csv)", save=True)
+            path = ask_save_path(self, tr("Export pixel tracks"), "CSV (*.csv)", ".csv")
             if path:
-                self.export_csv(path if path.lower().endswith(".csv") else path + ".csv")
+                self.export_csv(path)
             return
-        path = ask_path(self, "export", tr("Export tracks"), "GeoPackage (*.gpkg)", save=True)
+        path = ask_save_path(self, tr("Export tracks"), "GeoPackage (*.gpkg)", ".gpkg")
         if path:
-            self.export_geopackage(path if path.lower().endswith(".gpkg") else path + ".gpkg")
+            self.export_geopackage(path)
 
     def export_csv(self, path: str) -> Path | None:
         """The latest pixel run's records as a CSV table (frame, track, label, box, score, status)."""

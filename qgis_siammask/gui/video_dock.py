@@ -41,6 +41,7 @@ from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
 from .player import Player
 from .targets_panel import TargetsPanel
+from .telemetry_table import TelemetryTableDialog
 from .tracking_runs import TrackingRuns
 from .tracks_panel import TracksPanel
 from .video_session import VideoSession
@@ -101,7 +102,14 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
         telemetry_button = QPushButton(tr("Telemetry…"), body)
         telemetry_button.clicked.connect(lambda: self._choose_telemetry())
-        layout.addLayout(widget_row(QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button))
+        self.telemetry_table_button = QPushButton(tr("Table…"), body)
+        self.telemetry_table_button.setToolTip(tr("Every decoded telemetry record, exportable as CSV"))
+        self.telemetry_table_button.clicked.connect(lambda: self.show_telemetry_table())
+        layout.addLayout(
+            widget_row(
+                QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button, self.telemetry_table_button
+            )
+        )
 
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
@@ -256,6 +264,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.output_edit.setText(str(results or load_settings().output_dir()))
         has_map = has_video and self.telemetry is not None
         self.map_pick_button.setEnabled(has_map)
+        self.telemetry_table_button.setEnabled(has_map)
         self.map_hint.setText(
             tr("Shift + click on the video: its ground point on the map")
             if has_map or not has_video
@@ -271,6 +280,13 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         path = ask_path(self, "video", tr("Open video"), VIDEO_FILTER)
         if path:
             self.open_video(path)
+
+    def show_telemetry_table(self) -> TelemetryTableDialog | None:
+        if self.telemetry is None:
+            return None
+        dialog = TelemetryTableDialog(self.telemetry, self.session.name, self)
+        dialog.show()
+        return dialog
 
     def _choose_telemetry(self) -> None:
         path = ask_path(self, "telemetry", tr("Choose telemetry"), TELEMETRY_FILTER)
