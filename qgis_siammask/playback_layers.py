@@ -1,4 +1,5 @@
-"""Playback layers of one video: the frame on screen's footprint, platform position and frame centre.
+"""Playback layers of one video: the frame on screen's footprint, platform position and frame centre, the
+line of sight between them, and the platform's trail over the frames played.
 
 Scratch memory layers (one feature each, moved as the video plays), found by id each time.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from qgis.core import (
     QgsFeature,
     QgsGeometry,
+    QgsLineSymbol,
     QgsMarkerSymbol,
     QgsPointXY,
     QgsSingleSymbolRenderer,
@@ -22,6 +24,8 @@ from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_foot
 PLAYBACK_FOOTPRINT = "frame footprint"
 PLAYBACK_PLATFORM = "platform"
 PLAYBACK_CENTRE = "frame centre"
+PLAYBACK_SIGHT = "line of sight"
+PLAYBACK_TRAIL = "platform trail"
 
 
 class PlaybackLayers:
@@ -39,6 +43,8 @@ class PlaybackLayers:
         self.group.remove_layers(list(self._layer_ids.values()))
         self._layer_ids.clear()
         for name, geometry, renderer in (
+            (PLAYBACK_TRAIL, "LineString", _line("#ff00ff", 0.5)),
+            (PLAYBACK_SIGHT, "LineString", _line("#00bfff", 0.4, dashed=True)),
             (PLAYBACK_FOOTPRINT, "Polygon", None),
             (PLAYBACK_PLATFORM, "Point", _marker("triangle", "#ff00ff", 4.0)),
             (PLAYBACK_CENTRE, "Point", _marker("cross2", "#00bfff", 5.0)),
@@ -66,13 +72,28 @@ class PlaybackLayers:
     def centre(self) -> QgsVectorLayer | None:
         return self._layer(PLAYBACK_CENTRE)
 
+    @property
+    def trail(self) -> QgsVectorLayer | None:
+        return self._layer(PLAYBACK_TRAIL)
+
+    @property
+    def sight(self) -> QgsVectorLayer | None:
+        return self._layer(PLAYBACK_SIGHT)
+
     def remove(self) -> None:
         self.group.remove_layers(list(self._layer_ids.values()))
 
     def show(
-        self, frame_index: int, time_utc, footprint_lonlat=None, platform_lonlat=None, centre_lonlat=None
+        self,
+        frame_index: int,
+        time_utc,
+        footprint_lonlat=None,
+        platform_lonlat=None,
+        centre_lonlat=None,
+        trail_lonlat=(),
     ):
-        """Move each layer's single feature; a None position empties that layer."""
+        """Move each layer's single feature; a None position empties that layer. `trail_lonlat`: the
+        platform positions of the frames played, in frame order (a line from two on)."""
         if any(self._layer(name) is None for name in self._layer_ids):
             self._create()
         values = [frame_index, qdatetime(time_utc), ""]
@@ -85,7 +106,16 @@ class PlaybackLayers:
             QgsGeometry.fromPointXY(QgsPointXY(*platform_lonlat)) if platform_lonlat is not None else None
         )
         centre = QgsGeometry.fromPointXY(QgsPointXY(*centre_lonlat)) if centre_lonlat is not None else None
+        sight = (
+            QgsGeometry.fromPolylineXY([QgsPointXY(*platform_lonlat), QgsPointXY(*centre_lonlat)])
+            if platform_lonlat is not None and centre_lonlat is not None
+            else None
+        )
+        trail_points = [QgsPointXY(*point) for point in trail_lonlat]
+        trail = QgsGeometry.fromPolylineXY(trail_points) if len(trail_points) > 1 else None
         for name, geometry in (
+            (PLAYBACK_TRAIL, trail),
+            (PLAYBACK_SIGHT, sight),
             (PLAYBACK_FOOTPRINT, footprint),
             (PLAYBACK_PLATFORM, platform),
             (PLAYBACK_CENTRE, centre),
@@ -103,6 +133,13 @@ def _replace_single_feature(layer: QgsVectorLayer, geometry: QgsGeometry | None,
         provider.addFeatures([feature])
     layer.updateExtents()
     layer.triggerRepaint()
+
+
+def _line(color: str, width_mm: float, dashed: bool = False) -> QgsLineSymbol:
+    properties = {"line_color": color, "line_width": str(width_mm)}
+    if dashed:
+        properties["line_style"] = "dash"
+    return QgsLineSymbol.createSimple(properties)
 
 
 def _marker(shape: str, color: str, size_mm: float) -> QgsMarkerSymbol:

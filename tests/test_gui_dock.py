@@ -120,6 +120,14 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     assert dock.telemetry_label.text().startswith(record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3])
     dock.slider.setValue(6)
     assert dock.frame_index == 6 and f"frame 6/{FRAMES - 1}" in dock.time_label.text()
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Space)  # play to the end: the map catches up when it stops
+    qtbot.waitUntil(lambda: not dock.playing, timeout=10_000)
+    trail = next(dock.playback_layers.trail.getFeatures()).geometry().asPolyline()
+    truth = [(r.sensor_longitude_deg, r.sensor_latitude_deg) for r in result.telemetry]
+    assert len(trail) >= 4 and _metres((trail[-1].x(), trail[-1].y()), truth[FRAMES - 1]) < 0.5
+    assert _metres((trail[0].x(), trail[0].y()), truth[0]) < 0.5  # from the first frame played
+    sight = next(dock.playback_layers.sight.getFeatures()).geometry().asPolyline()
+    assert _metres((sight[0].x(), sight[0].y()), truth[FRAMES - 1]) < 0.5 and len(sight) == 2
     dock.slider.setValue(0)
     assert dock.frame_index == 0
 
@@ -302,7 +310,7 @@ def test_group_moved_removed_and_new_project(dock, clip, qtbot):
     assert root.findGroup(result.video_path.name) is not None
 
     assert dock.open_video(str(result.video_path))  # reopening replaces the group's playback layers
-    assert len(root.findGroups()) == 1 and len(root.findGroup(result.video_path.name).findLayers()) == 3
+    assert len(root.findGroups()) == 1 and len(root.findGroup(result.video_path.name).findLayers()) == 5
 
 
 def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):

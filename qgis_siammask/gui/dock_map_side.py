@@ -31,7 +31,10 @@ class MapSide:
                 footprint = corners.lonlat_deg.tolist()
         platform = lonlat(record.sensor_longitude_deg, record.sensor_latitude_deg)
         centre = lonlat(record.frame_center_longitude_deg, record.frame_center_latitude_deg)
-        self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre)
+        if platform is not None:  # the played span: one position per frame, whatever order they came in
+            self.trail_lonlat[frame_index] = platform
+        trail = [self.trail_lonlat[index] for index in sorted(self.trail_lonlat)]
+        self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre, trail)
 
     def _catch_up_map(self) -> None:
         """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""

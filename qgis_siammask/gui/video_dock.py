@@ -67,6 +67,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.current_frame = None
         self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
         self.playback_layers: PlaybackLayers | None = None
+        self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
         self.track_layers: TrackLayers | None = None  # of the latest run
         self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
@@ -312,6 +313,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         # one group per video file: reopening it replaces the playback layers, keeps earlier runs
         self.group = VideoLayerGroup(session.name, key="video:" + str(Path(path).resolve()))
         self.playback_layers = PlaybackLayers(self.group)
+        self.trail_lonlat = {}
         video = session.video
         self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
         self.targets.set_last_frame(session.last_frame)
