@@ -359,6 +359,10 @@ def test_player_entry_speed_zoom_and_detach(dock, clip, qtbot):
     assert dock.frame_index == FRAMES - 1
     qtbot.keyClick(dock.frame_view, Qt.Key.Key_Home)
     assert dock.frame_index == 0 and player.time_edit.text() == "00:00.00"
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # a second on
+    assert dock.frame_index == FRAMES - 1  # 25 frames a second: the last of the 10
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert dock.frame_index == 0
     qtbot.keyClick(dock.frame_view, Qt.Key.Key_BracketRight)
     assert player.speed == 2.0
     qtbot.keyClick(dock.frame_view, Qt.Key.Key_Space)
