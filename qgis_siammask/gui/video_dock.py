@@ -110,6 +110,7 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
         self.frame_view.boxDrawn.connect(self._box_drawn)
+        self.frame_view.clicked.connect(self._frame_clicked)
         layout.addWidget(self.frame_view, 1)
 
         style = self.style()
@@ -408,6 +409,21 @@ class VideoDock(QDockWidget, TrackingRuns):
         self.add_box(
             x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
         )
+
+    def _frame_clicked(self, x: float, y: float) -> None:
+        """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
+        from ..core.tracking.guidance import object_box_xywh
+
+        camera = self._shown[2] if self._shown is not None else None
+        settings = load_settings()
+        size_m = (settings.object_length_m, settings.object_width_m)
+        box = object_box_xywh(camera, (x, y), size_m) if camera is not None else None
+        if box is None:
+            self._set_status(tr("A click starts a track only where the frame's camera model is known "
+                                "(telemetry with position, attitude and field of view) and the spot is on "
+                                "the ground; drag a box around the target instead."), Qgis.Warning)
+            return
+        self._box_drawn(*box)
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))

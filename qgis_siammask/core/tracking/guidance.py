@@ -4,9 +4,11 @@ SiamMask searches a window about twice the target's context around its last imag
 gimbal slews, the platform wobbles or the lens zooms, a target standing still on the ground jumps or
 grows in the image and leaves that window. `GeoGuidance` keeps each target's ground track (positions
 in a local ENU frame from every confidently tracked frame, cast through that frame's camera model) and
-before each frame predicts its image position: the last ground position plus the ground velocity
-(a line fitted over the last `velocity_baseline_s`) times the time since, cast through the new frame's camera. The
-search is centred there and scaled by the change of ground sample distance at that point.
+before each frame predicts its image position: the last ground position plus the ground velocity (a
+line fitted over the last `velocity_baseline_s`) times the time since, cast through the new frame's
+camera. The search is centred there and scaled by the change of ground sample distance at that point.
+
+`object_box_xywh` turns one click on the video into a starting box from the same camera model.
 
 While a target is lost (under a tree, say) its predicted position moves on with its last velocity
 for at most `max_coast_s`, then stays put; the tracker coasts there (its boxes are flagged coasted)
@@ -77,7 +79,7 @@ class GeoGuidance:
                 history.popleft()
 
     def hints(self, camera, time_s: float) -> dict[int, SearchHint]:
-        """Where each known target should appear in the frame seen by `camera` at `time_s` (none without one)."""
+        """Where each known target should appear in the frame seen by `camera` at `time_s` (none without)."""
         if camera is None or not self._tracks:
             return {}
         ids = list(self._tracks)
@@ -85,15 +87,16 @@ class GeoGuidance:
         lonlat, height = self._frame.to_lonlat(predicted)
         pixels, _ = camera.ground_to_pixels(lonlat, height)
         scales = self._scales(camera, predicted)
+        usable = np.isfinite(pixels).all(axis=1) & np.isfinite(scales)
         return {track_id: SearchHint((float(px[0]), float(px[1])), float(scale))
-                for track_id, px, scale in zip(ids, pixels, scales) if np.isfinite(px).all() and np.isfinite(scale)}
+                for track_id, px, scale, ok in zip(ids, pixels, scales, usable) if ok}
 
     def _predicted_enu(self, track: _GroundTrack, time_s: float) -> np.ndarray:
         last_s, last = track.history[-1]
         return last + track.velocity_mps() * min(max(time_s - last_s, 0.0), self.max_coast_s)
 
     def _scales(self, camera, points_enu: np.ndarray) -> np.ndarray:
-        """(N,) linear image scale change at each point from the last frame's camera to `camera` (1 without)."""
+        """(N,) linear image scale change at each point, from the last frame's camera to `camera` (or 1)."""
         if self._camera is None:
             return np.ones(len(points_enu))
         return self._pixels_per_metre(camera, points_enu) / self._pixels_per_metre(self._camera, points_enu)
@@ -108,3 +111,19 @@ class GeoGuidance:
         east, north = pixels[:, 1] - pixels[:, 0], pixels[:, 2] - pixels[:, 0]
         area = np.abs(east[:, 0] * north[:, 1] - east[:, 1] * north[:, 0]) / GSD_PROBE_M ** 2
         return np.sqrt(area)
+
+
+def object_box_xywh(camera, pixel_xy, size_m: tuple[float, float]) -> tuple[float, ...] | None:
+    """A box (x, y, w, h) px centred on `pixel_xy` as big as an object of `size_m` (length, width) on the
+    ground there, or None where that pixel's ray misses the ground. The object's heading is unknown, so
+    the box is a ground square of the same area, sized with the ground sample distance along the
+    image's x and y at that pixel (oblique views shorten y); the first mask then tightens it."""
+    x, y = (float(v) for v in pixel_xy)
+    ground = camera.pixels_to_ground(np.array([[x - 0.5, y], [x + 0.5, y], [x, y - 0.5], [x, y + 0.5]]))
+    if not ground.valid.all():
+        return None
+    metres_per_px_x = float(np.linalg.norm(ground.enu_m[1] - ground.enu_m[0]))
+    metres_per_px_y = float(np.linalg.norm(ground.enu_m[3] - ground.enu_m[2]))
+    side_m = float(np.sqrt(size_m[0] * size_m[1]))
+    width, height = side_m / metres_per_px_x, side_m / metres_per_px_y
+    return (x - width / 2, y - height / 2, width, height)
