@@ -48,7 +48,7 @@ def seeded_model_path(shared_dir, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
-    """The committed default model (light, trained on the simulator: fast on CPU, tracks simulated vehicles)."""
+    """The committed default model (light, trained on simulated vehicles: fast on CPU)."""
     from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR
 
     committed = sorted(DEFAULT_MODEL_DIR.glob("*.pt"))

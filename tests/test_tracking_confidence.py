@@ -23,7 +23,8 @@ def test_a_model_scoring_high_on_background_is_caught_by_its_mask_area():
 
 
 def test_a_score_far_under_the_tracks_own_is_lost_at_once_even_above_the_threshold():
-    statuses = _judge_all([FrameEvidence(0.98, 400.0)] * 5 + [FrameEvidence(0.4, 400.0), FrameEvidence(0.97, 410.0)])
+    evidence = [FrameEvidence(0.98, 400.0)] * 5 + [FrameEvidence(0.4, 400.0), FrameEvidence(0.97, 410.0)]
+    statuses = _judge_all(evidence)
     assert statuses == [STATUS_TRACKING] * 5 + [STATUS_LOST, STATUS_TRACKING]
 
 

@@ -66,7 +66,7 @@ def test_a_gimbal_slew_keeps_the_track_only_with_geo_guidance(default_model_path
     assert min(unguided[:3]) > 0.6 and max(unguided[3:]) < 0.2, unguided  # the measured failure case
 
 
-def test_a_target_hidden_for_a_second_under_a_tree_is_picked_up_with_the_same_id(default_model_path, tmp_path):
+def test_a_car_hidden_for_a_second_under_a_tree_is_picked_up_with_the_same_id(default_model_path, tmp_path):
     import geopandas as gpd
 
     from qgis_siammask.core.pipeline import TrackingJob, run_tracking_job
@@ -91,5 +91,6 @@ def test_a_target_hidden_for_a_second_under_a_tree_is_picked_up_with_the_same_id
     truth = json.loads(simulation.truth_path.read_text())["features"][0]["geometry"]["coordinates"]
     for _, row in last.iterrows():
         lon, lat, _ = truth[int(row[d.FIELD_FRAME])]
-        metres = np.hypot((row.geometry.x - lon) * 111320 * np.cos(np.radians(lat)), (row.geometry.y - lat) * 110540)
+        east_m = (row.geometry.x - lon) * 111320 * np.cos(np.radians(lat))
+        metres = np.hypot(east_m, (row.geometry.y - lat) * 110540)
         assert metres < 1.5

@@ -233,8 +233,9 @@ class _Run:
         """(the frame's camera model or None, why there is none)."""
         from .geo.camera import CameraModel
 
+        width, height = self.video.width, self.video.height
         try:
-            return CameraModel.from_telemetry(record, self.video.width, self.video.height, terrain=self.terrain), ""
+            return CameraModel.from_telemetry(record, width, height, terrain=self.terrain), ""
         except ProjectionError as error:
             return None, error.user_message
 

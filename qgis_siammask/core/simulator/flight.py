@@ -50,7 +50,8 @@ def telemetry_for_frames(config, scene: Scene, rng: np.random.Generator, vehicle
             azimuth, elevation = _point_gimbal(lat, lon, camera_height, aim_lat, aim_lon, aim_height, heading, pitch, roll)
         azimuth, elevation, roll_out = _turned(azimuth, elevation, sensor_roll, *pointing_offsets[index])
         hfov = zoomed_fov_deg(config.horizontal_fov_deg, config, time_s)
-        vfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(hfov) / 2) * config.height_px / config.width_px)))
+        half_height = np.tan(np.radians(hfov) / 2) * config.height_px / config.width_px
+        vfov = float(np.degrees(2 * np.arctan(half_height)))
         records.append(
             TelemetryRecord(
                 source="simulator",
@@ -121,7 +122,8 @@ def _turned(azimuth_deg: float, elevation_deg: float, roll_deg: float, pan_deg: 
         rotation_ned_from_camera(0.0, 0.0, 0.0, pan_deg, tilt_deg, 0.0)
     elevation = -np.arcsin(np.clip(turned[2, 0], -1.0, 1.0))
     if np.cos(elevation) < 1e-9:  # straight down: azimuth and roll turn the same axis, roll taken as 0
-        return float(np.degrees(np.arctan2(-turned[0, 1], turned[1, 1])) % 360.0), float(np.degrees(elevation)), 0.0
+        azimuth = np.arctan2(-turned[0, 1], turned[1, 1])
+        return float(np.degrees(azimuth) % 360.0), float(np.degrees(elevation)), 0.0
     azimuth = np.arctan2(turned[1, 0], turned[0, 0])
     roll = np.arctan2(turned[2, 1], turned[2, 2])
     return float(np.degrees(azimuth) % 360.0), float(np.degrees(elevation)), float(np.degrees(roll))

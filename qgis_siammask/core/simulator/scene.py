@@ -78,7 +78,8 @@ def scene_size_m(config) -> float:
     half_diagonal_deg = np.degrees(np.arctan(np.hypot(half_w, half_w * config.height_px / config.width_px)))
     agl = config.altitude_agl_m
     standoff = agl * np.tan(np.radians(config.oblique_deg))
-    turn_deg = abs(config.slew_deg_per_frame) * config.slew_frames + abs(config.jitter_deg)  # off the aim point
+    # how far slews and jitter turn the boresight off the aim point
+    turn_deg = abs(config.slew_deg_per_frame) * config.slew_frames + abs(config.jitter_deg)
     forward_deg = min(config.oblique_deg + turn_deg + half_diagonal_deg, MAX_VIEW_ANGLE_DEG)
     forward = agl * np.tan(np.radians(forward_deg)) - standoff
     backward = standoff + agl * np.tan(np.radians(max(half_diagonal_deg + turn_deg - config.oblique_deg, 0.0)))

@@ -285,7 +285,8 @@ class SiamMaskTracker:
         target.size_wh = np.array([min(max(size[0], 10.0), width), min(max(size[1], 10.0), height)])
         target.score = choice.score
         target.age += 1
-        in_view = bool(np.array_equal(center, target.center_xy)) and (hint is None or _inside(hint.center_xy, width, height))
+        in_view = bool(np.array_equal(center, target.center_xy))  # not clamped to the frame
+        in_view = in_view and (hint is None or _inside(hint.center_xy, width, height))
         evidence = FrameEvidence(choice.score, float(np.count_nonzero(mask)) if mask is not None else None,
                                  float(hint.scale) if hint is not None else 1.0, in_view)
         target.status = target.confidence.judge(evidence, self.confidence_rule)
@@ -294,7 +295,8 @@ class SiamMaskTracker:
             empty = np.zeros((height, width), bool) if mask is not None else None
             return dataclasses.replace(self._track_of(target, empty, self._initial_box(target)), coasted=True,
                                        steady=False)
-        return dataclasses.replace(self._track_of(target, mask, corners, bbox), steady=target.confidence.steady)
+        track = self._track_of(target, mask, corners, bbox)
+        return dataclasses.replace(track, steady=target.confidence.steady)
 
     # --- helpers ---------------------------------------------------------------------------
     def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray,
