@@ -1,5 +1,6 @@
-"""Geo guidance on real parts (simulated MPEG-TS + KLV, the default TorchScript model, the camera model):
-a gimbal slew keeps the track only with guidance, and a target hidden under a tree comes back with its id."""
+"""Geo guidance: hints from real camera models (zoom, motion, coasting bound); then on real parts
+(simulated MPEG-TS + KLV, the default TorchScript model): a gimbal slew keeps the track only with
+guidance, and a target hidden under a tree comes back with its id."""
 from __future__ import annotations
 
 import json
@@ -11,9 +12,42 @@ from qgis_siammask.core import definitions as d
 from qgis_siammask.core.geo.camera import CameraModel
 from qgis_siammask.core.ingest.telemetry import open_telemetry
 from qgis_siammask.core.ingest.video import VideoReader
+from qgis_siammask.core.records import TelemetryRecord, Track
 from qgis_siammask.core.simulator import SimulationConfig, simulate
 
 SLEW_DEG = 4.0  # between frames 3 and 4: about 64 px at a 40 degree field of view over 640 px
+
+
+def _nadir_camera(hfov_deg: float) -> CameraModel:
+    """A camera 100 m above flat ground, looking straight down."""
+    record = TelemetryRecord(sensor_latitude_deg=41.0, sensor_longitude_deg=-104.0, sensor_altitude_m=1950.0,
+                             altitude_reference=d.ALTITUDE_HAE, platform_heading_deg=0.0,
+                             platform_pitch_deg=0.0, platform_roll_deg=0.0, sensor_relative_azimuth_deg=0.0,
+                             sensor_relative_elevation_deg=-90.0, sensor_relative_roll_deg=0.0,
+                             horizontal_fov_deg=hfov_deg)
+    return CameraModel.from_telemetry(record, 640, 360, ground_height_m=1850.0)
+
+
+def test_hints_follow_a_parked_target_through_a_zoom_and_a_moving_one_on_its_track():
+    from qgis_siammask.core.tracking.guidance import GeoGuidance
+
+    guidance = GeoGuidance()
+    parked = Track(1, "car", (390.0, 190.0, 20.0, 20.0), np.zeros((4, 2)), None, 0.99)
+    guidance.observe([parked], _nadir_camera(40.0), 0.0)
+    zoomed = _nadir_camera(2 * np.degrees(np.arctan(np.tan(np.radians(20.0)) / 2)))  # focal length x2
+    hint = guidance.hints(zoomed, 0.04)[1]
+    centre = np.array([319.5, 179.5])
+    np.testing.assert_allclose(hint.center_xy, centre + 2 * (np.array([400.0, 200.0]) - centre), atol=0.01)
+    assert hint.scale == pytest.approx(2.0, rel=1e-3)
+
+    guidance = GeoGuidance()
+    camera = _nadir_camera(40.0)
+    for step in range(6):  # 2 px per frame to the right at 25 fps
+        moving = Track(1, "car", (390.0 + 2 * step, 190.0, 20.0, 20.0), np.zeros((4, 2)), None, 0.99)
+        guidance.observe([moving], camera, step / 25.0)
+    np.testing.assert_allclose(guidance.hints(camera, 0.4)[1].center_xy, (400.0 + 2 * 10, 200.0), atol=0.05)
+    capped = guidance.hints(camera, 0.2 + 10.0)[1].center_xy  # coasting stops after GUIDANCE_MAX_COAST_S
+    np.testing.assert_allclose(capped, (400.0 + 2 * 5 + 2 * 25 * d.GUIDANCE_MAX_COAST_S, 200.0), atol=0.5)
 
 
 def _iou(a, b) -> float:

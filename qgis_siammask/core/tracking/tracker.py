@@ -191,9 +191,9 @@ class SiamMaskTracker:
         info = self.model_info
         hints = [(search_hints or {}).get(t.track_id) for t in self._targets]
         for target, hint in zip(self._targets, hints):
-            if hint is not None:
+            if hint is not None:  # sizes kept within the frame, as after every step
                 target.center_xy = np.asarray(hint.center_xy, np.float64).copy()
-                target.size_wh = target.size_wh * float(hint.scale)
+                target.size_wh = np.clip(target.size_wh * float(hint.scale), 10.0, self._frame_wh)
         plans = [self._search_plan(t) for t in self._targets]
         search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
                                   for t, (side, _) in zip(self._targets, plans)])
