@@ -14,6 +14,7 @@ from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 
 from .core.definitions import (
     DEFAULT_CRS,
+    DEFAULT_OBJECT_SIZE_M,
     OUTPUT_SUBFOLDER,
     PRECISION_FP32,
     PRECISIONS,
@@ -27,7 +28,8 @@ SETTINGS_PREFIX = "qgis_siammask/"
 DEVICES = ("auto", "cuda", "cpu")
 DEFAULT_SCORE_THRESHOLD = 0.3
 PLUGIN_DIR = Path(__file__).resolve().parent
-_PLUGIN_WIDE = ("model_path", "device", "precision", "score_threshold", "default_output_folder")
+_PLUGIN_WIDE = ("model_path", "device", "precision", "score_threshold", "default_output_folder",
+                "object_length_m", "object_width_m")
 _PROJECT_ENTRIES = {
     "dem_layer_id": PROJECT_ENTRY_DEM_LAYER,
     "output_crs": PROJECT_ENTRY_OUTPUT_CRS,
@@ -67,6 +69,8 @@ class PluginSettings:
     dem_layer_id: str = ""
     output_crs: str = DEFAULT_CRS
     output_folder: str = ""
+    object_length_m: float = DEFAULT_OBJECT_SIZE_M[0]  # one-click start: the box of an object this big
+    object_width_m: float = DEFAULT_OBJECT_SIZE_M[1]
 
     @property
     def effective_model_path(self) -> str:
@@ -103,6 +107,7 @@ def load_settings(project: QgsProject | None = None) -> PluginSettings:
     except (TypeError, ValueError):
         threshold = DEFAULT_SCORE_THRESHOLD
     entries = {field: project.readEntry(PROJECT_SCOPE, key, "")[0] for field, key in _PROJECT_ENTRIES.items()}
+    length, width = (settings.value(SETTINGS_PREFIX + name) for name in ("object_length_m", "object_width_m"))
     return PluginSettings(
         model_path=str(settings.value(SETTINGS_PREFIX + "model_path", "") or ""),
         device=device if device in DEVICES else "auto",
@@ -112,7 +117,17 @@ def load_settings(project: QgsProject | None = None) -> PluginSettings:
         dem_layer_id=entries["dem_layer_id"],
         output_crs=entries["output_crs"] or DEFAULT_CRS,
         output_folder=entries["output_folder"],
+        object_length_m=_positive(length, DEFAULT_OBJECT_SIZE_M[0]),
+        object_width_m=_positive(width, DEFAULT_OBJECT_SIZE_M[1]),
     )
+
+
+def _positive(value, default: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if number > 0 else default
 
 
 def save_settings(values: PluginSettings, project: QgsProject | None = None) -> None:

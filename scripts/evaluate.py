@@ -2,6 +2,11 @@
 
     .venv/bin/python scripts/evaluate.py [--model model/default/siammask_sim_light.pt] [--clips 10]
         [--seed 100000] [--frames 60] [--shared ../shared] [--json OUT.json]
+    .venv/bin/python scripts/evaluate.py --hard-cases 3 [--clips 0]   # geo guidance on vs off
+
+`--hard-cases N` adds N unseen clips per hard case (gimbal slews, zoom, strong wobble, a vehicle under
+a tree), each tracked twice: with geo guidance (the telemetry steers the search, lost targets coast:
+core/tracking/guidance.py) and without (the authors' rule), through the KLV read back from the video.
 
 Simulated clips use seeds from --seed on (a seed whose frame 0 shows no whole vehicle is skipped),
 disjoint from the training sets (model card: training seeds are below 100000). Per sequence the
@@ -30,6 +35,14 @@ sys.path.insert(0, str(REPO_ROOT))
 DEFAULT_MODEL = REPO_ROOT / "model" / "default" / "siammask_sim_light.pt"
 EVAL_SEED = 100000
 TARGETS = {"box_iou": 0.7, "mask_iou": 0.6, "success": 0.9}
+HARD_CASE_SEED = 200000  # case k uses seeds from HARD_CASE_SEED + 1000 k on
+HARD_CASES = {  # SimulationConfig overrides
+    "slew 3 deg/frame": {"slew_deg_per_frame": 3.0, "slew_frames": 2, "slew_every_frames": 12},
+    "zoom 2.5x": {"zoom_ratio": 2.5, "zoom_period_s": 2.4},
+    "wobble 3 deg 1.5 Hz": {"jitter_deg": 3.0, "jitter_hz": 1.5},
+    "under a tree": {"occlude_vehicle_at_s": (1.6,), "occluder_radius_range_m": (5.0, 6.0),
+                     "vehicle_count": 1, "vehicle_speed_range_mps": (8.0, 12.0), "frames": 80},
+}
 
 
 @dataclass
@@ -41,6 +54,8 @@ class Sequence:
     boxes_xywh: np.ndarray
     masks: list | None = None
     ground_error_m: object = None  # callable(frame_index, point_xy) -> metres, simulated clips only
+    cameras: list | None = None  # per frame camera model (or None) from the KLV, simulated clips only
+    fps: float = 25.0
 
 
 @dataclass
@@ -76,13 +91,23 @@ def track_point(track) -> tuple[float, float]:
     return x + w / 2.0, y + h / 2.0
 
 
-def evaluate_sequence(tracker_factory, sequence: Sequence) -> SequenceResult:
+def evaluate_sequence(tracker_factory, sequence: Sequence, guided: bool = False) -> SequenceResult:
+    """Track the sequence from its first truth box; with `guided`, the cameras steer the search."""
+    from qgis_siammask.core.tracking.guidance import GeoGuidance
+
     tracker = tracker_factory()
-    tracker.init(sequence.frames[0], [tuple(float(v) for v in sequence.boxes_xywh[0])])
+    tracks = tracker.init(sequence.frames[0], [tuple(float(v) for v in sequence.boxes_xywh[0])])
+    guidance = GeoGuidance() if guided else None
+    fps = sequence.fps
+    if guidance is not None:
+        guidance.observe(tracks, sequence.cameras[0], 0.0)
     box_ious, mask_ious, errors = [], [], []
     start = time.perf_counter()
     for index in range(1, len(sequence.frames)):
-        track = tracker.update(sequence.frames[index])[0]
+        hints = guidance.hints(sequence.cameras[index], index / fps) if guidance is not None else None
+        track = tracker.update(sequence.frames[index], search_hints=hints)[0]
+        if guidance is not None:
+            guidance.observe([track], sequence.cameras[index], index / fps)
         if np.isnan(sequence.boxes_xywh[index]).any():
             continue
         box_ious.append(box_iou_xywh(track.bbox_xywh, sequence.boxes_xywh[index]))
@@ -130,23 +155,32 @@ def bag_sequence(shared: Path) -> Sequence:
     return Sequence("bag (VOT polygons)", frames, np.array(boxes, np.float64), masks)
 
 
-def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None:
+def simulated_sequence(seed: int, frames: int, workdir: Path, case: dict | None = None) -> Sequence | None:
     """One simulator clip (same variety as the training set, model.make_sim_dataset) and its truth.
 
-    The target is the vehicle with the most visible frames (ties: the largest in frame 0) among those
-    fully inside frame 0 (None when there is none); frames where it is hidden or out of view are not
-    scored (truth box NaN).
+    `case`: SimulationConfig fields that override the drawn ones (a hard case). The target is the
+    vehicle with the most visible frames (ties: the largest in frame 0) among those fully inside frame 0
+    (None when there is none); frames where it is hidden or out of view are not scored (truth box NaN).
     """
+    import dataclasses
+
     from model.make_sim_dataset import simulation_config
     from qgis_siammask.core.geo.camera import CameraModel
     from qgis_siammask.core.geo.terrain import DemTerrain, FlatTerrain
+    from qgis_siammask.core.ingest.telemetry import open_telemetry
     from qgis_siammask.core.ingest.video import VideoReader
     from qgis_siammask.core.simulator import simulate
 
-    config = simulation_config(seed, frames, workdir)
+    config = dataclasses.replace(simulation_config(seed, frames, workdir), **(case or {}))
     result = simulate(config)
+    terrain = DemTerrain(result.dem_path) if result.dem_path else FlatTerrain(config.ground_height_m)
+    telemetry = open_telemetry(result.video_path)
     with VideoReader(result.video_path) as video:
-        images = [frame.image for frame in video]
+        images, cameras = [], []
+        for frame in video:
+            images.append(frame.image)
+            record = telemetry.at(frame.time_s)
+            cameras.append(_camera_or_none(CameraModel, record, video.width, video.height, terrain))
     with np.load(result.masks_path) as stored:
         labels = stored["labels"][:len(images)]
     height, width = labels.shape[1:]
@@ -158,7 +192,10 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None
     candidates = [int(v) for v in np.unique(labels[0]) if v and fully_inside(int(v))]
     if not candidates:
         return None
-    target = max(candidates, key=lambda v: ((labels == v).any(axis=(1, 2)).sum(), (labels[0] == v).sum()))
+    if config.occlude_vehicle_at_s and 1 in candidates:  # the vehicle whose path the tree hides
+        target = 1
+    else:
+        target = max(candidates, key=lambda v: ((labels == v).any(axis=(1, 2)).sum(), (labels[0] == v).sum()))
     masks = [label == target for label in labels]
     boxes = np.full((len(masks), 4), np.nan)
     for index, mask in enumerate(masks):
@@ -168,7 +205,6 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None
     truth = json.loads(result.truth_path.read_text())
     feature = next(f for f in truth["features"] if f["properties"]["vehicle_id"] == target)
     truth_by_frame = dict(zip(feature["properties"]["frames"], feature["geometry"]["coordinates"]))
-    terrain = DemTerrain(result.dem_path) if result.dem_path else FlatTerrain(config.ground_height_m)
 
     def ground_error_m(index: int, point_xy) -> float | None:
         if index not in truth_by_frame:
@@ -181,14 +217,24 @@ def simulated_sequence(seed: int, frames: int, workdir: Path) -> Sequence | None
         truth_enu = camera.local_frame.to_enu(np.array([[lon, lat]]), np.array([h]))
         return float(np.hypot(*(ground.enu_m[0, :2] - np.asarray(truth_enu).reshape(-1, 3)[0, :2])))
 
-    return Sequence(f"sim seed {seed}", images, boxes, masks, ground_error_m)
+    return Sequence(f"sim seed {seed}", images, boxes, masks, ground_error_m, cameras, config.fps)
 
 
-def simulated_sequences(seed: int, clips: int, frames: int, workdir: Path) -> list[Sequence]:
+def _camera_or_none(camera_class, record, width: int, height: int, terrain):
+    from qgis_siammask.core.errors import ProjectionError
+
+    try:
+        return camera_class.from_telemetry(record, width, height, terrain)
+    except ProjectionError:
+        return None
+
+
+def simulated_sequences(seed: int, clips: int, frames: int, workdir: Path,
+                        case: dict | None = None) -> list[Sequence]:
     """`clips` usable clips from seed on; a seed whose frame 0 shows no whole vehicle is skipped (said)."""
     sequences, clip_seed = [], seed
     while len(sequences) < clips:
-        sequence = simulated_sequence(clip_seed, frames, workdir / f"clip_{clip_seed}")
+        sequence = simulated_sequence(clip_seed, frames, workdir / f"clip_{clip_seed}", case)
         if sequence is None:
             print(f"seed {clip_seed}: no vehicle wholly in view in frame 0, skipped")
         else:
@@ -234,6 +280,38 @@ def print_table(title: str, results: list[SequenceResult], summary: dict, target
         print("targets: " + "; ".join(verdicts))
 
 
+def evaluate_hard_cases(factory, cases: dict, clips: int, frames: int, workdir: Path) -> dict:
+    """Per hard case (name -> overrides): summaries with geo guidance on and off over `clips` clips."""
+    report = {}
+    for case, overrides in cases.items():
+        index = list(HARD_CASES).index(case)
+        first_seed = HARD_CASE_SEED + 1000 * index
+        sequences = simulated_sequences(first_seed, clips, frames, workdir / f"case_{index}", overrides)
+        on = [evaluate_sequence(factory, s, guided=True) for s in sequences]
+        off = [evaluate_sequence(factory, s, guided=False) for s in sequences]
+        report[case] = {"on": summarise(on), "off": summarise(off),
+                        "sequences": [{"name": a.name, "on": asdict(a), "off": asdict(b)}
+                                      for a, b in zip(on, off)]}
+        for a, b in zip(on, off):
+            print(f"  {case}: {a.name}: success on {a.success:.3f} off {b.success:.3f}, "
+                  f"box IoU on {a.box_iou:.3f} off {b.box_iou:.3f}", flush=True)
+    rows = list(report.items())
+    total_on = summarise([r for _, v in rows for r in _results(v["sequences"], "on")])
+    total_off = summarise([r for _, v in rows for r in _results(v["sequences"], "off")])
+    print(f"\nhard cases, {clips} clips each: geo guidance (search where the telemetry predicts) on / off")
+    print(f"{'case':<24}{'frames':>7}{'success on':>12}{'off':>8}{'box IoU on':>12}{'off':>8}")
+    for case, value in rows + [("ALL", {"on": total_on, "off": total_off})]:
+        on, off = value["on"], value["off"]
+        print(f"{case:<24}{on['frames']:>7}{_fmt(on['success']):>12}{_fmt(off['success']):>8}"
+              f"{_fmt(on['box_iou']):>12}{_fmt(off['box_iou']):>8}")
+    report["ALL"] = {"on": total_on, "off": total_off}
+    return report
+
+
+def _results(sequences: list[dict], key: str) -> list[SequenceResult]:
+    return [SequenceResult(**s[key]) for s in sequences]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -243,6 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=REPO_ROOT.parent / "shared")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/siammask_eval"))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--hard-cases", type=int, default=0, metavar="N",
+                        help="N clips per hard case, tracked with geo guidance on and off")
+    parser.add_argument("--case", action="append", choices=list(HARD_CASES),
+                        help="only this hard case (repeatable; default: all)")
     parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
     args = parser.parse_args(argv)
 
@@ -257,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         report["simulated"] = {"summary": summarise(sim), "sequences": [asdict(r) for r in sim]}
         print_table(f"{len(sim)} simulated clips from seed {args.seed}", sim,
                     report["simulated"]["summary"], TARGETS)
+    if args.hard_cases > 0:
+        cases = {name: HARD_CASES[name] for name in args.case or HARD_CASES}
+        report["hard_cases"] = evaluate_hard_cases(factory, cases, args.hard_cases, args.frames, args.workdir)
     if (args.shared / "data" / "tracking").is_dir():
         real = [evaluate_sequence(factory, tennis_sequence(args.shared)),
                 evaluate_sequence(factory, bag_sequence(args.shared))]

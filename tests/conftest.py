@@ -44,3 +44,14 @@ def seeded_model_path(shared_dir, tmp_path_factory) -> Path:
     if not checkpoint.is_file():
         pytest.skip(f"parity checkpoint {checkpoint} is absent")
     return export_torchscript(checkpoint, tmp_path_factory.mktemp("model") / "siammask_seeded.pt")
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    """The committed default model (light, trained on simulated vehicles: fast on CPU)."""
+    from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR
+
+    committed = sorted(DEFAULT_MODEL_DIR.glob("*.pt"))
+    if not committed:
+        pytest.skip(f"no default model under {DEFAULT_MODEL_DIR}")
+    return committed[0]

@@ -55,7 +55,13 @@ FIELD_GEO_FLAG = "geo_flag"  # why a feature's geometry is partial or missing; e
 GEO_FLAG_NO_CAMERA = "no_camera"  # the frame's telemetry could not define a camera model
 GEO_FLAG_PARTIAL = "partial"  # some outline vertices looked above the horizon and were dropped
 GEO_FLAG_OFF_GROUND = "off_ground"  # too few vertices reached the ground to make a geometry
+GEO_FLAG_COASTED = "coasted"  # the target was lost: the position is the telemetry's prediction, not seen
 GPKG_DRIVER = "GPKG"
+
+# --- Geo-aware tracking (core/tracking/guidance.py) -------------------------------------------------
+GUIDANCE_MAX_COAST_S = 3.0  # a lost target's predicted ground position moves on this long, then stays
+GUIDANCE_VELOCITY_BASELINE_S = 1.0  # ground velocity from the confident positions over this time
+DEFAULT_OBJECT_SIZE_M = (4.5, 1.9)  # one-click start: a car's length and width on the ground
 
 # --- Tracker: TorchScript model file (engineer A) ---------------------------------------------
 MODEL_METADATA_FILE = "siammask.json"  # extra file inside the TorchScript archive

@@ -18,6 +18,10 @@ failure that kept frames.
 Without any telemetry the job fails with a clear error: a GeoPackage needs ground positions (the `track`
 command writes pixel-only results). A frame whose telemetry cannot define a camera (NaN position, zero
 FOV, gaps before the first record) is still tracked and written, flagged `no_camera`, without geometry.
+
+With `geo_guidance` (the default) each frame's camera model steers the search (tracking/guidance.py):
+the tracker looks where the target's ground track predicts it, and a lost target coasts there (its
+features flagged `coasted`); frames without a camera fall back to the tracker's own rule.
 """
 from __future__ import annotations
 
@@ -70,6 +74,7 @@ class TrackingJob:
     score_threshold: float = 0.3
     simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     output_mode: str = MODE_REPLACE
+    geo_guidance: bool = True  # search where the telemetry predicts each target; coast lost ones
 
 
 @dataclass(frozen=True)
@@ -178,9 +183,10 @@ class _Run:
             raise
 
     def track(self, on_frame, progress, is_cancelled) -> str:
-        from .geo.camera import CameraModel
+        from .tracking.guidance import GeoGuidance
 
         job, video, motion = self.job, self.video, MotionEstimator()
+        guidance = GeoGuidance() if job.geo_guidance else None
         track_id_offset = self.store.next_track_id  # appended runs get new ids, not merged lines
         # frame_count may be an estimate: it sizes the progress bar, never ends the loop
         last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
@@ -190,18 +196,17 @@ class _Run:
                 break
             if is_cancelled():
                 return JOB_CANCELLED
+            record = self.telemetry.at(frame.time_s)
+            camera, camera_error = self._camera(record)
             if frame.index == job.start_frame:
                 tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=_labels(job), reset=True)
             else:
-                tracks = self.tracker.update(frame.image)
+                hints = guidance.hints(camera, frame.time_s) if guidance is not None else None
+                tracks = self.tracker.update(frame.image, search_hints=hints)
+            if guidance is not None:
+                guidance.observe(tracks, camera, frame.time_s)
             if track_id_offset:
                 tracks = [dataclasses.replace(t, track_id=t.track_id + track_id_offset) for t in tracks]
-            record = self.telemetry.at(frame.time_s)
-            camera_error = ""
-            try:
-                camera = CameraModel.from_telemetry(record, video.width, video.height, terrain=self.terrain)
-            except ProjectionError as error:
-                camera, camera_error = None, error.user_message
             features = frame_features(
                 tracks,
                 camera,
@@ -223,6 +228,16 @@ class _Run:
         if self.frames_tracked == 0:
             raise SiamMaskError(f"the video has no frame {job.start_frame} to start from", path=job.video_path)
         return JOB_SUCCESS
+
+    def _camera(self, record):
+        """(the frame's camera model or None, why there is none)."""
+        from .geo.camera import CameraModel
+
+        width, height = self.video.width, self.video.height
+        try:
+            return CameraModel.from_telemetry(record, width, height, terrain=self.terrain), ""
+        except ProjectionError as error:
+            return None, error.user_message
 
     def close(self, commit: bool) -> SiamMaskError | None:
         """Close the store (bringing track lines up to date) and the video, then rename the partial file

@@ -92,7 +92,10 @@ class Track:
     `bbox_xywh`: axis-aligned box in pixels (top-left x, y, width, height): the bounds of the mask's
     largest part when there is a mask, else the tracker's state box (the box branch's estimate);
     `rotated_box`: (4, 2) float64 pixel corners (x, y); `mask`: (H, W) bool in full-frame coordinates,
-    or None when the model has no mask branch; `age`: frames since init.
+    or None when the model has no mask branch; `age`: frames since init; `coasted`: the target was
+    lost and the box is where the telemetry predicts it (search hint), not an observation (mask empty);
+    `steady`: score and mask area agree closely with the track's recent frames (its position is one
+    to learn the target's motion from).
     """
 
     track_id: int
@@ -103,3 +106,15 @@ class Track:
     score: float
     status: str = STATUS_TRACKING
     age: int = 0
+    coasted: bool = False
+    steady: bool = True
+
+
+@dataclass(frozen=True)
+class SearchHint:
+    """Where to look for one target in the next frame: the predicted image centre (x, y) in pixels and
+    the expected linear size change since the last frame (> 1: the target looks bigger), e.g. from
+    the camera models of both frames."""
+
+    center_xy: tuple[float, float]
+    scale: float = 1.0

@@ -58,11 +58,13 @@ def bgr_to_qimage(image_bgr) -> QImage:
 
 
 class FrameView(QWidget):
-    """Shows one frame; in drawing mode a left drag draws a box and emits `boxDrawn(x, y, w, h)`."""
+    """Shows one frame; in drawing mode a left drag draws a box and emits `boxDrawn(x, y, w, h)`, and a
+    left click without a drag emits `clicked(x, y)` (image pixels)."""
 
     boxDrawn = pyqtSignal(float, float, float, float)
     zoomChanged = pyqtSignal(float)  # times the fitted size
     pixelPicked = pyqtSignal(float, float)  # Shift + click: image pixel (x, y)
+    clicked = pyqtSignal(float, float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -230,6 +232,8 @@ class FrameView(QWidget):
         box = QRectF(start, end).normalized()
         if box.width() >= MIN_BOX_SIZE_PX and box.height() >= MIN_BOX_SIZE_PX:
             self.boxDrawn.emit(box.x(), box.y(), box.width(), box.height())
+        elif box.width() < MIN_BOX_SIZE_PX and box.height() < MIN_BOX_SIZE_PX:
+            self.clicked.emit(end.x(), end.y())
         event.accept()
 
     # --- painting ------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Settings dialog: plugin-wide (model file, checked on selection; device; precision; score threshold)
-and this project's (DEM, output CRS, output folder)."""
+"""Settings dialog: plugin-wide (model file, checked on selection; device; precision; score threshold;
+one-click object size) and this project's (DEM, output CRS, output folder)."""
 
 from __future__ import annotations
 
@@ -86,6 +86,16 @@ class SettingsDialog(QDialog):
         self.threshold_spin.setValue(current.score_threshold)
         self.threshold_spin.setToolTip(tr("A target whose score stays below this is marked lost"))
         form.addRow(tr("Score threshold"), self.threshold_spin)
+        self.object_spins = []  # one click on the video starts a track with a box of an object this big
+        for size_m, name in ((current.object_length_m, tr("One-click object length")),
+                             (current.object_width_m, tr("One-click object width"))):
+            spin = QDoubleSpinBox(self)
+            spin.setRange(0.1, 100.0)
+            spin.setDecimals(1)
+            spin.setSuffix(" m")
+            spin.setValue(size_m)
+            self.object_spins.append(spin)
+            form.addRow(name, spin)
         self.dem_combo = QgsMapLayerComboBox(self)
         self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.dem_combo.setAllowEmptyLayer(True)
@@ -133,6 +143,8 @@ class SettingsDialog(QDialog):
             dem_layer_id=dem.id() if dem is not None else "",
             output_crs=self.crs_widget.crs().authid() or "EPSG:4326",
             output_folder=self.output_widget.filePath(),
+            object_length_m=self.object_spins[0].value(),
+            object_width_m=self.object_spins[1].value(),
         )
 
     def accept(self) -> None:

@@ -168,6 +168,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
         self.frame_view.boxDrawn.connect(self.targets.add_drawn_box)
+        self.frame_view.clicked.connect(self._frame_clicked)
         self.targets.boxesChanged.connect(self._boxes_changed)
         # targets before a run, tracks during and after it: one at a time leaves the video its height
         self.panels = QTabWidget(body)
@@ -409,6 +410,21 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         return self.player.playing
 
     # --- boxes -----------------------------------------------------------------------------------
+    def _frame_clicked(self, x: float, y: float) -> None:
+        """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
+        from ..core.tracking.guidance import object_box_xywh
+
+        camera = self._shown[2] if self._shown is not None else None
+        settings = load_settings()
+        size_m = (settings.object_length_m, settings.object_width_m)
+        box = object_box_xywh(camera, (x, y), size_m) if camera is not None else None
+        if box is None:
+            self._set_status(tr("A click starts a track only where the frame's camera model is known "
+                                "(telemetry with position, attitude and field of view) and the spot is on "
+                                "the ground; drag a box around the target instead."), Qgis.Warning)
+            return
+        self.targets.add_drawn_box(*box)
+
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         self.targets.add_box(x, y, width, height, label)
 

@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -52,6 +53,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
     DEVICE = "DEVICE"
     PRECISION = "PRECISION"
     SCORE_THRESHOLD = "SCORE_THRESHOLD"
+    GEO_GUIDANCE = "GEO_GUIDANCE"
     OUTPUT = "OUTPUT"
     FRAMES_TRACKED = "FRAMES_TRACKED"
     STATUS = "STATUS"
@@ -119,6 +121,11 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         self.addParameter(precision_parameter(self.PRECISION, settings))
         self.addParameter(score_threshold_parameter(self.SCORE_THRESHOLD, settings))
         self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.GEO_GUIDANCE, tr("Search where the telemetry predicts each target (coast lost ones)"), True
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)")
         )
         self.addOutput(QgsProcessingOutputNumber(self.FRAMES_TRACKED, tr("Frames tracked")))
@@ -161,6 +168,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
             precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
             score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
+            geo_guidance=self.parameterAsBool(parameters, self.GEO_GUIDANCE, context),
         )
         feedback.pushInfo(
             tr("Tracking {} target(s) from frame {} of {}").format(

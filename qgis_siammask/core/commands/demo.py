@@ -41,6 +41,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--frames", type=int, default=100, help="frames to simulate and track (default 100)")
     parser.add_argument("--oblique", type=float, default=0.0, help="camera angle from nadir, degrees (default 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--no-geo-guidance", dest="geo_guidance", action="store_false",
+                        help="search around the last image position only (the authors' rule), not where "
+                             "the telemetry predicts the target")
 
 
 def run(args) -> int:
@@ -60,6 +63,7 @@ def run(args) -> int:
         labels=(f"vehicle {vehicle_id}",),
         dem_path=str(simulation.dem_path) if simulation.dem_path else None,
         device=args.device,
+        geo_guidance=args.geo_guidance,
     )
     print(f"tracking vehicle {vehicle_id} from box {box} with {model_path} ...", flush=True)
     shown = []

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..definitions import (
     DEFAULT_CRS,
+    GEO_FLAG_COASTED,
     GEO_FLAG_NO_CAMERA,
     GEO_FLAG_OFF_GROUND,
     GEO_FLAG_PARTIAL,
@@ -159,7 +160,8 @@ def frame_features(
                 lonlat_deg=lonlat,
                 speed_mps=speed_mps,
                 heading_deg=heading_deg,
-                geo_flag=_worst_flag(mask_flag, box_flag, "" if lonlat is not None else GEO_FLAG_OFF_GROUND),
+                geo_flag=_worst_flag(mask_flag, box_flag, "" if lonlat is not None else GEO_FLAG_OFF_GROUND,
+                                     GEO_FLAG_COASTED if track.coasted else ""),
                 mask_px=mask_px,
                 box_px=box_px,
             )
@@ -288,7 +290,7 @@ def _track_centre_px(track: Track) -> np.ndarray:
 
 
 def _worst_flag(*flags: str) -> str:
-    for flag in (GEO_FLAG_NO_CAMERA, GEO_FLAG_OFF_GROUND, GEO_FLAG_PARTIAL):
+    for flag in (GEO_FLAG_NO_CAMERA, GEO_FLAG_OFF_GROUND, GEO_FLAG_COASTED, GEO_FLAG_PARTIAL):
         if flag in flags:
             return flag
     return ""

@@ -57,8 +57,10 @@ def simulate(config: SimulationConfig) -> SimulationResult:
         raise OutputError("cannot write the simulation output folder", details=str(error), path=out) from error
     scene_rng, vehicle_rng, flight_rng, render_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4))
     scene = build_scene(config, scene_rng)
-    occluders = add_occluders(scene, config.occluder_count, scene_rng)
     vehicles = make_vehicles(config, vehicle_rng)
+    on_path = [vehicles[0].pose(t, scene)[0] for t in config.occlude_vehicle_at_s] if vehicles else []
+    occluders = add_occluders(scene, config.occluder_count, scene_rng, config.occluder_radius_range_m,
+                              on_path)
     texture_path = out / d.SIMULATION_TEXTURE
     write_geotiff(texture_path, scene.texture_bgr, scene, scene.resolution_m)
     dem_path = None

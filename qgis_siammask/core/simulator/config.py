@@ -42,6 +42,16 @@ class SimulationConfig:
     motion_blur_px: float = 0.0
     noise_sigma: float = 2.0
     occluder_count: int = 0  # tree crowns drawn over the road, hiding vehicles passing under them
+    occluder_radius_range_m: tuple[float, float] = (2.0, 3.5)
+    # Hard cases for geo-aware tracking (all off by default):
+    occlude_vehicle_at_s: tuple[float, ...] = ()  # one crown on vehicle 1's path where it is at each time
+    slew_deg_per_frame: float = 0.0  # gimbal slews: the boresight turns this much per frame while slewing
+    slew_frames: int = 2  # frames per slew; slews alternate out and back, so the view returns
+    slew_every_frames: int = 12  # a slew starts every this many frames (the first after as many)
+    zoom_ratio: float = 1.0  # focal length swings smoothly between 1x and this (fields of view shrink)
+    zoom_period_s: float = 2.4
+    jitter_deg: float = 0.0  # boresight wobble the gimbal does not remove (pan and tilt amplitude)
+    jitter_hz: float = 2.0
     start_time_us: int = 1_717_243_200_000_000  # 2024-06-01T12:00:00Z
     write_video: bool = True
     write_masks: bool = True

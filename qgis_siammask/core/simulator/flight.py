@@ -2,7 +2,9 @@
 
 Per frame it yields the exact telemetry (float64, ellipsoidal heights) in MISB ST 0601 terms: the
 platform attitude wobbles, and the sensor's relative azimuth/elevation are solved so the boresight
-passes through the aim point (nadir clips hold the gimbal straight down instead).
+passes through the aim point (nadir clips hold the gimbal straight down instead). On demand the
+boresight is then turned off that line by gimbal slews and jitter, and the lens zooms: the hard cases
+for a tracker that the telemetry can explain.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def telemetry_for_frames(config, scene: Scene, rng: np.random.Generator, vehicle
     crab_deg = float(rng.uniform(-4, 4))
     sensor_roll = config.sensor_roll_deg if config.sensor_roll_deg is not None else float(rng.uniform(-3, 3))
     phases = rng.uniform(0, 2 * np.pi, 2)
-    vfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(config.horizontal_fov_deg) / 2) * config.height_px / config.width_px)))
+    pointing_offsets = boresight_offsets_deg(config)
     camera_height = config.ground_height_m + config.altitude_agl_m
     records = []
     for index in range(config.frames):
@@ -46,6 +48,10 @@ def telemetry_for_frames(config, scene: Scene, rng: np.random.Generator, vehicle
             azimuth, elevation = 0.0, -90.0
         else:
             azimuth, elevation = _point_gimbal(lat, lon, camera_height, aim_lat, aim_lon, aim_height, heading, pitch, roll)
+        azimuth, elevation, roll_out = _turned(azimuth, elevation, sensor_roll, *pointing_offsets[index])
+        hfov = zoomed_fov_deg(config.horizontal_fov_deg, config, time_s)
+        half_height = np.tan(np.radians(hfov) / 2) * config.height_px / config.width_px
+        vfov = float(np.degrees(2 * np.arctan(half_height)))
         records.append(
             TelemetryRecord(
                 source="simulator",
@@ -59,8 +65,8 @@ def telemetry_for_frames(config, scene: Scene, rng: np.random.Generator, vehicle
                 platform_roll_deg=float(roll),
                 sensor_relative_azimuth_deg=float(azimuth),
                 sensor_relative_elevation_deg=float(elevation),
-                sensor_relative_roll_deg=float(sensor_roll),
-                horizontal_fov_deg=float(config.horizontal_fov_deg),
+                sensor_relative_roll_deg=float(roll_out),
+                horizontal_fov_deg=float(hfov),
                 vertical_fov_deg=vfov,
             )
         )
@@ -74,3 +80,50 @@ def _point_gimbal(lat, lon, height, aim_lat, aim_lon, aim_height, heading, pitch
     platform = rotation_ned_from_camera(heading, pitch, roll, 0.0, 0.0, 0.0)
     x, y, z = platform.T @ np.array([north, east, -up])
     return float(np.degrees(np.arctan2(y, x)) % 360.0), float(np.degrees(np.arctan2(-z, np.hypot(x, y))))
+
+
+def boresight_offsets_deg(config) -> np.ndarray:
+    """(F, 2) pan and tilt (degrees) turning the boresight off the aim point: slews plus jitter.
+
+    Slews start every `slew_every_frames` frames and turn `slew_deg_per_frame` per frame for
+    `slew_frames` frames, in one direction drawn per clip, alternately out and back.
+    """
+    rng = np.random.default_rng([config.seed, 7])  # its own stream: other draws keep their values
+    direction = rng.uniform(0, 2 * np.pi)
+    phases = rng.uniform(0, 2 * np.pi, 2)
+    offsets = np.zeros((config.frames, 2))
+    if config.slew_deg_per_frame:
+        step = np.zeros(config.frames)
+        every = max(1, config.slew_every_frames)
+        for start in range(every, config.frames, every):
+            sign = 1.0 if (start // every) % 2 else -1.0
+            step[start:start + config.slew_frames] = sign * config.slew_deg_per_frame
+        offsets += np.cumsum(step)[:, None] * np.array([np.cos(direction), np.sin(direction)])
+    if config.jitter_deg:
+        time_s = np.arange(config.frames) / config.fps
+        offsets[:, 0] += config.jitter_deg * np.sin(2 * np.pi * config.jitter_hz * time_s + phases[0])
+        offsets[:, 1] += config.jitter_deg * np.sin(2 * np.pi * 0.77 * config.jitter_hz * time_s + phases[1])
+    return offsets
+
+
+def zoomed_fov_deg(fov_deg: float, config, time_s: float) -> float:
+    """The field of view at `time_s`: the focal length swings from 1x to `zoom_ratio` and back each period."""
+    if config.zoom_ratio == 1.0:
+        return float(fov_deg)
+    zoom = config.zoom_ratio ** ((1 - np.cos(2 * np.pi * time_s / config.zoom_period_s)) / 2)
+    return float(np.degrees(2 * np.arctan(np.tan(np.radians(fov_deg) / 2) / zoom)))
+
+
+def _turned(azimuth_deg: float, elevation_deg: float, roll_deg: float, pan_deg: float, tilt_deg: float):
+    """Sensor azimuth, elevation and roll (degrees) after panning and tilting the camera in its own frame."""
+    if not pan_deg and not tilt_deg:
+        return azimuth_deg, elevation_deg, roll_deg
+    turned = rotation_ned_from_camera(0.0, 0.0, 0.0, azimuth_deg, elevation_deg, roll_deg) @ \
+        rotation_ned_from_camera(0.0, 0.0, 0.0, pan_deg, tilt_deg, 0.0)
+    elevation = -np.arcsin(np.clip(turned[2, 0], -1.0, 1.0))
+    if np.cos(elevation) < 1e-9:  # straight down: azimuth and roll turn the same axis, roll taken as 0
+        azimuth = np.arctan2(-turned[0, 1], turned[1, 1])
+        return float(np.degrees(azimuth) % 360.0), float(np.degrees(elevation)), 0.0
+    azimuth = np.arctan2(turned[1, 0], turned[0, 0])
+    roll = np.arctan2(turned[2, 1], turned[2, 2])
+    return float(np.degrees(azimuth) % 360.0), float(np.degrees(elevation)), float(np.degrees(roll))

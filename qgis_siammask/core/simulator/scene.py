@@ -78,8 +78,11 @@ def scene_size_m(config) -> float:
     half_diagonal_deg = np.degrees(np.arctan(np.hypot(half_w, half_w * config.height_px / config.width_px)))
     agl = config.altitude_agl_m
     standoff = agl * np.tan(np.radians(config.oblique_deg))
-    forward = agl * np.tan(np.radians(min(config.oblique_deg + half_diagonal_deg, MAX_VIEW_ANGLE_DEG))) - standoff
-    backward = standoff + agl * np.tan(np.radians(max(half_diagonal_deg - config.oblique_deg, 0.0)))
+    # how far slews and jitter turn the boresight off the aim point
+    turn_deg = abs(config.slew_deg_per_frame) * config.slew_frames + abs(config.jitter_deg)
+    forward_deg = min(config.oblique_deg + turn_deg + half_diagonal_deg, MAX_VIEW_ANGLE_DEG)
+    forward = agl * np.tan(np.radians(forward_deg)) - standoff
+    backward = standoff + agl * np.tan(np.radians(max(half_diagonal_deg + turn_deg - config.oblique_deg, 0.0)))
     travel = max(config.vehicle_speed_range_mps) * config.frames / config.fps
     return 2.0 * (max(forward, backward) + travel + SCENE_MARGIN_M)
 
@@ -241,18 +244,26 @@ def _dem(config, rng: np.random.Generator, size_px: int) -> np.ndarray:
     return config.ground_height_m + config.relief_m * (relief - 0.5)
 
 
-def add_occluders(scene: Scene, count: int, rng: np.random.Generator) -> np.ndarray | None:
-    """Draw `count` tree crowns over the road near the scene centre; (H, W) uint8 mask of them, or None."""
-    import cv2
-
-    if count <= 0:
+def add_occluders(scene: Scene, count: int, rng: np.random.Generator, radius_range_m=(2.0, 3.5),
+                  centres_en: tuple = ()) -> np.ndarray | None:
+    """Draw `count` tree crowns over the road near the scene centre, then one at each grid (east, north)
+    of `centres_en`; (H, W) uint8 mask of them, or None when there are none."""
+    if count <= 0 and not centres_en:
         return None
     mask = np.zeros(scene.texture_bgr.shape[:2], np.uint8)
-    for station in rng.uniform(-30, 30, count):
+    for station in rng.uniform(-30, 30, count) if count > 0 else ():
         centre, _ = scene.road_point(np.array([station]), float(rng.uniform(-3, 3)))
-        radius_px = rng.uniform(2.0, 3.5) / scene.resolution_m
-        px = grid_to_px(scene, centre.T)[0]
-        green = (float(rng.uniform(20, 50)), float(rng.uniform(70, 110)), float(rng.uniform(30, 60)))
-        cv2.circle(scene.texture_bgr, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), green, -1, cv2.LINE_AA, shift=4)
-        cv2.circle(mask, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), 1, -1, cv2.LINE_8, shift=4)
+        _draw_crown(scene, mask, centre[:, 0], rng.uniform(*radius_range_m), rng)
+    for centre in centres_en:
+        _draw_crown(scene, mask, np.asarray(centre, np.float64), rng.uniform(*radius_range_m), rng)
     return mask
+
+
+def _draw_crown(scene: Scene, mask: np.ndarray, centre_en: np.ndarray, radius_m: float, rng) -> None:
+    import cv2
+
+    radius_px = radius_m / scene.resolution_m
+    px = grid_to_px(scene, centre_en[None, :])[0]
+    green = (float(rng.uniform(20, 50)), float(rng.uniform(70, 110)), float(rng.uniform(30, 60)))
+    cv2.circle(scene.texture_bgr, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), green, -1, cv2.LINE_AA, shift=4)
+    cv2.circle(mask, tuple(np.round(px * 16).astype(int)), int(radius_px * 16), 1, -1, cv2.LINE_8, shift=4)

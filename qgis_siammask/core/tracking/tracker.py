@@ -7,11 +7,18 @@
 Per frame and target it follows the authors' SiamMask tracker step by step (search crop around the last
 position, anchor decoding, scale/ratio penalty, cosine window, refined mask at the best cell, mask pasted
 back into the frame, rotated box from the largest contour), so results match the original code.
-A score under `score_threshold` for `lost_after_frames` frames in a row marks a target lost; lost
-targets keep being searched and come back to "tracking" when the score recovers.
+A score under `score_threshold` for `lost_after_frames` frames in a row marks a target lost, and so
+does a score or mask area far off the track's own recent ones (confidence.py); lost targets keep being
+searched and come back to "tracking" when the evidence recovers.
+
+`update(frame, search_hints={track_id: SearchHint})` lets the caller say where each target should be
+(from the telemetry: guidance.py): the search is centred there and its size scaled by the hint's
+zoom factor, and a lost target coasts at the hinted position instead of following whatever the network
+finds. Without hints every step is the authors'.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +34,9 @@ from ..definitions import (
     STATUS_TRACKING,
 )
 from ..errors import DependencyError, ModelError, TrackerError
-from ..records import Track
+from ..records import SearchHint, Track
 from . import crops
+from .confidence import ConfidenceRule, FrameEvidence, TrackConfidence
 from .network.config import ModelMetadata
 
 
@@ -44,7 +52,7 @@ class TargetState:
     exemplar: np.ndarray = field(repr=False)  # (127, 127, 3) uint8 template crop
     score: float = 1.0
     status: str = STATUS_TRACKING
-    low_score_frames: int = 0
+    confidence: TrackConfidence = field(default_factory=TrackConfidence, repr=False)
     age: int = 0
 
 
@@ -168,12 +176,24 @@ class SiamMaskTracker:
             self._targets += new_targets
         return [self._track_of(t, None, self._initial_box(t)) for t in new_targets]
 
-    def update(self, frame_bgr: np.ndarray) -> list[Track]:
-        """Track every target into this frame (one batched forward pass); returns one Track per target."""
+    @property
+    def confidence_rule(self) -> ConfidenceRule:
+        return ConfidenceRule(score_threshold=self.score_threshold, lost_after_frames=self.lost_after_frames)
+
+    def update(self, frame_bgr: np.ndarray, search_hints: dict[int, SearchHint] | None = None) -> list[Track]:
+        """Track every target into this frame (one batched forward pass); returns one Track per target.
+
+        `search_hints` (track id -> SearchHint) re-centre and re-scale the search of those targets first.
+        """
         if not self._targets:
             return []
         frame = self._check_frame(frame_bgr, new_video=False)
         info = self.model_info
+        hints = [(search_hints or {}).get(t.track_id) for t in self._targets]
+        for target, hint in zip(self._targets, hints):
+            if hint is not None:  # sizes kept within the frame, as after every step
+                target.center_xy = np.asarray(hint.center_xy, np.float64).copy()
+                target.size_wh = np.clip(target.size_wh * float(hint.scale), 10.0, self._frame_wh)
         plans = [self._search_plan(t) for t in self._targets]
         search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
                                   for t, (side, _) in zip(self._targets, plans)])
@@ -188,7 +208,7 @@ class SiamMaskTracker:
             if info.has_mask:
                 cells = torch.tensor([[c.cell_y, c.cell_x] for c in choices], dtype=torch.long, device=search.device)
                 patches = self._net.refine_mask(p0, p1, p2, mask_corr, cells).float().cpu().numpy()
-        return [self._finish(t, c, plans[i], None if patches is None else patches[i])
+        return [self._finish(t, c, plans[i], None if patches is None else patches[i], hints[i])
                 for i, (t, c) in enumerate(zip(self._targets, choices))]
 
     def set_target_state(self, track_id: int, center_xy, size_wh) -> None:
@@ -238,7 +258,7 @@ class SiamMaskTracker:
                        float(penalty[best] * score[best] * info.lr), float(score[best]))
 
     def _finish(self, target: TargetState, choice: "_Choice", plan: tuple[int, float],
-                mask_patch: np.ndarray | None) -> Track:
+                mask_patch: np.ndarray | None, hint: SearchHint | None = None) -> Track:
         info = self.model_info
         width, height = self._frame_wh
         side, _ = plan
@@ -260,13 +280,23 @@ class SiamMaskTracker:
             corners, bbox = crops.mask_boxes(mask.view(np.uint8), fallback)
         else:
             corners, bbox = crops.mask_boxes(np.zeros((1, 1), np.uint8), fallback)
+        searched_center, searched_size = target.center_xy, target.size_wh
         target.center_xy = np.array([min(max(center[0], 0.0), width), min(max(center[1], 0.0), height)])
         target.size_wh = np.array([min(max(size[0], 10.0), width), min(max(size[1], 10.0), height)])
         target.score = choice.score
         target.age += 1
-        target.low_score_frames = target.low_score_frames + 1 if choice.score < self.score_threshold else 0
-        target.status = STATUS_LOST if target.low_score_frames >= self.lost_after_frames else STATUS_TRACKING
-        return self._track_of(target, mask, corners, bbox)
+        in_view = bool(np.array_equal(center, target.center_xy))  # not clamped to the frame
+        in_view = in_view and (hint is None or _inside(hint.center_xy, width, height))
+        evidence = FrameEvidence(choice.score, float(np.count_nonzero(mask)) if mask is not None else None,
+                                 float(hint.scale) if hint is not None else 1.0, in_view)
+        target.status = target.confidence.judge(evidence, self.confidence_rule)
+        if hint is not None and target.status == STATUS_LOST:  # coast: stay where the telemetry says
+            target.center_xy, target.size_wh = searched_center, searched_size
+            empty = np.zeros((height, width), bool) if mask is not None else None
+            return dataclasses.replace(self._track_of(target, empty, self._initial_box(target)), coasted=True,
+                                       steady=False)
+        track = self._track_of(target, mask, corners, bbox)
+        return dataclasses.replace(track, steady=target.confidence.steady)
 
     # --- helpers ---------------------------------------------------------------------------
     def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray,
@@ -327,6 +357,10 @@ class _Choice:
     box_in_frame: np.ndarray  # (dx, dy, w, h) in frame px relative to the previous centre
     lr: float
     score: float
+
+
+def _inside(point_xy, width: int, height: int) -> bool:
+    return 0.0 <= float(point_xy[0]) <= width and 0.0 <= float(point_xy[1]) <= height
 
 
 def _change(ratio: np.ndarray) -> np.ndarray:
