@@ -48,7 +48,7 @@ def test_a_click_without_a_camera_model_says_so(dock, clip, qtbot):  # noqa: F81
     result, targets = clip
     _, (x, y, w, h) = targets[0]
     assert dock.open_video(str(result.video_path))
-    dock.telemetry = None  # as for a video without telemetry
+    dock.session.telemetry = None  # as for a video without telemetry
     dock.show_frame(0)
     _click(qtbot, dock.frame_view, x + w / 2, y + h / 2)
     assert dock.boxes == [] and "camera model" in dock.status_label.text()
