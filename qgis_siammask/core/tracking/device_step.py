@@ -127,7 +127,7 @@ class DeviceStep:
         graphs = graphs and device.startswith("cuda")
         if graphs and any(reads_values_on_host(m) for m in (net.forward, net.refine_mask)):
             LOG.warning("this model reads values back to the host in its step (exported by an older version): "
-                        "it runs without CUDA graphs; re-export it with `python -m model.export` for full speed")
+                        "it runs without CUDA graphs; convert its checkpoint again (`python -m qgis_siammask models convert`) for full speed")
             graphs = False
         self._graphs: dict[tuple, tuple | None] | None = {} if graphs else None
 
