@@ -15,7 +15,9 @@ STATUS_LOST = "lost"
 PRECISION_FP32 = "fp32"  # default: matches the authors' code within the parity tolerances
 PRECISION_BF16 = "bf16"  # CPU with AVX512-BF16/AMX, or CUDA: about twice as fast, scores differ
 PRECISION_FP16 = "fp16"  # CUDA only
-PRECISIONS = (PRECISION_FP32, PRECISION_BF16, PRECISION_FP16)
+PRECISION_TF32 = "tf32"  # CUDA only: fp32 tensors, TF32 tensor-core convolutions (fp32 keeps TF32 off)
+# Appended, never reordered: the Processing algorithm stores the choice as an index into this tuple.
+PRECISIONS = (PRECISION_FP32, PRECISION_BF16, PRECISION_FP16, PRECISION_TF32)
 
 # --- Output fields (GeoPackage layers, QGIS memory layers, JSONL results) ----------------------
 FIELD_TRACK_ID = "track_id"

@@ -54,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lost-after", type=int, default=5, help="weak frames in a row before a track is lost")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--precision", default=PRECISION_FP32, choices=PRECISIONS,
-                        help="network arithmetic: fp32 (default, matches the original code), bf16 (CPUs with "
-                             "AVX512-BF16/AMX, or CUDA; faster, slightly different scores), fp16 (CUDA)")
+                        help="network arithmetic: fp32 (default, matches the original code; TF32 off on CUDA), "
+                             "bf16 (CPUs with AVX512-BF16/AMX, or CUDA; faster, slightly different scores), "
+                             "fp16 (CUDA), tf32 (CUDA, Ampere or newer: fp32 with TF32 convolutions)")
 
 
 def mask_to_rle(mask: np.ndarray) -> dict:

@@ -15,11 +15,16 @@ searched and come back to "tracking" when the evidence recovers.
 (from the telemetry: guidance.py): the search is centred there and its size scaled by the hint's
 zoom factor, and a lost target coasts at the hinted position instead of following whatever the network
 finds. Without hints every step is the authors'.
+
+On CPU the step runs on the host with the authors' exact crops (bit-identical to their code); on CUDA
+it runs on the device (`device_step`: crops, decoding and the best cell there, one CUDA graph per target
+count). The mask is pasted back and outlined only over the part of the frame the mask patch covers.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from ..definitions import (
     PRECISION_BF16,
     PRECISION_FP16,
     PRECISION_FP32,
+    PRECISION_TF32,
     STATUS_LOST,
     STATUS_TRACKING,
 )
@@ -37,6 +43,7 @@ from ..errors import DependencyError, ModelError, TrackerError
 from ..records import SearchHint, Track
 from . import crops
 from .confidence import ConfidenceRule, FrameEvidence, TrackConfidence
+from .device_step import DeviceStep, StageClock, cuda_math, timed
 from .network.config import ModelMetadata
 
 
@@ -95,14 +102,16 @@ def resolve_device(device: str) -> str:
 
 def resolve_precision(precision: str, device: str):
     """The torch dtype the network runs in. fp32 is the default and the only one within the parity
-    tolerances; bf16 (CPUs with AVX512-BF16/AMX, or CUDA) and fp16 (CUDA) trade accuracy for speed."""
+    tolerances (on CUDA with TF32 off); tf32 (CUDA: fp32 tensors, TF32 tensor-core convolutions), bf16
+    (CPUs with AVX512-BF16/AMX, or CUDA) and fp16 (CUDA) trade accuracy for speed."""
     torch = _import_torch()
-    dtypes = {PRECISION_FP32: torch.float32, PRECISION_BF16: torch.bfloat16, PRECISION_FP16: torch.float16}
+    dtypes = {PRECISION_FP32: torch.float32, PRECISION_TF32: torch.float32, PRECISION_BF16: torch.bfloat16,
+              PRECISION_FP16: torch.float16}
     if precision not in dtypes:
         raise TrackerError(f"unknown precision {precision!r} (use {', '.join(dtypes)})")
     on_cuda = device.startswith("cuda")
-    if precision == PRECISION_FP16 and not on_cuda:
-        raise TrackerError("fp16 precision needs a CUDA device; on CPU use bf16 or fp32")
+    if precision in (PRECISION_FP16, PRECISION_TF32) and not on_cuda:
+        raise TrackerError(f"{precision} precision needs a CUDA device; on CPU use bf16 or fp32")
     if precision == PRECISION_BF16:
         supported = torch.cuda.is_bf16_supported() if on_cuda else torch.ops.mkldnn._is_mkldnn_bf16_supported()
         if not supported:
@@ -111,10 +120,16 @@ def resolve_precision(precision: str, device: str):
 
 
 class SiamMaskTracker:
-    """Tracks several targets through a frame sequence with one batched forward pass per frame."""
+    """Tracks several targets through a frame sequence with one batched forward pass per frame.
+
+    `device_steps` runs each frame's step on the network's device (default: on CUDA yes, on CPU no, as
+    the host path is the bit-exact one); `time_stages` sums seconds per stage in `stage_seconds`
+    (crop, network, decode, paste; benchmarks only: it waits for the device around each stage).
+    """
 
     def __init__(self, model_path: str | Path, device: str = "auto", score_threshold: float = 0.3,
-                 lost_after_frames: int = 5, num_threads: int | None = None, precision: str = PRECISION_FP32):
+                 lost_after_frames: int = 5, num_threads: int | None = None, precision: str = PRECISION_FP32,
+                 device_steps: bool | None = None, time_stages: bool = False):
         self._torch = _import_torch()
         if num_threads:
             self._torch.set_num_threads(int(num_threads))
@@ -123,18 +138,27 @@ class SiamMaskTracker:
         self.precision = precision
         self._net, self.model_metadata = load_model(model_path, self.device)
         self.model_info = self.model_metadata.config  # architecture and tracking settings
-        # Reduced precision on CPU runs fastest with channels-last images (oneDNN's native layout).
-        self._channels_last = self._dtype != self._torch.float32 and self.device == "cpu"
+        on_cuda = self.device.startswith("cuda")
+        # Reduced precision runs fastest with channels-last images (oneDNN's and tensor cores' layout).
+        self._channels_last = precision != PRECISION_FP32
         if self._dtype != self._torch.float32:
             self._net.to(self._dtype)
+        if self._channels_last and on_cuda:
+            self._net.to(memory_format=self._torch.channels_last)
         self.score_threshold = float(score_threshold)
         self.lost_after_frames = max(1, int(lost_after_frames))
         info = self.model_info
         self._anchors = crops.anchor_grid(info.anchor_stride, info.anchor_ratios, info.anchor_scales,
                                           info.score_size)
         self._window = crops.cosine_window(info.score_size, info.anchor_num)
+        self._device_step = None
+        if device_steps if device_steps is not None else on_cuda:
+            self._device_step = DeviceStep(self._net, info, self.device, self._dtype, self._channels_last,
+                                           self._anchors, self._window, graphs=on_cuda)
+        self._clock = StageClock(self.device) if time_stages else None
         self._targets: list[TargetState] = []
         self._kernels: list = []  # per target (1, K*256, 5, 5) template kernels
+        self._kernel_batch = None  # their concatenation, kept until targets change
         self._frame_wh: tuple[int, int] | None = None
         self._next_id = 1
 
@@ -142,6 +166,12 @@ class SiamMaskTracker:
     @property
     def targets(self) -> list[TargetState]:
         return list(self._targets)
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds per stage (crop, network, decode, paste) summed since construction; empty unless
+        the tracker was made with `time_stages`."""
+        return dict(self._clock.seconds) if self._clock else {}
 
     def init(self, frame_bgr: np.ndarray, boxes_xywh, labels=None, reset: bool = False) -> list[Track]:
         """Start tracking `boxes_xywh` (x, y, w, h, top-left origin) on this frame; returns their tracks.
@@ -155,25 +185,33 @@ class SiamMaskTracker:
         if labels and len(labels) != len(boxes):
             raise TrackerError(f"{len(labels)} labels given for {len(boxes)} boxes")
         if reset:
-            self._targets, self._kernels, self._next_id = [], [], 1
+            self._targets, self._kernels, self._kernel_batch, self._next_id = [], [], None, 1
         if reset or not self._targets:
             self._frame_wh = (frame.shape[1], frame.shape[0])
+        if not boxes:
+            return []
         fill = np.mean(frame, axis=(0, 1))
         info = self.model_info
+        centers = [np.array([x + w / 2, y + h / 2], np.float64) for x, y, w, h in boxes]
+        sizes = [np.array([w, h], np.float64) for _, _, w, h in boxes]
+        sides = [round(crops.context_side(size, info.context_amount)) for size in sizes]
+        with self._torch.no_grad(), self._math():
+            if self._device_step is not None:
+                params = np.stack([self._crop_params(c, side, fill) for c, side in zip(centers, sides)])
+                exemplar_batch, exemplars = self._device_step.exemplars(frame, params)
+            else:
+                exemplars = [crops.subwindow(frame, c, info.exemplar_size, side, fill)
+                             for c, side in zip(centers, sides)]
+                exemplar_batch = self._to_tensor(exemplars)
+            kernels = self._net.template(exemplar_batch)
         new_targets = []
-        for i, (x, y, w, h) in enumerate(boxes):
-            center = np.array([x + w / 2, y + h / 2], np.float64)
-            size = np.array([w, h], np.float64)
-            side = round(crops.context_side(size, info.context_amount))
-            exemplar = crops.subwindow(frame, center, info.exemplar_size, side, fill)
+        for i in range(len(boxes)):
             label = str(labels[i]) if labels else ""
-            new_targets.append(TargetState(self._next_id, label, center, size, fill, exemplar))
+            new_targets.append(TargetState(self._next_id, label, centers[i], sizes[i], fill, exemplars[i]))
             self._next_id += 1
-        if new_targets:
-            with self._torch.no_grad():
-                kernels = self._net.template(self._to_tensor([t.exemplar for t in new_targets]))
-            self._kernels += list(kernels.split(1))
-            self._targets += new_targets
+        self._kernels += list(kernels.split(1))
+        self._kernel_batch = None
+        self._targets += new_targets
         return [self._track_of(t, None, self._initial_box(t)) for t in new_targets]
 
     @property
@@ -188,28 +226,20 @@ class SiamMaskTracker:
         if not self._targets:
             return []
         frame = self._check_frame(frame_bgr, new_video=False)
-        info = self.model_info
         hints = [(search_hints or {}).get(t.track_id) for t in self._targets]
         for target, hint in zip(self._targets, hints):
             if hint is not None:  # sizes kept within the frame, as after every step
                 target.center_xy = np.asarray(hint.center_xy, np.float64).copy()
                 target.size_wh = np.clip(target.size_wh * float(hint.scale), 10.0, self._frame_wh)
         plans = [self._search_plan(t) for t in self._targets]
-        search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
-                                  for t, (side, _) in zip(self._targets, plans)])
-        torch = self._torch
-        with torch.no_grad():
-            score_map, delta_map, p0, p1, p2, mask_corr = self._net(search, torch.cat(self._kernels))
-            count = score_map.shape[0]
-            scores = torch.softmax(score_map.float().reshape(count, 2, -1), dim=1)[:, 1].cpu().numpy()
-            deltas = delta_map.reshape(count, 4, -1).float().cpu().numpy()
-            choices = [self._choose(t, scores[i], deltas[i], plans[i][1]) for i, t in enumerate(self._targets)]
-            patches = None
-            if info.has_mask:
-                cells = torch.tensor([[c.cell_y, c.cell_x] for c in choices], dtype=torch.long, device=search.device)
-                patches = self._net.refine_mask(p0, p1, p2, mask_corr, cells).float().cpu().numpy()
-        return [self._finish(t, c, plans[i], None if patches is None else patches[i], hints[i])
-                for i, (t, c) in enumerate(zip(self._targets, choices))]
+        if self._kernel_batch is None:
+            self._kernel_batch = self._torch.cat(self._kernels)
+        with self._torch.no_grad(), self._math():
+            step = self._device_step_choices if self._device_step is not None else self._host_step_choices
+            choices, patches = step(frame, plans)
+        with timed(self._clock, "paste"):
+            return [self._finish(t, c, plans[i], None if patches is None else patches[i], hints[i])
+                    for i, (t, c) in enumerate(zip(self._targets, choices))]
 
     def set_target_state(self, track_id: int, center_xy, size_wh) -> None:
         """Re-seat a target (centre x, y and size w, h in px) before the next update, e.g. after a correction."""
@@ -225,10 +255,50 @@ class SiamMaskTracker:
         for i, target in enumerate(self._targets):
             if target.track_id == track_id:
                 del self._targets[i], self._kernels[i]
+                self._kernel_batch = None
                 return
         raise TrackerError(f"no target with track id {track_id}")
 
     # --- steps -----------------------------------------------------------------------------
+    def _host_step_choices(self, frame: np.ndarray, plans: list[tuple[int, float]]):
+        """The step with host crops and decoding (the CPU path, bit-exact): (choices, mask patches or None)."""
+        torch, info = self._torch, self.model_info
+        with timed(self._clock, "crop"):
+            search = self._to_tensor([crops.subwindow(frame, t.center_xy, info.instance_size, side, t.fill_bgr)
+                                      for t, (side, _) in zip(self._targets, plans)])
+        with timed(self._clock, "network"):
+            score_map, delta_map, p0, p1, p2, mask_corr = self._net(search, self._kernel_batch)
+        with timed(self._clock, "decode"):
+            count = score_map.shape[0]
+            scores = torch.softmax(score_map.float().reshape(count, 2, -1), dim=1)[:, 1].cpu().numpy()
+            deltas = delta_map.reshape(count, 4, -1).float().cpu().numpy()
+            choices = [self._choose(t, scores[i], deltas[i], plans[i][1]) for i, t in enumerate(self._targets)]
+        if not info.has_mask:
+            return choices, None
+        with timed(self._clock, "network"):
+            cells = torch.tensor([[c.cell_y, c.cell_x] for c in choices], dtype=torch.long, device=search.device)
+            return choices, self._net.refine_mask(p0, p1, p2, mask_corr, cells).float().cpu().numpy()
+
+    def _device_step_choices(self, frame: np.ndarray, plans: list[tuple[int, float]]):
+        """The step on the network's device (`DeviceStep`): (choices, mask patches or None)."""
+        params = np.stack([self._crop_params(t.center_xy, side, t.fill_bgr, t.size_wh * scale)
+                           for t, (side, scale) in zip(self._targets, plans)])
+        result = self._device_step.run(frame, params, self._kernel_batch, self._clock)
+        cells = self.model_info.score_size ** 2
+        choices = [_Choice(int(result.best[i]), *divmod(int(result.best[i]) % cells, self.model_info.score_size),
+                           result.box_in_crop[i] / scale, float(result.penalised_score[i] * self.model_info.lr),
+                           float(result.score[i]))
+                   for i, (_, scale) in enumerate(plans)]
+        return choices, result.mask_patches
+
+    @staticmethod
+    def _crop_params(center_xy: np.ndarray, side: int, fill_bgr: np.ndarray,
+                     size_in_crop: np.ndarray = (0.0, 0.0)) -> np.ndarray:
+        """One `DeviceStep` parameter row: window origin x, y, side, fill B, G, R (as the host crops cast
+        it), target w, h in crop px."""
+        fill = np.asarray(fill_bgr, np.float64).astype(np.uint8)
+        return np.array([*crops.window_origin(center_xy, side), side, *fill, *size_in_crop], np.float64)
+
     def _search_plan(self, target: TargetState) -> tuple[int, float]:
         """(search crop side in frame px, crop scale: model px per frame px) for this target."""
         info = self.model_info
@@ -275,9 +345,7 @@ class SiamMaskTracker:
             patch_box = (crop_x0 + (choice.cell_x - info.base_size / 2) * info.anchor_stride * pixel,
                          crop_y0 + (choice.cell_y - info.base_size / 2) * info.anchor_stride * pixel,
                          pixel * info.exemplar_size, pixel * info.exemplar_size)
-            mask_prob = crops.paste_mask(mask_patch, patch_box, (width, height))
-            mask = mask_prob > info.seg_thr
-            corners, bbox = crops.mask_boxes(mask.view(np.uint8), fallback)
+            mask, corners, bbox = crops.frame_mask(mask_patch, patch_box, (width, height), info.seg_thr, fallback)
         else:
             corners, bbox = crops.mask_boxes(np.zeros((1, 1), np.uint8), fallback)
         searched_center, searched_size = target.center_xy, target.size_wh
@@ -299,6 +367,10 @@ class SiamMaskTracker:
         return dataclasses.replace(track, steady=target.confidence.steady)
 
     # --- helpers ---------------------------------------------------------------------------
+    def _math(self):
+        """TF32 off (fp32) or on (tf32) and cuDNN autotuning during CUDA work; nothing on CPU."""
+        return cuda_math(self.precision == PRECISION_TF32) if self.device.startswith("cuda") else nullcontext()
+
     def _track_of(self, target: TargetState, mask: np.ndarray | None, corners: np.ndarray,
                   bbox_xywh: tuple[float, float, float, float] | None = None) -> Track:
         """The reported track; its box is the mask's when there is one (`bbox_xywh`), else the state's."""

@@ -148,18 +148,14 @@ class Refine(nn.Module):
 
     @staticmethod
     def crop_skips(skips: list[torch.Tensor], positions: torch.Tensor) -> list[torch.Tensor]:
-        """skips [p0, p1, p2] of the search crops, positions (B, 2) long (y, x) -> per-sample windows."""
-        p0 = _pad(skips[0], 16)
-        p1 = _pad(skips[1], 8)
-        p2 = _pad(skips[2], 4)
-        crops0, crops1, crops2 = [], [], []
-        for i in range(positions.shape[0]):
-            y = int(positions[i, 0])
-            x = int(positions[i, 1])
-            crops0.append(p0[i:i + 1, :, 4 * y:4 * y + 61, 4 * x:4 * x + 61])
-            crops1.append(p1[i:i + 1, :, 2 * y:2 * y + 31, 2 * x:2 * x + 31])
-            crops2.append(p2[i:i + 1, :, y:y + 15, x:x + 15])
-        return [torch.cat(crops0), torch.cat(crops1), torch.cat(crops2)]
+        """skips [p0, p1, p2] of the search crops, positions (B, 2) long (y, x) -> per-sample windows.
+
+        Index gathers on the device (no value is read back to the host), so the step can be captured in
+        a CUDA graph; the windows are exactly the slices p[i, :, s*y:s*y + n, s*x:s*x + n] of the padded maps.
+        """
+        return [_gather_windows(_pad(skips[0], 16), positions, 4, 61),
+                _gather_windows(_pad(skips[1], 8), positions, 2, 31),
+                _gather_windows(_pad(skips[2], 4), positions, 1, 15)]
 
     def forward(self, skip_crops: list[torch.Tensor], corr_vector: torch.Tensor) -> torch.Tensor:
         """skip_crops from `crop_skips`, corr_vector (B, 256) -> mask logits (B, 127, 127)."""
@@ -171,10 +167,20 @@ class Refine(nn.Module):
         return out.reshape(out.shape[0], size, size)
 
 
+def _gather_windows(feature: torch.Tensor, positions: torch.Tensor, stride: int, size: int) -> torch.Tensor:
+    """feature (B, C, H, W), positions (B, 2) long (y, x) -> (B, C, size, size) windows from (stride*y, stride*x)."""
+    batch, channels, width = feature.shape[0], feature.shape[1], feature.shape[3]
+    steps = torch.arange(size, device=feature.device)
+    rows = stride * positions[:, 0:1] + steps[None, :]
+    cols = stride * positions[:, 1:2] + steps[None, :]
+    flat = (rows[:, :, None] * width + cols[:, None, :]).reshape(batch, 1, size * size)
+    windows = feature.reshape(batch, channels, -1).gather(2, flat.expand(batch, channels, size * size))
+    return windows.reshape(batch, channels, size, size)
+
+
 def gather_cells(feature: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """feature (B, C, H, W), positions (B, 2) long (y, x) -> (B, C) vectors at each sample's cell."""
-    batch_index = torch.arange(feature.shape[0], device=feature.device)
-    return feature[batch_index, :, positions[:, 0], positions[:, 1]]
+    """feature (B, C, H, W), positions (B, 2) long (y, x) -> (B, C) vectors at each sample's cell (device gather)."""
+    return _gather_windows(feature, positions, 1, 1).reshape(feature.shape[0], feature.shape[1])
 
 
 @dataclass
