@@ -129,7 +129,19 @@ def drag_box(dock):
     later(800, lambda: click_track(dock))
 
 
+def pace_frames(seconds_per_frame):
+    # An idle machine tracks the 10 frames faster than the 200 ms poll below: pace the task's frame
+    # callback (worker thread) so the live layers can be caught growing on screen.
+    import qgis_siammask.tasks as tasks
+    on_frame = tasks.TrackingTask._on_frame
+    def paced(task, features):
+        time.sleep(seconds_per_frame)
+        on_frame(task, features)
+    tasks.TrackingTask._on_frame = paced
+
+
 def click_track(dock):
+    pace_frames(0.15)
     state["boxes"] = [list(box.xywh) for box in dock.boxes]
     state["track_enabled"] = dock.track_button.isEnabled()
     xdotool("mousemove", *centre(dock.track_button), "click", 1)
