@@ -61,13 +61,14 @@ def test_targets_panel_label_edit_and_remove(qgis_app, qtbot):
     panel.show()
     panel.label_edit.clear()
     qtbot.keyClicks(panel.label_edit, "truck")
-    panel.add_drawn_box(10.04, 20.0, 30.0, 40.0)
+    panel.add_drawn_box(10.04, 20.0, 30.0, 40.0, 3)
     panel.label_edit.clear()
-    panel.add_drawn_box(50.0, 60.0, 7.0, 8.0)
+    panel.add_drawn_box(50.0, 60.0, 7.0, 8.0, 3)
     assert [box.label for box in panel.boxes] == ["truck", "target 2"] and panel.boxes[0].x == 10.0
     with qtbot.waitSignal(panel.boxesChanged):
         panel.box_table.item(1, 0).setText("van")  # as an edit in the table does
-    assert panel.boxes[1].label == "van"
+    assert panel.boxes[1].label == "van" and panel.boxes[1].frame == 3  # the frame kept
+    assert panel.box_table.item(1, 1).text() == "3"
     panel.box_table.selectRow(0)
     qtbot.mouseClick(panel.remove_button, Qt.MouseButton.LeftButton)
     assert [box.label for box in panel.boxes] == ["van"] and panel.box_table.rowCount() == 1

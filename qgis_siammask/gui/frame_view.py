@@ -24,13 +24,15 @@ WHEEL_ZOOM_STEP = 1.25  # per wheel notch (120 eighths of a degree)
 
 @dataclass(frozen=True)
 class DrawnBox:
-    """A target chosen by the analyst: image-pixel box (top-left x, y, width, height) and its label."""
+    """A target chosen by the analyst: image-pixel box (top-left x, y, width, height), its label and the
+    video frame it was drawn on (a run must start on that frame: the object moves between frames)."""
 
     x: float
     y: float
     width: float
     height: float
     label: str
+    frame: int = 0
 
     @property
     def xywh(self) -> tuple[float, float, float, float]:

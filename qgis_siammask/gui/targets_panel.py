@@ -1,11 +1,13 @@
 """The targets panel: the boxes drawn on the video, their labels, remove and clear; the run's end frame
-(it starts on the frame shown, where the boxes are drawn).
+(it starts on the frame the boxes were drawn on).
 
 It owns the list of boxes; `boxesChanged` tells the dock (which shows them on the frame view and
 enables Track).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
@@ -24,7 +26,7 @@ from qgis.PyQt.QtWidgets import (
 from .dock_parts import tr, widget_row
 from .frame_view import DrawnBox
 
-_BOX_COLUMNS = ("label", "x", "y", "width", "height")
+_BOX_COLUMNS = ("label", "frame", "x", "y", "width", "height")
 
 
 class TargetsPanel(QWidget):
@@ -55,8 +57,8 @@ class TargetsPanel(QWidget):
         layout.addWidget(self.box_table)
         self.end_frame_spin = QSpinBox(self)
         self.end_frame_spin.setSpecialValueText(tr("end of video"))  # shown at the minimum, 0
-        self.end_frame_spin.setToolTip(tr("Last frame to track; the run starts on the frame shown"))
-        layout.addLayout(widget_row(QLabel(tr("Track from the frame shown to frame")), self.end_frame_spin))
+        self.end_frame_spin.setToolTip(tr("Last frame to track; the run starts on the boxes' frame"))
+        layout.addLayout(widget_row(QLabel(tr("Track from the boxes' frame to frame")), self.end_frame_spin))
 
     def set_last_frame(self, last_frame: int) -> None:
         """A new clip: the end frame goes back to the end of the video."""
@@ -68,14 +70,14 @@ class TargetsPanel(QWidget):
         """The last frame to track, None for the end of the video."""
         return self.end_frame_spin.value() or None
 
-    def add_drawn_box(self, x: float, y: float, width: float, height: float) -> None:
-        """A box dragged on the video: labelled with the label field (else "target N")."""
-        self.add_box(
-            x, y, width, height, self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
-        )
+    def add_drawn_box(self, x: float, y: float, width: float, height: float, frame: int) -> None:
+        """A box dragged on video frame `frame`: labelled with the label field (else "target N")."""
+        label = self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
+        self.add_box(x, y, width, height, label, frame)
 
-    def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
-        self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label))
+    def add_box(self, x: float, y: float, width: float, height: float, label: str, frame: int) -> None:
+        """A target on video frame `frame` (a run starts on the frame its boxes were drawn on)."""
+        self.boxes.append(DrawnBox(round(x, 1), round(y, 1), round(width, 1), round(height, 1), label, frame))
         self._refresh_boxes()
 
     def clear_boxes(self) -> None:
@@ -91,7 +93,7 @@ class TargetsPanel(QWidget):
         self.box_table.blockSignals(True)
         self.box_table.setRowCount(len(self.boxes))
         for row, box in enumerate(self.boxes):
-            for column, value in enumerate((box.label, box.x, box.y, box.width, box.height)):
+            for column, value in enumerate((box.label, box.frame, box.x, box.y, box.width, box.height)):
                 item = QTableWidgetItem(str(value))
                 if column:
                     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
@@ -102,7 +104,5 @@ class TargetsPanel(QWidget):
     def _box_label_edited(self, item: QTableWidgetItem) -> None:
         if item.column() == 0 and item.row() < len(self.boxes):
             box = self.boxes[item.row()]
-            self.boxes[item.row()] = DrawnBox(
-                box.x, box.y, box.width, box.height, item.text().strip() or box.label
-            )
+            self.boxes[item.row()] = dataclasses.replace(box, label=item.text().strip() or box.label)
             self.boxesChanged.emit()

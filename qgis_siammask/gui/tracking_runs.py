@@ -58,10 +58,12 @@ class TrackingRuns:
         if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
             return None
         self.pause()
+        if not self._go_to_boxes_frame():
+            return None
         end_frame = self.targets.end_frame
         if end_frame is not None and end_frame < self.frame_index:
             self._set_status(
-                tr("The end frame {} is before the frame shown ({})").format(end_frame, self.frame_index),
+                tr("The end frame {} is before the boxes' frame ({})").format(end_frame, self.frame_index),
                 Qgis.Warning,
             )
             return None
@@ -91,6 +93,20 @@ class TrackingRuns:
         QgsApplication.taskManager().addTask(self.task)
         self._update_controls()
         return self.task
+
+    def _go_to_boxes_frame(self) -> bool:
+        """Show the frame the boxes were drawn on (the run starts there); False, said in the status, when
+        they were drawn on different frames: a box only holds its object on its own frame."""
+        frames = sorted({box.frame for box in self.boxes})
+        if len(frames) > 1:
+            self._set_status(
+                tr("The boxes were drawn on different frames ({}): clear them and draw all on one frame").format(
+                    ", ".join(map(str, frames))
+                ),
+                Qgis.Warning,
+            )
+            return False
+        return frames[0] == self.frame_index or self.show_frame(frames[0], update_map=True)
 
     def stop_tracking(self) -> None:
         if self.task is not None:

@@ -167,7 +167,9 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
 
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
-        self.frame_view.boxDrawn.connect(self.targets.add_drawn_box)
+        self.frame_view.boxDrawn.connect(
+            lambda x, y, width, height: self.targets.add_drawn_box(x, y, width, height, self.frame_index)
+        )
         self.frame_view.clicked.connect(self._frame_clicked)
         self.targets.boxesChanged.connect(self._boxes_changed)
         # targets before a run, tracks during and after it: one at a time leaves the video its height
@@ -423,10 +425,11 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
                                 "(telemetry with position, attitude and field of view) and the spot is on "
                                 "the ground; drag a box around the target instead."), Qgis.Warning)
             return
-        self.targets.add_drawn_box(*box)
+        self.targets.add_drawn_box(*box, self.frame_index)
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
-        self.targets.add_box(x, y, width, height, label)
+        """A target on the frame shown (the run will start on it)."""
+        self.targets.add_box(x, y, width, height, label, self.frame_index)
 
     def clear_boxes(self) -> None:
         self.targets.clear_boxes()
