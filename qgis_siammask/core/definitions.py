@@ -67,6 +67,8 @@ DEFAULT_OBJECT_SIZE_M = (4.5, 1.9)  # one-click start: a car's length and width 
 
 # --- Tracker: TorchScript model file (engineer A) ---------------------------------------------
 MODEL_METADATA_FILE = "siammask.json"  # extra file inside the TorchScript archive
+# the start of the DeprecationWarning torch 2.9+ gives on every torch.jit.load (a regular expression)
+JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is deprecated"
 MODEL_FORMAT_VERSION = 1
 
 JOB_SUCCESS = "success"  # TrackingJob outcomes (pipeline.JobResult.status)

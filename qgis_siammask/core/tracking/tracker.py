@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..definitions import (
+    JIT_LOAD_DEPRECATION,
     MODEL_METADATA_FILE,
     PRECISION_BF16,
     PRECISION_FP16,
@@ -71,15 +73,24 @@ def _import_torch():
     return torch
 
 
+def jit_load(path: Path, **kwargs):
+    """`torch.jit.load` without its DeprecationWarning (torch 2.9+ points to torch.export, which cannot
+    load TorchScript files): shown in QGIS's Python warnings on every model load, it tells the user
+    nothing. Only that warning, only around this call."""
+    torch = _import_torch()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=JIT_LOAD_DEPRECATION, category=DeprecationWarning)
+        return torch.jit.load(str(path), **kwargs)
+
+
 def load_model(model_path: str | Path, device: str = "cpu"):
     """(scripted module on `device`, ModelMetadata) from a TorchScript file written by the export."""
-    torch = _import_torch()
     path = Path(model_path)
     if not path.is_file():
         raise ModelError("model file not found", path=path)
     extra = {MODEL_METADATA_FILE: ""}
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+        module = jit_load(path, map_location=device, _extra_files=extra)
     except Exception as error:  # torch raises RuntimeError/ValueError/zipfile errors for bad files
         raise ModelError("not a SiamMask TorchScript model", details=f"{type(error).__name__}: {error}",
                          path=path) from error

@@ -15,6 +15,7 @@ from ...definitions import MODEL_METADATA_FILE
 from ...errors import ModelError
 from ...models.download import sha256_of
 from ...output.atomic import atomic_output
+from ..tracker import jit_load
 from .checkpoint import load_checkpoint
 from .config import ModelConfig, ModelMetadata
 from .inference import InferenceNet
@@ -44,7 +45,7 @@ def rescript_torchscript(source: str | Path, out: str | Path) -> Path:
     """
     metadata = ModelMetadata.read(source)
     try:
-        state = torch.jit.load(str(source), map_location="cpu").state_dict()
+        state = jit_load(source, map_location="cpu").state_dict()
     except Exception as error:  # torch raises RuntimeError/ValueError for bad files
         raise ModelError("not a SiamMask TorchScript model", details=f"{type(error).__name__}: {error}",
                          path=source) from error

@@ -1,0 +1,27 @@
+"""Loading a model shows no `torch.jit.load` DeprecationWarning (QGIS lists every Python warning), and
+the silencing stays around the load: other warnings, and the filters, are as they were."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "model" / "default" / "siammask_sim_light.pt"
+
+
+def test_load_model_without_the_jit_deprecation_warning():
+    pytest.importorskip("torch")
+    from qgis_siammask.core.tracking.tracker import load_model
+
+    if not DEMO_MODEL.is_file():
+        pytest.skip(f"{DEMO_MODEL} is absent")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        filters_before = list(warnings.filters)
+        load_model(DEMO_MODEL)
+        assert list(warnings.filters) == filters_before
+        warnings.warn("torch.jit.load elsewhere", DeprecationWarning)
+    messages = [str(w.message) for w in caught]
+    assert messages == ["torch.jit.load elsewhere"], messages
