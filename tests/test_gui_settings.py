@@ -82,3 +82,31 @@ def test_model_check_dem_choice_and_round_trip(qgis_app, qtbot, dem_layer, tmp_p
     other.clear()
     project.clear()  # no saved project (home path) left for the tests after this one
     save_settings(dataclasses.replace(saved, precision="fp32"))  # later tests track with the default
+
+
+def test_ok_refuses_a_model_reported_unusable(qgis_app, qtbot, dem_layer, request):
+    """A GeoTIFF typed as the model: "Not usable", and OK keeps the dialog open and saves nothing."""
+    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtWidgets import QDialogButtonBox
+
+    from qgis_siammask.gui.settings_dialog import SettingsDialog
+    from qgis_siammask.settings import load_settings
+
+    before = load_settings().model_path
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    line = dialog.model_widget.lineEdit()
+    line.clear()
+    qtbot.keyClicks(line, dem_layer.source())
+    assert dialog.model_label.text().startswith("Not usable")
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.result() != dialog.DialogCode.Accepted
+    assert "Not saved" in dialog.model_label.text()
+    assert load_settings().model_path == before
+
+    line.clear()  # empty: the default model, usable
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible() and load_settings().model_path == ""

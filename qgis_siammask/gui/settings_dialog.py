@@ -148,6 +148,13 @@ class SettingsDialog(QDialog):
         )
 
     def accept(self) -> None:
+        """Save, unless the model is unusable: the next Track would fail with it (the dialog says so)."""
+        if not self.check_model(self.model_widget.filePath()):
+            self.model_label.setText(
+                self.model_label.text() + "\n" + tr("Not saved: choose a usable model, or empty the field")
+            )
+            self.model_widget.lineEdit().setFocus()
+            return
         save_settings(self.values())
         super().accept()
 
