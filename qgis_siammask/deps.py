@@ -7,15 +7,19 @@ check is testable in a plain subprocess.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import importlib.util
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+
+from .core.definitions import PYTHON_PROBE_TIMEOUT_S
 
 FEATURE_VIDEO = "video"
 FEATURE_TRACKING = "tracking"
@@ -178,29 +182,59 @@ def _check(requirement: Requirement) -> Problem | None:
     return None
 
 
+def python_candidates(platform: str, prefix: str, version: tuple[int, int]) -> list[Path]:
+    """Where an installation rooted at `prefix` keeps its interpreter: Windows (OSGeo4W, standalone
+    installer: `<prefix>/python.exe`; a venv: `<prefix>/Scripts/python.exe`), macOS (QGIS.app's
+    framework) and Linux: `<prefix>/bin/pythonX.Y`."""
+    root = Path(prefix)
+    if platform.startswith("win"):
+        return [root / "python.exe", root / "python3.exe", root / "Scripts" / "python.exe"]
+    return [root / "bin" / f"python{version[0]}.{version[1]}", root / "bin" / "python3"]
+
+
+@functools.lru_cache(maxsize=None)
+def python_version_of(path: str) -> tuple[int, ...] | None:
+    """(major, minor, micro) of the interpreter at `path`, asked by running it; None if it is not an
+    executable Python."""
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        return None
+    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flashing up on Windows
+    try:
+        done = subprocess.run(
+            [path, "-I", "-c", "import sys; print(*sys.version_info[:3])"],
+            capture_output=True, text=True, timeout=PYTHON_PROBE_TIMEOUT_S, creationflags=flags,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    try:
+        return tuple(int(part) for part in done.stdout.split()) if done.returncode == 0 else None
+    except ValueError:
+        return None
+
+
 def qgis_python_executable(
     platform: str = sys.platform,
     executable: str = sys.executable,
-    prefix: str = sys.exec_prefix,
-    version: tuple[int, int] = sys.version_info[:2],
-    exists=os.path.exists,
+    prefixes: tuple[str, ...] = (sys.prefix, sys.base_prefix),
+    version: tuple[int, ...] = tuple(sys.version_info[:3]),
+    version_of=python_version_of,
 ) -> str:
-    """The Python interpreter running this code, also inside QGIS, where `sys.executable` is QGIS
-    itself (qgis, qgis-bin.exe, QGIS.app/Contents/MacOS/QGIS): derived from the running prefix.
+    """The Python interpreter running this code, derived from the running prefixes (a venv's first,
+    then the base installation's), each candidate run to check it is this exact Python version.
 
-    Windows (OSGeo4W, standalone installer): `<prefix>/python.exe`; macOS (QGIS.app) and Linux:
-    `<prefix>/bin/pythonX.Y`. The first that exists wins; the running executable when it is a
-    Python (a venv, a plain interpreter)."""
+    `sys.executable` is not trusted: inside QGIS it is QGIS itself (qgis, qgis-bin.exe,
+    QGIS.app/Contents/MacOS/QGIS) or whatever `python3` is first on PATH (a pyenv shim of another
+    Python). It is the answer only when no candidate checks out and it is named like a Python."""
+    candidates = [
+        candidate
+        for prefix in dict.fromkeys(prefixes)  # a venv's prefix, then its base (the same when no venv)
+        for candidate in python_candidates(platform, prefix, version)
+    ]
+    for candidate in candidates:
+        if version_of(str(candidate)) == tuple(version):
+            return str(candidate)
     if Path(executable).name.lower().startswith("python"):
         return executable
-    major_minor = f"{version[0]}.{version[1]}"
-    if platform.startswith("win"):
-        candidates = [Path(prefix) / "python.exe", Path(prefix) / "python3.exe"]
-    else:
-        candidates = [Path(prefix) / "bin" / f"python{major_minor}", Path(prefix) / "bin" / "python3"]
-    for candidate in candidates:
-        if exists(str(candidate)):
-            return str(candidate)
     return str(candidates[0])
 
 

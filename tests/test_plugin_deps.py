@@ -56,7 +56,9 @@ def test_hidden_package_is_reported_with_the_pip_command():
     assert out["missing"] == ["torch", "rasterio"]
     assert out["tracking"] is False and out["dem"] is False and out["video"] is True
     torch_line, other_line = out["pip"].splitlines()  # torch alone first (its own index), then the rest
-    assert torch_line.startswith(out["exe"] + " -m pip install") and torch_line.endswith("torch==2.13.0")
+    python, pip_install = torch_line.split(" ", 1)
+    assert os.path.samefile(python, out["exe"]) and pip_install.startswith("-m pip install")
+    assert torch_line.endswith("torch==2.13.0")
     assert other_line.endswith("'rasterio>=1.2'")
     assert "torch (missing)" in out["summary"] and out["pip"] in out["summary"]
 
@@ -145,23 +147,54 @@ def test_install_commands_cpu_torch_and_target():
 def test_python_of_qgis_per_platform():
     from qgis_siammask.deps import qgis_python_executable
 
-    def only(*paths):
-        return lambda path: path in paths
+    def only(*paths, version=(3, 11, 2)):
+        return lambda path: version if path in paths else None
 
+    osgeo = r"C:\OSGeo4W\apps\Python39"
     windows = qgis_python_executable(
-        "win32", r"C:\OSGeo4W\bin\qgis-bin.exe", r"C:\OSGeo4W\apps\Python39", (3, 9),
-        only(str(Path(r"C:\OSGeo4W\apps\Python39") / "python.exe")),
+        "win32", r"C:\OSGeo4W\bin\qgis-bin.exe", (osgeo,), (3, 9, 5),
+        only(str(Path(osgeo) / "python.exe"), version=(3, 9, 5)),
     )
     assert windows.endswith("python.exe") and "Python39" in windows
     mac_prefix = "/Applications/QGIS.app/Contents/Frameworks/Python.framework/Versions/3.9"
     mac = qgis_python_executable(
-        "darwin", "/Applications/QGIS.app/Contents/MacOS/QGIS", mac_prefix, (3, 9),
-        only(f"{mac_prefix}/bin/python3.9"),
+        "darwin", "/Applications/QGIS.app/Contents/MacOS/QGIS", (mac_prefix,), (3, 9, 5),
+        only(f"{mac_prefix}/bin/python3.9", version=(3, 9, 5)),
     )
     assert mac == f"{mac_prefix}/bin/python3.9"
-    linux = qgis_python_executable("linux", "/usr/bin/qgis", "/usr", (3, 11), only("/usr/bin/python3.11"))
+    linux = qgis_python_executable(
+        "linux", "/usr/bin/qgis", ("/usr",), (3, 11, 2), only("/usr/bin/python3.11")
+    )
     assert linux == "/usr/bin/python3.11"
-    assert qgis_python_executable("linux", "/venv/bin/python", "/usr") == "/venv/bin/python"
+    # a venv's interpreter first, the base installation's after it
+    venv = qgis_python_executable(
+        "linux", "/venv/bin/python", ("/venv", "/usr"), (3, 11, 2),
+        only("/venv/bin/python3.11", "/usr/bin/python3.11"),
+    )
+    assert venv == "/venv/bin/python3.11"
+    # a candidate of another version (here 3.11.7 while 3.11.2 runs) is not QGIS's Python
+    assert qgis_python_executable(
+        "linux", "/usr/bin/qgis", ("/usr",), (3, 11, 2), only("/usr/bin/python3.11", version=(3, 11, 7))
+    ) == "/usr/bin/python3.11"  # nothing checks out: the first candidate, not the QGIS binary
+
+
+def test_python_of_qgis_is_not_a_shim_on_path(tmp_path):
+    """sys.executable faked to a pyenv-like shim of another Python: the running prefix's interpreter,
+    checked by running it, is named instead."""
+    import sys
+
+    from qgis_siammask.deps import python_version_of, qgis_python_executable
+
+    shim = tmp_path / "shims" / "python3"
+    shim.parent.mkdir()
+    shim.write_text("#!/bin/sh\necho 3 11 7\n")
+    shim.chmod(0o755)
+    assert python_version_of(str(shim)) == (3, 11, 7)
+    found = qgis_python_executable(executable=str(shim))
+    assert found != str(shim)
+    assert python_version_of(found) == tuple(sys.version_info[:3])
+    assert Path(found).parent.parent in (Path(sys.prefix), Path(sys.base_prefix))
+    assert python_version_of(str(tmp_path / "none")) is None
 
 
 def _write_wheel(folder: Path, name: str, version: str) -> Path:

@@ -206,6 +206,7 @@ PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
 PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
 GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
 OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder
+PYTHON_PROBE_TIMEOUT_S = 10.0  # the dependencies check runs a candidate interpreter to read its version
 
 # Pixel-only runs (a video without telemetry, tracked in QGIS): the `track` command's JSON lines, and
 # the columns of their CSV export (box in pixels, top-left x, y)

@@ -100,7 +100,7 @@ class TrackingRuns:
         frames = sorted({box.frame for box in self.boxes})
         if len(frames) > 1:
             self._set_status(
-                tr("The boxes were drawn on different frames ({}): clear them and draw all on one frame").format(
+                tr("The boxes were drawn on different frames ({}): clear them, draw all on one frame").format(
                     ", ".join(map(str, frames))
                 ),
                 Qgis.Warning,
