@@ -8,10 +8,11 @@ to one job.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog
@@ -23,6 +24,19 @@ from ..layers import TrackLayers
 from ..settings import load_settings, save_settings
 from ..tasks import TrackingTask, build_job
 from .dock_parts import ask_save_path, tr
+
+
+def next_run_title(project: QgsProject) -> str:
+    """"tracks N" numbered in the project: one more than the highest N of its groups (a reopened
+    project's runs included, whoever made them)."""
+    pattern = tr("tracks {}")
+    run_name = re.compile(re.escape(pattern).replace(re.escape("{}"), r"(\d+)"))
+    numbers = [
+        int(match.group(1))
+        for match in (run_name.fullmatch(group.name()) for group in project.layerTreeRoot().findGroups(True))
+        if match
+    ]
+    return pattern.format(max(numbers, default=0) + 1)
 
 
 class TrackingRuns:
@@ -72,11 +86,10 @@ class TrackingRuns:
         except OSError as error:
             self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
             return None
-        self.run_count += 1
         pixels_only = self.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
         self.track_layers = self.result_gpkg = self.result_pixels = None
         if not pixels_only:
-            run_group = VideoLayerGroup(tr("tracks {}").format(self.run_count), parent=self.group)
+            run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=self.group)
             self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
         last_frame = end_frame if end_frame is not None else int(self.video.frame_count) - 1
         self._frames_to_track = max(last_frame - self.frame_index + 1, 1)
@@ -229,9 +242,24 @@ class TrackingRuns:
             self._update_controls()
 
     def open_output_folder(self) -> None:
-        """Show the latest run's folder (else the output folder) in the system's file manager."""
+        """Show the latest run's folder (else the output folder) in the system's file manager; without
+        one (nothing handles file:// URLs), name the folder in the message bar and the dock's status."""
         folder = self.result_gpkg.parent if self.result_gpkg is not None else load_settings().output_dir()
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+            return
+        text = tr("No file manager to open the folder: {}").format(folder)
+        self._set_status(text, Qgis.Warning)
+        if self.iface is not None and self.iface.messageBar() is not None:
+            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, Qgis.Warning, 0)
+
+    def _project_cleared(self) -> None:
+        """File > New Project or another project opened: the latest run is not in it any more."""
+        if self.task is not None:  # a run in progress carries on (its group is added again)
+            return
+        self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = None
+        self.progress.setValue(0)
+        self.status_label.setText("")
+        self._update_controls()
 
     def _choose_export(self) -> None:
         if self.result_pixels is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from qgis.core import Qgis, QgsApplication, QgsMessageLog
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
@@ -71,7 +71,6 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.track_layers: TrackLayers | None = None  # of the latest run
         self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
-        self.run_count = 0
         self._frames_to_track = 1  # frames from the run's start frame to the end of the video
         self.task: TrackingTask | None = None
         self.last_outcome = None
@@ -79,6 +78,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
         QgsApplication.instance().aboutToQuit.connect(self.shutdown)
+        QgsProject.instance().cleared.connect(self._project_cleared)
         self._build_ui(tracking_disabled_reason)
         self._update_controls()
 
@@ -206,6 +206,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         layout.addWidget(self.export_add_check)
         self.status_label = QLabel("", body)
         self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths
         layout.addWidget(self.status_label)
         self.setWidget(body)
         for keys, slot in (
@@ -265,7 +266,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         results = self.result_gpkg or self.result_pixels
         self.export_button.setEnabled(results is not None and not tracking)
         self.export_button.setText(tr("Export CSV…") if self.result_pixels else tr("Export GeoPackage…"))
-        self.output_edit.setText(str(results or load_settings().output_dir()))
+        self.output_edit.setText(str(load_settings().output_dir()))  # the run's file: in the status
         has_map = has_video and self.telemetry is not None
         self.map_pick_button.setEnabled(has_map)
         self.telemetry_table_button.setEnabled(has_map)
@@ -443,6 +444,10 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
     # --- teardown --------------------------------------------------------------------------------
     def shutdown(self) -> None:
         """Cancel the task, close the video and its playback layers; the runs' layers stay (GeoPackage)."""
+        try:
+            QgsProject.instance().cleared.disconnect(self._project_cleared)
+        except TypeError:  # shut down before (unload, then QGIS quitting)
+            pass
         if self.task is not None:
             task, self.task = self.task, None
             task.framesReady.disconnect()
