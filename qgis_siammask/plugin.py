@@ -11,7 +11,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QPushButton
 
 from .core.definitions import PLUGIN_NAME
 from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
@@ -105,22 +105,18 @@ class SiamMaskPlugin:
         return self.dependencies
 
     def _announce_missing(self, report: DependencyReport) -> None:
-        """One message bar entry (with the install command under 'Show more') and one log line."""
-        text = report.summary()
-        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning)
+        """One short message bar entry with a button to the packages dialog, and the details in the log."""
+        QgsMessageLog.logMessage(report.summary(), PLUGIN_NAME, Qgis.Warning)
         if report.available(FEATURE_VIDEO):
-            headline = tr("Tracking is disabled: missing Python packages ({}).")
+            headline = tr("Tracking is off: {} missing.")
         else:
-            headline = tr("The video dock and tracking are disabled: missing Python packages ({}).")
-        self.iface.messageBar().pushMessage(
-            PLUGIN_NAME,
-            headline.format(", ".join(report.missing_modules))
-            + " "
-            + tr("Plugins ▸ SiamMask FMV Tracker ▸ Python packages… installs them."),
-            text,
-            Qgis.Warning,
-            0,
-        )
+            headline = tr("Video dock and tracking are off: {} missing.")
+        bar = self.iface.messageBar()
+        message = bar.createMessage(PLUGIN_NAME, headline.format(", ".join(report.missing_modules)))
+        button = QPushButton(tr("Python packages…"), message)
+        button.clicked.connect(lambda: self.show_dependencies())
+        message.layout().addWidget(button)
+        bar.pushWidget(message, Qgis.Warning, 0)
 
     def show_dock(self):
         """Create (once) and show the video dock; returns it, or None when video support is missing."""

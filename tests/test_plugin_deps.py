@@ -78,7 +78,19 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
         plugin = qgis_siammask.classFactory(iface)
         plugin.initGui()
         dock = plugin.show_dock()
+        from qgis.PyQt.QtCore import Qt, QTimer
+        from qgis.PyQt.QtTest import QTest
+        from qgis.PyQt.QtWidgets import QPushButton
+        button = iface.message_bar.currentItem().findChild(QPushButton)
+        opened = []
+        def close_dialog():
+            dialog = app.activeModalWidget()
+            opened.append(type(dialog).__name__)
+            dialog.reject()
+        QTimer.singleShot(300, close_dialog)
+        QTest.mouseClick(button, Qt.MouseButton.LeftButton)
         print(json.dumps({"messages": messages, "track_enabled": dock.track_button.isEnabled(),
+                          "button": button.text(), "opened": opened,
                           "tooltip": dock.track_button.toolTip(),
                           "torch_imported": sys.modules.get("torch") is not None}))
         plugin.unload()
@@ -86,7 +98,8 @@ def test_plugin_loads_without_torch_with_one_message_and_tracking_disabled():
     )
     assert len(out["messages"]) == 1
     title, text = out["messages"][0]
-    assert title == "SiamMask FMV Tracker" and "torch" in text
+    assert title == "SiamMask FMV Tracker" and text == "Tracking is off: torch missing."  # fits the bar
+    assert out["button"] == "Python packages…" and out["opened"] == ["DependenciesDialog"]
     assert out["track_enabled"] is False and "torch" in out["tooltip"]
     assert out["torch_imported"] is False
 
