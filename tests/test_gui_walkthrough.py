@@ -7,12 +7,12 @@ from pathlib import Path
 
 from qgis.core import QgsProject
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QPushButton
+from qgis.PyQt.QtWidgets import QFileDialog, QPushButton
 from test_gui_dock import FRAMES, _click, _draw_box, _gpkg_layers, _track_clicked, clip, dock  # noqa: F401
 
 
-def _button(dock, text):
-    return next(b for b in dock.findChildren(QPushButton) if b.text() == text)
+def _button(widget, text):
+    return next(b for b in widget.findChildren(QPushButton) if b.text() == text)
 
 
 def test_track_starts_on_the_frame_the_boxes_were_drawn_on(dock, clip, qtbot):  # noqa: F811
@@ -56,6 +56,11 @@ def test_output_field_open_folder_and_new_project(dock, clip, qtbot, tmp_path, m
     assert dock.output_edit.text() == str(tmp_path / "out") == str(output.parent)
     assert str(output) in dock.status_label.text()
     assert dock.export_button.isEnabled() and dock.progress.value() == 100
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: asked.append(args[2]) or ("", ""))
+    _click(qtbot, dock.export_button)
+    assert Path(asked[0]).name == output.name  # the run's name suggested
 
     monkeypatch.setattr(tracking_runs.QDesktopServices, "openUrl", lambda url: False)  # no file manager
     _click(qtbot, dock.open_folder_button)

@@ -4,7 +4,7 @@ provider, the dock; unloading leaves no dock, action, menu, provider or layer gr
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsApplication, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject
 from test_plugin_support import StubInterface
 
 ALGORITHM_ID = "siammask:trackobjectsinvideo"
@@ -72,7 +72,12 @@ def test_unload_while_tracking_keeps_the_frames_tracked(iface, qtbot, tmp_path_f
     qtbot.mouseClick(dock.track_button, Qt.MouseButton.LeftButton)
     task = dock.task
     qtbot.waitUntil(lambda: dock.track_layers.feature_counts()["points"] > 0, timeout=60_000)
+    logged = []
+    log = QgsApplication.messageLog()
+    log.messageReceived[str, str, Qgis.MessageLevel].connect(record := lambda text, *_: logged.append(text))
     plugin.unload()
+    log.messageReceived[str, str, Qgis.MessageLevel].disconnect(record)
+    assert any(text.startswith("The run was cut short (plugin unloaded") for text in logged), logged
     assert task.isCanceled() and task.status() in (task.Terminated, task.Complete)
     assert iface.docks() == []
     group = QgsProject.instance().layerTreeRoot().findGroup(result.video_path.name)

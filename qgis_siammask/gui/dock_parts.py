@@ -47,20 +47,23 @@ def telemetry_text(record) -> str:
     )
 
 
-def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False) -> str:
-    """A file chosen in a dialog that opens in the folder last used for this kind of file."""
+def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False, file_name: str = "") -> str:
+    """A file chosen in a dialog that opens in the folder last used for this kind of file (with
+    `file_name` suggested there)."""
     key = f"{SETTINGS_PREFIX}last_folder/{kind}"
     settings = QgsSettings()
     ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-    path, _ = ask(parent, title, str(settings.value(key, "") or ""), file_filter)
+    folder = str(settings.value(key, "") or "")
+    path, _ = ask(parent, title, str(Path(folder) / file_name) if file_name else folder, file_filter)
     if path:
         settings.setValue(key, str(Path(path).parent))
     return path
 
 
-def ask_save_path(parent, title: str, file_filter: str, suffix: str) -> str:
-    """An export file chosen in a save dialog, ending in `suffix` ("" when cancelled)."""
-    path = ask_path(parent, "export", title, file_filter, save=True)
+def ask_save_path(parent, title: str, file_filter: str, suffix: str, file_name: str = "") -> str:
+    """An export file chosen in a save dialog (suggesting `file_name`), ending in `suffix` ("" when
+    cancelled)."""
+    path = ask_path(parent, "export", title, file_filter, save=True, file_name=file_name)
     return path if not path or path.lower().endswith(suffix) else path + suffix
 
 

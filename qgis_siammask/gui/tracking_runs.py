@@ -262,12 +262,15 @@ class TrackingRuns:
         self._update_controls()
 
     def _choose_export(self) -> None:
-        if self.result_pixels is not None:
-            path = ask_save_path(self, tr("Export pixel tracks"), "CSV (*.csv)", ".csv")
+        if self.result_pixels is not None:  # the dialogs suggest the run's name
+            path = ask_save_path(
+                self, tr("Export pixel tracks"), "CSV (*.csv)", ".csv", self.result_pixels.stem + ".csv"
+            )
             if path:
                 self.export_csv(path)
             return
-        path = ask_save_path(self, tr("Export tracks"), "GeoPackage (*.gpkg)", ".gpkg")
+        suggested = self.result_gpkg.name if self.result_gpkg is not None else ""
+        path = ask_save_path(self, tr("Export tracks"), "GeoPackage (*.gpkg)", ".gpkg", suggested)
         if path:
             self.export_geopackage(path)
 

@@ -454,8 +454,12 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
             task.outcomeReady.disconnect()
             task.cancel()
             task.waitForFinished(10000)
+            kept = tr("the frames committed so far go to {}").format(task.job.output_gpkg)
             if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
-                self._keep_results(task.outcome)
+                kept = self._keep_results(task.outcome)
+            self._set_status(
+                tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept), Qgis.Warning
+            )
         self.close_video()
         self.ground_marks.clear()
         self.track_layers = None
