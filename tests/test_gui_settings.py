@@ -4,6 +4,7 @@ the DEM comes from the project's raster layers, and the values survive a save/lo
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,7 +91,7 @@ def test_ok_refuses_a_model_reported_unusable(qgis_app, qtbot, dem_layer, reques
     from qgis.PyQt.QtWidgets import QDialogButtonBox
 
     from qgis_siammask.gui.settings_dialog import SettingsDialog
-    from qgis_siammask.settings import load_settings
+    from qgis_siammask.settings import default_model_path, load_settings
 
     before = load_settings().model_path
     dialog = SettingsDialog()
@@ -107,6 +108,7 @@ def test_ok_refuses_a_model_reported_unusable(qgis_app, qtbot, dem_layer, reques
     assert "Not saved" in dialog.model_label.text()
     assert load_settings().model_path == before
 
-    line.clear()  # empty: the default model, usable
+    line.clear()  # empty: the default model, usable, named as its file and README name it
+    assert dialog.model_label.text().startswith(Path(default_model_path()).stem + ": backbone")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and load_settings().model_path == ""

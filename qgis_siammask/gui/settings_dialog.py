@@ -4,6 +4,7 @@ one-click object size) and this project's (DEM, output CRS, output folder)."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from qgis.core import QgsCoordinateReferenceSystem, QgsMapLayerProxyModel
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox, QgsProjectionSelectionWidget
@@ -42,7 +43,7 @@ def describe_model(path: str) -> tuple[bool, str]:
     text = tr(
         "{name}: backbone {backbone}, mask {mask}, refine {refine}, exemplar {exemplar}px, search {search}px"
     ).format(
-        name=info.name,
+        name=Path(path).stem,  # as the models list and README name it (info.name names the network)
         backbone=info.backbone,
         mask=tr("yes") if info.has_mask else tr("no"),
         refine=tr("yes") if info.has_refine else tr("no"),
