@@ -8,6 +8,7 @@ under `qgis_siammask/`; bound to a project (DEM layer, output CRS, output folder
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
@@ -95,6 +96,11 @@ class PluginSettings:
         if home:
             return Path(home) / OUTPUT_SUBFOLDER
         return Path(self.default_output_folder or fallback_output_folder())
+
+
+def run_output_path(folder: Path, stem: str) -> Path:
+    """A run's new GeoPackage in `folder`: `STEM_YYYYmmdd_HHMMSS.gpkg` (UTC), so runs never overwrite."""
+    return folder / f"{stem}_{datetime.now(timezone.utc).strftime('%Y%m%d_%H%M%S')}.gpkg"
 
 
 def load_settings(project: QgsProject | None = None) -> PluginSettings:

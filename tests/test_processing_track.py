@@ -4,6 +4,7 @@ call it: a GeoPackage that reads back, and clear errors for bad boxes."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingException, QgsVectorLayer
@@ -56,6 +57,22 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
         ["masks", "boxes", "points", "lines", "footprints"]
     )
     assert f"{output}|layername=points" in to_load
+    # QGIS loads them (as after a run from the Toolbox): one group named after the run, styled as the dock
+    from processing.gui.Postprocessing import handleAlgorithmResults
+
+    root = QgsProject.instance().layerTreeRoot()
+    before = len(root.children())
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("siammask:trackobjectsinvideo")
+    assert handleAlgorithmResults(algorithm, context)
+    assert len(root.children()) == before + 1  # nothing ungrouped
+    nodes = {node.layer().name(): node for node in root.findGroup("tracks").findLayers()}
+    assert sorted(nodes) == sorted(["masks", "boxes", "points", "lines", "footprints"])
+    assert all(node.layer().source().startswith(str(output)) for node in nodes.values())
+    assert not nodes["footprints"].itemVisibilityChecked() and nodes["points"].itemVisibilityChecked()
+    points_renderer = nodes["points"].layer().renderer()
+    assert points_renderer.type() == "categorizedSymbol" and len(points_renderer.categories()) == 2
+    assert len(QgsProject.instance().mapLayers()) == 5
+    QgsProject.instance().clear()
     assert outputs["FRAMES_TRACKED"] == 6
     assert outputs["OUTPUT"] == str(output)
     points = QgsVectorLayer(f"{output}|layername=points", "points", "ogr")
@@ -63,6 +80,19 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
     assert {f["label"] for f in points.getFeatures()} == {"truck", "car"}
     assert QgsVectorLayer(f"{output}|layername=lines", "lines", "ogr").featureCount() == 2
     assert {f["frame"] for f in points.getFeatures()} == set(range(6))
+
+
+def test_default_output_in_the_projects_folder(processing_ready, tmp_path):
+    from qgis.core import QgsProject
+
+    registry = QgsApplication.processingRegistry()
+    algorithm = registry.createAlgorithmById("siammask:trackobjectsinvideo")
+    assert algorithm.parameterDefinition("OUTPUT").defaultValue() in (None, "")  # a temporary file
+    QgsProject.instance().writeEntry("qgis_siammask", "output_folder", str(tmp_path / "runs"))
+    algorithm = registry.createAlgorithmById("siammask:trackobjectsinvideo")  # as a dialog opened now
+    default = Path(algorithm.parameterDefinition("OUTPUT").defaultValue())
+    assert default.parent == tmp_path / "runs" and default.name.startswith("tracks_")
+    QgsProject.instance().clear()
 
 
 def test_bad_boxes_are_refused_with_a_clear_message(processing_ready, tmp_path):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsProject
@@ -21,7 +20,7 @@ from .. import track_edits
 from ..core.definitions import JOB_FAILED, PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
-from ..settings import load_settings, save_settings
+from ..settings import load_settings, run_output_path, save_settings
 from ..tasks import TrackingTask, build_job
 from .dock_parts import ask_save_path, tr
 
@@ -50,8 +49,7 @@ class TrackingRuns:
         if output_gpkg is None:
             folder = settings.output_dir()
             folder.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now(timezone.utc).strftime("%Y%m%d_%H%M%S")
-            output_gpkg = str(folder / f"{Path(self.video_path).stem}_{stamp}.gpkg")
+            output_gpkg = str(run_output_path(folder, Path(self.video_path).stem))
         return build_job(
             video_path=self.video_path,
             telemetry_path=self.telemetry_path,

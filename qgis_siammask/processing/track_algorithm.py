@@ -6,9 +6,14 @@ graphical models; the heavy engine is imported only when it runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
 from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
@@ -17,12 +22,15 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProject,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
-from ..settings import DEVICES, default_model_path, load_settings
+from ..layer_tree import VideoLayerGroup
+from ..layers import TrackLayers
+from ..settings import DEVICES, default_model_path, load_settings, run_output_path
 from ..tasks import build_job, parse_boxes, parse_labels
 from .common import (
     FmvAlgorithm,
@@ -38,6 +46,64 @@ VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All fi
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("TrackObjectsAlgorithm", text)
+
+
+def _default_output() -> str | None:
+    """A new file in the project's output folder (as the dock's runs) when the project has a folder
+    (saved, or one chosen); else None: Processing's temporary file."""
+    settings = load_settings()
+    if not (settings.output_folder or QgsProject.instance().homePath()):
+        return None
+    return str(run_output_path(settings.output_dir(), "tracks"))
+
+
+def _frame_duration_s(video_path: str) -> float:
+    """Seconds per frame of the video (for the layers' time ranges)."""
+    from ..core.ingest.video import VideoReader
+
+    with VideoReader(video_path) as video:
+        return 1.0 / (video.fps or 25.0)
+
+
+@dataclass
+class RunToLoad:
+    """A finished run put on the map as the dock does: the GeoPackage's layers in a group named after the
+    run, coloured by track, footprints unticked. QGIS loads each table plainly (random style, no group),
+    then calls each table's `TableLoaded`: every call removes QGIS's plain copy, the last adds the group
+    (earlier, QGIS would take the group's layers of the same source for the tables still to load)."""
+
+    gpkg_path: str
+    crs: str
+    frame_duration_s: float
+    tables_to_come: int = len(TRACK_LAYERS)
+    # runs whose tables QGIS may still load: it keeps bare pointers to the post-processors, and a
+    # post-processor whose Python object is gone is never called
+    waiting: ClassVar[list] = []
+
+    def post_processors(self) -> list:
+        """One post-processor per table, kept (with the run) until the last table is loaded."""
+        processors = [TableLoaded(self) for _ in TRACK_LAYERS]
+        RunToLoad.waiting.append((self, processors))
+        return processors
+
+    def table_loaded(self, layer, project: QgsProject) -> None:
+        project.removeMapLayer(layer.id())
+        self.tables_to_come -= 1
+        if self.tables_to_come == 0:
+            RunToLoad.waiting[:] = [entry for entry in RunToLoad.waiting if entry[0] is not self]
+            group = VideoLayerGroup(Path(self.gpkg_path).stem, project=project)
+            TrackLayers(group, self.crs, self.frame_duration_s, geopackage=self.gpkg_path)
+
+
+class TableLoaded(QgsProcessingLayerPostProcessorInterface):
+    """One table's post-processor (QGIS owns and deletes each, so one per table, sharing the run)."""
+
+    def __init__(self, run: RunToLoad):
+        super().__init__()
+        self.run = run
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 (QGIS API)
+        self.run.table_loaded(layer, context.project() or QgsProject.instance())
 
 
 class TrackObjectsAlgorithm(FmvAlgorithm):
@@ -126,7 +192,9 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFileDestination(self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)")
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)", defaultValue=_default_output()
+            )
         )
         self.addOutput(QgsProcessingOutputNumber(self.FRAMES_TRACKED, tr("Frames tracked")))
         self.addOutput(QgsProcessingOutputString(self.STATUS, tr("Status")))
@@ -182,12 +250,13 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         feedback.pushInfo(
             tr("{}: {} frames tracked, written to {}").format(result.status, result.frames_tracked, gpkg_path)
         )
-        # a file destination loads nothing by itself: name each table of the file for QGIS to add
-        for name in TRACK_LAYERS:
-            context.addLayerToLoadOnCompletion(
-                f"{gpkg_path}|layername={name}",
-                QgsProcessingContext.LayerDetails(name, context.project(), self.OUTPUT),
-            )
+        # a file destination loads nothing by itself: name each table of the file for QGIS to add (when
+        # it loads results), then styled and grouped
+        run = RunToLoad(gpkg_path, job.crs, _frame_duration_s(job.video_path))
+        for name, post_processor in zip(TRACK_LAYERS, run.post_processors()):
+            details = QgsProcessingContext.LayerDetails(name, context.project(), self.OUTPUT)
+            details.setPostProcessor(post_processor)
+            context.addLayerToLoadOnCompletion(f"{gpkg_path}|layername={name}", details)
         return {
             self.OUTPUT: gpkg_path,
             self.FRAMES_TRACKED: result.frames_tracked,
