@@ -164,7 +164,7 @@ def poll_tracking(dock, waited_ms, shot_live):
         state["providers"] = sorted({l.providerType() for l in dock.track_layers.layers.values()})
         temporal = iface.mapCanvas().temporalController().temporalExtents()
         state["temporal_ms"] = temporal.end().toMSecsSinceEpoch() - temporal.begin().toMSecsSinceEpoch()
-        state["output_shown"] = dock.output_edit.text()
+        state["output_shown"] = (dock.output_edit.text(), dock.status_label.text())
         zoom_to_run(dock)
         later(2500, lambda: after_run(dock))
     elif waited_ms > 150000:
@@ -338,7 +338,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert state["task_started"] and status == "success" and frames == FRAMES
     assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES
     assert state["providers"] == ["ogr"] and Path(state["gpkg"]).parent == output_dir
-    assert state["output_shown"] == state["gpkg"]
+    folder_shown, status_shown = state["output_shown"]  # the folder in the field, the file in the status
+    assert folder_shown == str(output_dir) and state["gpkg"] in status_shown
     assert state["overlays"] >= 1
     assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the run's frames
     assert all(state["screenshots"]) and len(state["screenshots"]) == 5
