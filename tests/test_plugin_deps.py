@@ -125,7 +125,7 @@ def test_without_av_the_dock_stays_closed_and_says_why():
     )
     assert out["dock"] is False and out["checked"] is False
     assert len(out["messages"]) == 2  # the start-up message, then the answer to opening the dock
-    assert "(av)" in out["messages"][0][1] and "missing" in out["messages"][1][1]
+    assert "av missing" in out["messages"][0][1] and "missing" in out["messages"][1][1]
 
 
 def test_pip_specs_agree_with_requirements_txt():
