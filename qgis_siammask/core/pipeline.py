@@ -191,7 +191,7 @@ class _Run:
         # frame_count may be an estimate: it sizes the progress bar, never ends the loop
         last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
         total = max(1, last_frame - job.start_frame + 1)
-        for frame in _frames_from(video, job.start_frame):
+        for frame in frames_from(video, job.start_frame):
             if job.end_frame is not None and frame.index > job.end_frame:
                 break
             if is_cancelled():
@@ -269,7 +269,7 @@ def _new_tracker(job: TrackingJob):
                            precision=job.precision)
 
 
-def _frames_from(video, start_frame: int):
+def frames_from(video, start_frame: int):
     """Frames from `start_frame` on: one seek to it (frame-exact), then straight decoding."""
     frame = video.read(start_frame)
     while frame is not None:

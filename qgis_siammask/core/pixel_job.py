@@ -29,13 +29,28 @@ from .definitions import (
 from .errors import OutputError, SiamMaskError
 from .output.atomic import atomic_output, partial_path
 from .output.geometry import frame_features
-from .pipeline import JobResult, TrackingJob
+from .pipeline import JobResult, TrackingJob, frames_from
 
 log = logging.getLogger(__name__)
 
 
 def pixel_results_path(job: TrackingJob) -> Path:
     return Path(job.output_gpkg).with_suffix(PIXEL_RESULTS_SUFFIX)
+
+
+def pixel_tracks(tracker, video, boxes_xywh, labels, start_frame: int, end_frame: int | None,
+                 stopped=lambda: False):
+    """(frame, tracks) from `start_frame` (one frame-exact seek) to `end_frame` inclusive (None: the end
+    of the video), the tracker started on `boxes_xywh` at the first; `stopped()` is asked before each
+    frame. The `track` command and the plugin's pixel runs both track through this."""
+    for frame in frames_from(video, start_frame):
+        if (end_frame is not None and frame.index > end_frame) or stopped():
+            return
+        if frame.index == start_frame:
+            tracks = tracker.init(frame.image, list(boxes_xywh), labels=labels)
+        else:
+            tracks = tracker.update(frame.image)
+        yield frame, tracks
 
 
 def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=None) -> JobResult:
@@ -62,17 +77,17 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
             except OSError as error:
                 raise OutputError("cannot write the results file", details=str(error), path=output) from error
             with out:
-                frame = video.read(job.start_frame)
-                while frame is not None and (job.end_frame is None or frame.index <= job.end_frame):
+                cancels = []  # is_cancelled() said yes before a frame
+
+                def stopped() -> bool:
                     if is_cancelled is not None and is_cancelled():
-                        status = JOB_CANCELLED
-                        message = f"cancelled after {frames_tracked} frames; they are kept"
-                        break
-                    if frame.index == job.start_frame:
-                        labels = list(job.labels) if job.labels else None
-                        tracks = tracker.init(frame.image, list(job.boxes_xywh), labels=labels)
-                    else:
-                        tracks = tracker.update(frame.image)
+                        cancels.append(True)
+                    return bool(cancels)
+
+                labels = list(job.labels) if job.labels else None
+                for frame, tracks in pixel_tracks(
+                    tracker, video, job.boxes_xywh, labels, job.start_frame, job.end_frame, stopped
+                ):
                     out.writelines(json.dumps(track_record(frame.index, t)) + "\n" for t in tracks)
                     out.flush()
                     frames_tracked, written = frames_tracked + 1, written + len(tracks)
@@ -80,7 +95,9 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
                         on_frame(frame_features(tracks, None, frame.index, None, time_s=frame.time_s))
                     if progress is not None:
                         progress(min(100.0, 100.0 * frames_tracked / total))
-                    frame = video.read(frame.index + 1)
+                if cancels:
+                    status = JOB_CANCELLED
+                    message = f"cancelled after {frames_tracked} frames; they are kept"
             if frames_tracked == 0 and status == JOB_SUCCESS:
                 problem = f"the video has no frame {job.start_frame} to start from"
                 raise SiamMaskError(problem, path=job.video_path)

@@ -116,6 +116,8 @@ def _write_tracks(args: argparse.Namespace, tracker, video, path: Path) -> int:
     """Track from `args.start_frame`, write the JSON lines to `path`; returns the number of records."""
     from tqdm import tqdm
 
+    from ..pixel_job import pixel_tracks
+
     total = video.frame_count - args.start_frame if video.frame_count else None
     if total is not None and args.end_frame is not None:
         total = min(total, args.end_frame - args.start_frame + 1)
@@ -126,15 +128,8 @@ def _write_tracks(args: argparse.Namespace, tracker, video, path: Path) -> int:
     written = 0
     # the bar is closed (its line ended) before any error is printed
     with out, tqdm(total=total, unit="frame", file=sys.stderr, desc="tracking") as progress:
-        for frame in video:
-            if frame.index < args.start_frame:
-                continue
-            if args.end_frame is not None and frame.index > args.end_frame:
-                break
-            if frame.index == args.start_frame:
-                tracks = tracker.init(frame.image, args.box, labels=args.label or None)
-            else:
-                tracks = tracker.update(frame.image)
+        labels = args.label or None
+        for frame, tracks in pixel_tracks(tracker, video, args.box, labels, args.start_frame, args.end_frame):
             for track in tracks:
                 out.write(json.dumps(track_record(frame.index, track)) + "\n")
                 written += 1
