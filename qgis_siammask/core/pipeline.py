@@ -112,7 +112,7 @@ def run_tracking_job(
     from `job.model_path`); batch workers pass one that keeps a loaded model across jobs.
     """
     started = time.perf_counter()
-    run = _Run(job, load_tracker or _new_tracker)
+    run = _Run(job, load_tracker or new_tracker)
     try:
         run.prepare()
         status = run.track(on_frame, progress, is_cancelled or (lambda: False))
@@ -199,7 +199,7 @@ class _Run:
             record = self.telemetry.at(frame.time_s)
             camera, camera_error = self._camera(record)
             if frame.index == job.start_frame:
-                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=_labels(job), reset=True)
+                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=job_labels(job), reset=True)
             else:
                 hints = guidance.hints(camera, frame.time_s) if guidance is not None else None
                 tracks = self.tracker.update(frame.image, search_hints=hints)
@@ -262,7 +262,8 @@ class _Run:
         return error
 
 
-def _new_tracker(job: TrackingJob):
+def new_tracker(job: TrackingJob):
+    """A SiamMaskTracker with `job`'s model, device, precision and score threshold."""
     from .tracking.tracker import SiamMaskTracker
 
     return SiamMaskTracker(job.model_path, device=job.device, score_threshold=job.score_threshold,
@@ -277,7 +278,7 @@ def frames_from(video, start_frame: int):
         frame = video.read(frame.index + 1)
 
 
-def _labels(job: TrackingJob) -> list[str] | None:
+def job_labels(job: TrackingJob) -> list[str] | None:
     return list(job.labels) if job.labels else None
 
 

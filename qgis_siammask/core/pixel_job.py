@@ -29,7 +29,7 @@ from .definitions import (
 from .errors import OutputError, SiamMaskError
 from .output.atomic import atomic_output, partial_path
 from .output.geometry import frame_features
-from .pipeline import JobResult, TrackingJob, frames_from
+from .pipeline import JobResult, TrackingJob, frames_from, job_labels, new_tracker
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,8 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
             raise SiamMaskError("draw at least one box around a target to track")
         from .commands.track import track_record
         from .ingest.video import VideoReader
-        from .tracking.tracker import SiamMaskTracker
 
-        tracker = SiamMaskTracker(
-            job.model_path, device=job.device, score_threshold=job.score_threshold, precision=job.precision
-        )
+        tracker = new_tracker(job)
         with VideoReader(job.video_path) as video, atomic_output(output, keep_on_failure=True) as partial:
             last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
             total = max(1, last_frame - job.start_frame + 1)
@@ -84,9 +81,8 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
                         cancels.append(True)
                     return bool(cancels)
 
-                labels = list(job.labels) if job.labels else None
                 for frame, tracks in pixel_tracks(
-                    tracker, video, job.boxes_xywh, labels, job.start_frame, job.end_frame, stopped
+                    tracker, video, job.boxes_xywh, job_labels(job), job.start_frame, job.end_frame, stopped
                 ):
                     out.writelines(json.dumps(track_record(frame.index, t)) + "\n" for t in tracks)
                     out.flush()

@@ -71,7 +71,8 @@ class SettingsDialog(QDialog):
         form.addRow(tr("Model file (empty: default)"), hbox(self.model_widget, models_button))
         form.addRow("", self.model_label)
         self.device_combo = QComboBox(self)
-        self.device_combo.addItems([d for d in DEVICES if d in available_devices()])
+        working = available_devices()  # asks torch once
+        self.device_combo.addItems([d for d in DEVICES if d in working])
         self.device_combo.setCurrentText(current.device)
         form.addRow(tr("Device"), self.device_combo)
         self.precision_combo = QComboBox(self)

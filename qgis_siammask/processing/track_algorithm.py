@@ -48,10 +48,9 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("TrackObjectsAlgorithm", text)
 
 
-def _default_output() -> str | None:
+def _default_output(settings) -> str | None:
     """A new file in the project's output folder (as the dock's runs) when the project has a folder
     (saved, or one chosen); else None: Processing's temporary file."""
-    settings = load_settings()
     if not (settings.output_folder or QgsProject.instance().homePath()):
         return None
     return str(run_output_path(settings.output_dir(), "tracks"))
@@ -193,7 +192,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterFileDestination(
-                self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)", defaultValue=_default_output()
+                self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)", defaultValue=_default_output(settings)
             )
         )
         self.addOutput(QgsProcessingOutputNumber(self.FRAMES_TRACKED, tr("Frames tracked")))

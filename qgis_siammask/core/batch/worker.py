@@ -75,16 +75,11 @@ class TrackerCache(WorkerPlugin):
 
     def tracker(self, job: TrackingJob):
         """The loaded tracker for `job`'s model and settings, for the calling worker thread."""
-        from ..tracking.tracker import SiamMaskTracker
+        from ..pipeline import new_tracker
 
         key = (job.model_path, job.device, job.precision, job.score_threshold, threading.get_ident())
         if key not in self._trackers:
-            self._trackers[key] = SiamMaskTracker(
-                job.model_path,
-                device=job.device,
-                score_threshold=job.score_threshold,
-                precision=job.precision,
-            )
+            self._trackers[key] = new_tracker(job)
         return self._trackers[key]
 
 
