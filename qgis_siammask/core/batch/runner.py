@@ -39,6 +39,7 @@ from ..definitions import (
     PRECISION_FP32,
 )
 from ..errors import DependencyError, OutputError, SiamMaskError
+from ..output.atomic import atomic_output
 from .jobs import BatchJob, job_record_path
 
 
@@ -326,12 +327,11 @@ def _row(job: BatchJob, future) -> BatchRow:
 
 def write_summary(path: Path, rows: tuple[BatchRow, ...]) -> None:
     """summary.csv, written whole (temp file, then rename) so a reader never sees half of it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.DictWriter(stream, fieldnames=BATCH_SUMMARY_FIELDS)
-            writer.writeheader()
-            writer.writerows(row.as_csv() for row in rows)
-        os.replace(temporary, path)
-    except OSError as error:
-        raise OutputError("cannot write the batch summary", details=str(error), path=path) from error
+    with atomic_output(path) as partial:
+        try:
+            with open(partial, "w", newline="", encoding="utf-8") as stream:
+                writer = csv.DictWriter(stream, fieldnames=BATCH_SUMMARY_FIELDS)
+                writer.writeheader()
+                writer.writerows(row.as_csv() for row in rows)
+        except OSError as error:
+            raise OutputError("cannot write the batch summary", details=str(error), path=path) from error

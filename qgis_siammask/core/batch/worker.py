@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -30,7 +29,8 @@ from ..definitions import (
     BATCH_TRACKER_PLUGIN,
     JOB_FAILED,
 )
-from ..errors import SiamMaskError
+from ..errors import OutputError, SiamMaskError
+from ..output.atomic import atomic_output
 from ..pipeline import JobResult, TrackingJob, run_tracking_job
 from .jobs import job_record_path
 
@@ -125,7 +125,7 @@ def track_on_worker(name: str, job: TrackingJob, job_record: dict) -> WorkerOutc
         }
         try:
             write_job_record(job.output_gpkg, record)
-        except OSError as error:
+        except (OSError, OutputError) as error:
             message = f"{job_record_path(job.output_gpkg)}: cannot write the job record ({error})"
             result = dataclasses.replace(result, status=JOB_FAILED, message=message)
     return WorkerOutcome(name, result, worker.address)
@@ -133,7 +133,5 @@ def track_on_worker(name: str, job: TrackingJob, job_record: dict) -> WorkerOutc
 
 def write_job_record(gpkg_path: str | Path, record: dict) -> None:
     """NAME.job.json beside NAME.gpkg, written whole (temp file, then rename) after the GeoPackage."""
-    target = job_record_path(gpkg_path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(temporary, target)
+    with atomic_output(job_record_path(gpkg_path)) as partial:
+        partial.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
