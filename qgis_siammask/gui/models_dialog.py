@@ -17,7 +17,6 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDialog,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
@@ -31,6 +30,7 @@ from ..core.models.catalogue import CATALOGUE, CatalogueEntry
 from ..core.models.install import InstalledModel, list_models
 from ..model_tasks import ModelConvertTask, ModelFetchTask, ModelTaskResult, user_model_dir
 from ..settings import load_settings, save_settings
+from .dock_parts import widget_row
 
 COLUMNS = ("Name", "Backbone", "Size", "Source", "sha256")
 
@@ -77,7 +77,7 @@ class ModelsDialog(QDialog):
         self.add_button.setToolTip(tr("A TorchScript model (.pt) or an official SiamMask checkpoint (.pth), "
                                       "converted into the model folder"))
         self.add_button.clicked.connect(self._choose_file)
-        layout.addLayout(hbox(self.use_button, self.add_button))
+        layout.addLayout(widget_row(self.use_button, self.add_button))
         self.catalogue_combo = QComboBox(self)
         for entry in catalogue:
             self.catalogue_combo.addItem(entry.title, entry.name)
@@ -87,16 +87,16 @@ class ModelsDialog(QDialog):
         self.download_button.clicked.connect(self.start_download)
         self.cancel_button = QPushButton(tr("Cancel"), self)
         self.cancel_button.clicked.connect(self.cancel_task)
-        layout.addLayout(hbox(QLabel(tr("Get"), self), self.catalogue_combo, self.download_button))
+        layout.addLayout(widget_row(QLabel(tr("Get"), self), self.catalogue_combo, self.download_button))
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
-        layout.addLayout(hbox(self.progress, self.cancel_button))
+        layout.addLayout(widget_row(self.progress, self.cancel_button))
         self.status_label = QLabel("", self)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
         close_button = QPushButton(tr("Close"), self)
         close_button.clicked.connect(self.reject)
-        layout.addLayout(hbox(close_button))
+        layout.addLayout(widget_row(close_button))
         self.refresh()
 
     def refresh(self) -> None:
@@ -175,9 +175,3 @@ class ModelsDialog(QDialog):
         super().reject()
 
 
-def hbox(*widgets) -> QHBoxLayout:
-    """The widgets side by side."""
-    row = QHBoxLayout()
-    for widget in widgets:
-        row.addWidget(widget)
-    return row

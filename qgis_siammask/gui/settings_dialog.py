@@ -21,7 +21,8 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.definitions import PRECISIONS
 from ..settings import DEVICES, PluginSettings, default_model_path, load_settings, save_settings
-from .models_dialog import ModelsDialog, available_devices, hbox
+from .dock_parts import widget_row
+from .models_dialog import ModelsDialog, available_devices
 
 
 def tr(text: str) -> str:
@@ -68,7 +69,7 @@ class SettingsDialog(QDialog):
         models_button = QPushButton(tr("Models…"), self)
         models_button.setToolTip(tr("Installed models, the authors' models to download, files to convert"))
         models_button.clicked.connect(self.show_models)
-        form.addRow(tr("Model file (empty: default)"), hbox(self.model_widget, models_button))
+        form.addRow(tr("Model file (empty: default)"), widget_row(self.model_widget, models_button))
         form.addRow("", self.model_label)
         self.device_combo = QComboBox(self)
         working = available_devices()  # asks torch once
