@@ -27,8 +27,6 @@ from ..core.definitions import (
     BATCH_STATUS_DONE,
     BATCH_STATUS_FAILED,
     BATCH_STATUS_SKIPPED,
-    DEFAULT_CRS,
-    PRECISIONS,
 )
 from ..core.errors import SiamMaskError
 from ..deps import (
@@ -39,14 +37,12 @@ from ..deps import (
     check_dependencies,
     qgis_python_executable,
 )
-from ..settings import DEVICES, default_model_path, load_settings
+from ..settings import default_model_path, load_settings
 from .common import (
     FmvAlgorithm,
-    crs_parameter,
-    device_parameter,
+    add_engine_parameters,
+    engine_values,
     model_parameter,
-    precision_parameter,
-    score_threshold_parameter,
 )
 
 
@@ -59,10 +55,6 @@ class BatchTrackAlgorithm(FmvAlgorithm):
     MODEL = "MODEL"
     WORKERS = "WORKERS"
     SCHEDULER = "SCHEDULER"
-    DEVICE = "DEVICE"
-    PRECISION = "PRECISION"
-    SCORE_THRESHOLD = "SCORE_THRESHOLD"
-    CRS = "CRS"
     OUTPUT = "OUTPUT"
     SUMMARY = "SUMMARY"
     DONE = "DONE"
@@ -114,10 +106,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
                 self.SCHEDULER, tr("Dask scheduler address (empty: a local cluster)"), optional=True
             )
         )
-        self.addParameter(device_parameter(self.DEVICE, settings))
-        self.addParameter(precision_parameter(self.PRECISION, settings))
-        self.addParameter(score_threshold_parameter(self.SCORE_THRESHOLD, settings))
-        self.addParameter(crs_parameter(self.CRS, settings))
+        add_engine_parameters(self, settings)
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, tr("Output folder")))
         self.addOutput(QgsProcessingOutputFile(self.SUMMARY, tr("Summary (CSV)")))
         for output, description in (
@@ -138,10 +127,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             model_path=self.parameterAsFile(parameters, self.MODEL, context) or default_model_path(),
             workers=workers or None,
             scheduler_address=self.parameterAsString(parameters, self.SCHEDULER, context).strip() or None,
-            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
-            score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
-            crs=self.parameterAsCrs(parameters, self.CRS, context).authid() or DEFAULT_CRS,
+            **engine_values(self, parameters, context),
         )
         try:
             jobs = read_jobs(self.parameterAsFile(parameters, self.JOBS, context))

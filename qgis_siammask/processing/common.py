@@ -44,33 +44,47 @@ def model_parameter(name: str, settings) -> QgsProcessingParameterFile:
     )
 
 
-def crs_parameter(name: str, settings) -> QgsProcessingParameterCrs:
-    return QgsProcessingParameterCrs(
-        name, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
+# The engine parameters' names, the same in every algorithm (saved models and batch files use them).
+CRS, DEVICE, PRECISION, SCORE_THRESHOLD = "CRS", "DEVICE", "PRECISION", "SCORE_THRESHOLD"
+
+
+def add_engine_parameters(algorithm: QgsProcessingAlgorithm, settings) -> None:
+    """Output CRS, device, precision and score threshold, defaulting to the plugin settings."""
+    algorithm.addParameter(
+        QgsProcessingParameterCrs(
+            CRS, tr("Output CRS (empty: WGS 84)"), settings.output_crs or DEFAULT_CRS, optional=True
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterEnum(
+            DEVICE, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterEnum(
+            PRECISION,
+            tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
+            options=list(PRECISIONS),
+            defaultValue=PRECISIONS.index(settings.precision),
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterNumber(
+            SCORE_THRESHOLD,
+            tr("Score below which a target counts as lost"),
+            QgsProcessingParameterNumber.Double,
+            settings.score_threshold,
+            minValue=0.0,
+            maxValue=1.0,
+        )
     )
 
 
-def device_parameter(name: str, settings) -> QgsProcessingParameterEnum:
-    return QgsProcessingParameterEnum(
-        name, tr("Device"), options=list(DEVICES), defaultValue=DEVICES.index(settings.device)
-    )
-
-
-def precision_parameter(name: str, settings) -> QgsProcessingParameterEnum:
-    return QgsProcessingParameterEnum(
-        name,
-        tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
-        options=list(PRECISIONS),
-        defaultValue=PRECISIONS.index(settings.precision),
-    )
-
-
-def score_threshold_parameter(name: str, settings) -> QgsProcessingParameterNumber:
-    return QgsProcessingParameterNumber(
-        name,
-        tr("Score below which a target counts as lost"),
-        QgsProcessingParameterNumber.Double,
-        settings.score_threshold,
-        minValue=0.0,
-        maxValue=1.0,
-    )
+def engine_values(algorithm: QgsProcessingAlgorithm, parameters, context) -> dict:
+    """The engine parameters' values, as keyword arguments of a job or batch settings."""
+    return {
+        "crs": algorithm.parameterAsCrs(parameters, CRS, context).authid() or DEFAULT_CRS,
+        "device": DEVICES[algorithm.parameterAsEnum(parameters, DEVICE, context)],
+        "precision": PRECISIONS[algorithm.parameterAsEnum(parameters, PRECISION, context)],
+        "score_threshold": algorithm.parameterAsDouble(parameters, SCORE_THRESHOLD, context),
+    }

@@ -26,19 +26,17 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.definitions import DEFAULT_CRS, JOB_FAILED, PRECISIONS, TRACK_LAYERS
+from ..core.definitions import JOB_FAILED, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
-from ..settings import DEVICES, default_model_path, load_settings, run_output_path
+from ..settings import default_model_path, load_settings, run_output_path
 from ..tasks import build_job, parse_boxes, parse_labels
 from .common import (
     FmvAlgorithm,
-    crs_parameter,
-    device_parameter,
+    add_engine_parameters,
+    engine_values,
     model_parameter,
-    precision_parameter,
-    score_threshold_parameter,
 )
 
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
@@ -114,10 +112,6 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
     BOXES = "BOXES"
     LABELS = "LABELS"
     DEM = "DEM"
-    CRS = "CRS"
-    DEVICE = "DEVICE"
-    PRECISION = "PRECISION"
-    SCORE_THRESHOLD = "SCORE_THRESHOLD"
     GEO_GUIDANCE = "GEO_GUIDANCE"
     OUTPUT = "OUTPUT"
     FRAMES_TRACKED = "FRAMES_TRACKED"
@@ -181,10 +175,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         self.addParameter(
             QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True)
         )
-        self.addParameter(crs_parameter(self.CRS, settings))
-        self.addParameter(device_parameter(self.DEVICE, settings))
-        self.addParameter(precision_parameter(self.PRECISION, settings))
-        self.addParameter(score_threshold_parameter(self.SCORE_THRESHOLD, settings))
+        add_engine_parameters(self, settings)
         self.addParameter(
             QgsProcessingParameterBoolean(
                 self.GEO_GUIDANCE, tr("Search where the telemetry predicts each target (coast lost ones)"), True
@@ -231,11 +222,8 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             labels=tuple(labels),
             dem_path=dem_layer.source().split("|")[0] if dem_layer is not None else None,
             output_gpkg=self.parameterAsFileOutput(parameters, self.OUTPUT, context),
-            crs=self.parameterAsCrs(parameters, self.CRS, context).authid() or DEFAULT_CRS,
-            device=DEVICES[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            precision=PRECISIONS[self.parameterAsEnum(parameters, self.PRECISION, context)],
-            score_threshold=self.parameterAsDouble(parameters, self.SCORE_THRESHOLD, context),
             geo_guidance=self.parameterAsBool(parameters, self.GEO_GUIDANCE, context),
+            **engine_values(self, parameters, context),
         )
         feedback.pushInfo(
             tr("Tracking {} target(s) from frame {} of {}").format(
