@@ -5,8 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import QgsSettings
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QProgressBar, QSlider, QToolButton
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtGui import QFont, QKeySequence
+from qgis.PyQt.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QShortcut,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
 
 from ..settings import SETTINGS_PREFIX
 
@@ -83,3 +95,41 @@ def tool_button(icon, tooltip: str) -> QToolButton:
     button.setIcon(icon)
     button.setToolTip(tooltip)
     return button
+
+
+def add_shortcut(host: QWidget, keys, slot) -> None:
+    """`keys` call `slot` while the focus is anywhere inside `host`."""
+    shortcut = QShortcut(QKeySequence(keys), host)
+    shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+    shortcut.activated.connect(slot)
+
+
+def monospace_label(text: str, parent: QWidget) -> QLabel:
+    """A selectable label in a small fixed-width font (columns of numbers line up)."""
+    label = QLabel(text, parent)
+    font = QFont("monospace")
+    font.setStyleHint(QFont.StyleHint.TypeWriter)
+    font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+    label.setFont(font)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def toggle_detached(dock: QDockWidget) -> None:
+    """Float the dock as a large window (most of the screen), or dock it back."""
+    if dock.isFloating():
+        dock.setFloating(False)
+        return
+    dock.setFloating(True)
+    screen = dock.screen().availableGeometry()
+    margin_x, margin_y = screen.width() // 20, screen.height() // 20
+    dock.setGeometry(screen.adjusted(margin_x, margin_y, -margin_x, -margin_y))
+
+
+def read_only_edit(parent: QWidget, placeholder: str = "", tooltip: str = "") -> QLineEdit:
+    """A field that shows a path the dock chose (selectable, not typed into)."""
+    edit = QLineEdit(parent)
+    edit.setReadOnly(True)
+    edit.setPlaceholderText(placeholder)
+    edit.setToolTip(tooltip)
+    return edit

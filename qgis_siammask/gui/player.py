@@ -22,7 +22,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .dock_parts import format_time, tool_button, tr
+from .dock_parts import add_shortcut, format_time, tool_button, tr
 
 PLAYBACK_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MIN_TICK_MS = 20  # faster than this, playing skips frames instead (decoding and the map keep up)
@@ -134,6 +134,22 @@ class Player(QWidget):
             f"{format_time(time_s)} / {format_time(self.duration_s)}  "
             + tr("frame {}/{}").format(index, self.last_frame)
         )
+
+    def add_shortcuts(self, host: QWidget) -> None:
+        """The player's keys anywhere inside `host`: Space plays or pauses, arrows step a frame (with
+        Shift a second), Home and End go to the ends, ] and [ change the speed."""
+        for keys, slot in (
+            (Qt.Key.Key_Space, self.toggle_play),
+            (Qt.Key.Key_Right, lambda: self.step(1)),
+            (Qt.Key.Key_Left, lambda: self.step(-1)),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Right, lambda: self.step(max(int(round(self.fps)), 1))),
+            (Qt.Modifier.SHIFT | Qt.Key.Key_Left, lambda: self.step(-max(int(round(self.fps)), 1))),
+            (Qt.Key.Key_Home, lambda: self.frameRequested.emit(0)),
+            (Qt.Key.Key_End, lambda: self.frameRequested.emit(self.last_frame)),
+            (Qt.Key.Key_BracketRight, lambda: self.set_speed_step(1)),
+            (Qt.Key.Key_BracketLeft, lambda: self.set_speed_step(-1)),
+        ):
+            add_shortcut(host, keys, slot)
 
     def set_controls_enabled(self, enabled: bool) -> None:
         for widget in (

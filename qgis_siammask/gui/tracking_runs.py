@@ -1,8 +1,9 @@
-"""The tracking half of the video dock: a run started from the dock's state, its live layers swapped
-for its GeoPackage's when it ends, the output folder, export.
+"""The run controller of the video dock: one tracking run at a time for the open clip, its live layers
+swapped for its GeoPackage's when it ends, the temporal controller offered the run's span, the output
+folder and export.
 
-A mixin of `VideoDock` (it uses the dock's widgets, video and boxes), apart only to keep each module
-to one job.
+An object without widgets of its own: the dock gives it the clip, the frame and the boxes, connects
+its signals (status, progress, frames tracked, run finished) and keeps the layout.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog
 
@@ -26,7 +27,7 @@ from .dock_parts import ask_save_path, tr
 
 
 def next_run_title(project: QgsProject) -> str:
-    """"tracks N" numbered in the project: one more than the highest N of its groups (a reopened
+    """ "tracks N" numbered in the project: one more than the highest N of its groups (a reopened
     project's runs included, whoever made them)."""
     pattern = tr("tracks {}")
     run_name = re.compile(re.escape(pattern).replace(re.escape("{}"), r"(\d+)"))
@@ -38,10 +39,43 @@ def next_run_title(project: QgsProject) -> str:
     return pattern.format(max(numbers, default=0) + 1)
 
 
-class TrackingRuns:
+class RunController(QObject):
+    """The latest run: `task` while it runs, then `track_layers` (read from `result_gpkg`) or
+    `result_pixels` (a video without telemetry), and `last_outcome`."""
+
+    statusChanged = pyqtSignal(str, object)  # text, Qgis message level
+    progressChanged = pyqtSignal(int)  # percent of the frames to track
+    framesTracked = pyqtSignal(list)  # core FrameFeatures just added to the live layers (main thread)
+    runFinished = pyqtSignal(object)  # core JobResult, after the layers were swapped for the file's
+
+    def __init__(self, iface, parent=None):
+        super().__init__(parent)
+        self.iface = iface
+        self.task: TrackingTask | None = None
+        self.track_layers: TrackLayers | None = None  # of the latest run
+        self.result_gpkg: Path | None = None  # the latest run's GeoPackage
+        self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
+        self.last_outcome = None
+        self._frames_to_track = 1  # frames from the run's start frame to its end frame
+
+    @property
+    def results(self) -> str | None:
+        """What the latest run left to export: "gpkg", "pixels" (JSON lines) or None."""
+        return (
+            "gpkg" if self.result_gpkg is not None else "pixels" if self.result_pixels is not None else None
+        )
+
+    def _status(self, text: str, level=Qgis.Info) -> None:
+        self.statusChanged.emit(text, level)
+
+    def _message_bar(self, text: str, level, duration_s: int) -> None:
+        if self.iface is not None and self.iface.messageBar() is not None:
+            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, duration_s)
+
     # --- tracking --------------------------------------------------------------------------------
-    def make_job(self, output_gpkg: str | None = None):
-        """The frozen engine job for the current video, frame, boxes and settings.
+    @staticmethod
+    def make_job(session, start_frame: int, end_frame: int | None, boxes, output_gpkg: str | None = None):
+        """The frozen engine job for the clip, start frame, boxes (DrawnBox) and settings.
 
         Without `output_gpkg` the run goes to the settings' output folder (beside the saved project by
         default), named after the video and the time; OSError when that folder cannot be made."""
@@ -49,15 +83,15 @@ class TrackingRuns:
         if output_gpkg is None:
             folder = settings.output_dir()
             folder.mkdir(parents=True, exist_ok=True)
-            output_gpkg = str(run_output_path(folder, Path(self.video_path).stem))
+            output_gpkg = str(run_output_path(folder, Path(session.video_path).stem))
         return build_job(
-            video_path=self.video_path,
-            telemetry_path=self.telemetry_path,
+            video_path=session.video_path,
+            telemetry_path=session.telemetry_path,
             model_path=settings.effective_model_path,
-            start_frame=self.frame_index,
-            end_frame=self.targets.end_frame,
-            boxes_xywh=tuple(box.xywh for box in self.boxes),
-            labels=tuple(box.label for box in self.boxes),
+            start_frame=start_frame,
+            end_frame=end_frame,
+            boxes_xywh=tuple(box.xywh for box in boxes),
+            labels=tuple(box.label for box in boxes),
             dem_path=settings.dem_path(),
             output_gpkg=output_gpkg,
             crs=settings.output_crs,
@@ -66,95 +100,89 @@ class TrackingRuns:
             score_threshold=settings.score_threshold,
         )
 
-    def start_tracking(self, output_gpkg: str | None = None) -> TrackingTask | None:
-        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
-            return None
-        self.pause()
-        if not self._go_to_boxes_frame():
-            return None
-        end_frame = self.targets.end_frame
-        if end_frame is not None and end_frame < self.frame_index:
-            self._set_status(
-                tr("The end frame {} is before the boxes' frame ({})").format(end_frame, self.frame_index),
-                Qgis.Warning,
-            )
-            return None
-        try:
-            job = self.make_job(output_gpkg)
-        except OSError as error:
-            self._set_status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
-            return None
-        pixels_only = self.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
-        self.track_layers = self.result_gpkg = self.result_pixels = None
-        if not pixels_only:
-            run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=self.group)
-            self.track_layers = TrackLayers(run_group, job.crs, 1.0 / (self.video.fps or 25.0))
-        last_frame = end_frame if end_frame is not None else int(self.video.frame_count) - 1
-        self._frames_to_track = max(last_frame - self.frame_index + 1, 1)
-        self.task = TrackingTask(
-            job,
-            tr("Tracking {} target(s) in {}").format(len(self.boxes), Path(self.video_path).name),
-            pixels_only=pixels_only,
-        )
-        self.task.framesReady.connect(self._drain_task)
-        self.task.progressChanged.connect(self._task_progress)
-        self.task.outcomeReady.connect(self._tracking_finished)
-        self.progress.setValue(0)
-        self._set_status(tr("Tracking… (output {})").format(job.output_gpkg))
-        QgsApplication.taskManager().addTask(self.task)
-        self._update_controls()
-        return self.task
-
-    def _go_to_boxes_frame(self) -> bool:
-        """Show the frame the boxes were drawn on (the run starts there); False, said in the status, when
-        they were drawn on different frames: a box only holds its object on its own frame."""
-        frames = sorted({box.frame for box in self.boxes})
+    def boxes_frame(self, boxes, end_frame: int | None) -> int | None:
+        """The frame the boxes were drawn on (a run starts there); None, said in the status, when they
+        were drawn on different frames (a box only holds its object on its own frame) or after the end
+        frame."""
+        frames = sorted({box.frame for box in boxes})
         if len(frames) > 1:
-            self._set_status(
+            self._status(
                 tr("The boxes were drawn on different frames ({}): clear them, draw all on one frame").format(
                     ", ".join(map(str, frames))
                 ),
                 Qgis.Warning,
             )
-            return False
-        return frames[0] == self.frame_index or self.show_frame(frames[0], update_map=True)
+            return None
+        if end_frame is not None and end_frame < frames[0]:
+            text = tr("The end frame {} is before the boxes' frame ({})").format(end_frame, frames[0])
+            self._status(text, Qgis.Warning)
+            return None
+        return frames[0]
 
-    def stop_tracking(self) -> None:
+    def start(
+        self,
+        session,
+        group: VideoLayerGroup,
+        start_frame: int,
+        end_frame: int | None,
+        boxes,
+        output_gpkg: str | None = None,
+    ) -> TrackingTask | None:
+        """Track `boxes` from `start_frame` in a background task; live layers in a new run group under
+        `group`. None (said in the status) when the output folder cannot be made."""
+        try:
+            job = self.make_job(session, start_frame, end_frame, boxes, output_gpkg)
+        except OSError as error:
+            self._status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
+            return None
+        pixels_only = session.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
+        self.track_layers = self.result_gpkg = self.result_pixels = None
+        if not pixels_only:
+            run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=group)
+            self.track_layers = TrackLayers(run_group, job.crs, 1.0 / session.fps)
+        last_frame = end_frame if end_frame is not None else int(session.video.frame_count) - 1
+        self._frames_to_track = max(last_frame - start_frame + 1, 1)
+        self.task = TrackingTask(
+            job,
+            tr("Tracking {} target(s) in {}").format(len(boxes), session.name),
+            pixels_only=pixels_only,
+        )
+        self.task.framesReady.connect(self._drain_task)
+        self.task.progressChanged.connect(self._task_progress)
+        self.task.outcomeReady.connect(self._tracking_finished)
+        self.progressChanged.emit(0)
+        self._status(tr("Tracking… (output {})").format(job.output_gpkg))
+        QgsApplication.taskManager().addTask(self.task)
+        return self.task
+
+    def stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
 
     def _task_progress(self, value: float) -> None:
         if self.task is not None:  # a finished task reports 100 % even when it was cancelled
-            self.progress.setValue(int(value))
+            self.progressChanged.emit(int(value))
 
     def _drain_task(self) -> None:
-        """Main thread: move the frames tracked so far into the layers, show the newest with its overlay."""
+        """Main thread: the frames tracked so far into the live layers; `framesTracked` passes them on."""
         task = self.sender() if isinstance(self.sender(), TrackingTask) else self.task
         frames = task.take() if task is not None else []
         if not frames:
             return
         if self.track_layers is not None:
             self.track_layers.add_frames(frames)
-        self.features_by_frame.update((f.frame, f) for f in frames)
-        self.tracks_panel.update_tracks(self.features_by_frame)
-        self.panels.setCurrentWidget(self.tracks_panel)
-        if self.video is not None:
-            self.show_frame(frames[-1].frame)
+        self.framesTracked.emit(frames)
 
     def _tracking_finished(self, outcome) -> None:
         self.last_outcome = outcome
         self.task = None
-        self.progress.setValue(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
-        text = self._keep_results(outcome)
-        self._apply_track_styles()  # the file's layers get what the analyst chose on the live ones
-        self._set_status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
-        if self.iface is not None and self.iface.messageBar() is not None:
-            level = Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success
-            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, level, 8)
-        self._offer_to_temporal_controller()
-        self._update_controls()
+        self.progressChanged.emit(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
+        text = self.keep_results(outcome)
+        self._status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
+        self._message_bar(text, Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success, 8)
+        self.runFinished.emit(outcome)
 
-    def _keep_results(self, outcome) -> str:
+    def keep_results(self, outcome) -> str:
         """Swap the run's live layers for its GeoPackage's (a failed run's empty group goes); the status."""
         if self.track_layers is None:  # a pixel run: its JSON lines file
             results = Path(outcome.gpkg_path)
@@ -185,59 +213,71 @@ class TrackingRuns:
             text += "\n" + tr("The run's layer group was removed while tracking: added again from the file.")
         return text
 
-    def _offer_to_temporal_controller(self) -> None:
-        """Map time spans the run, one controller frame per video frame, and animates (the video follows)."""
+    def offer_to_temporal_controller(self, map_time, fps: float) -> bool:
+        """Map time spans the run, one controller frame per video frame, and animates (the video follows:
+        the caller shows its frame again); False when the run has no time span."""
         extent = self.track_layers.time_extent() if self.track_layers is not None else None
         if extent is None:
-            return
-        fps = self.session.fps if self.session is not None else 25.0
+            return False
         begin_s, end_s = (t.toMSecsSinceEpoch() / 1000.0 for t in (extent.begin(), extent.end()))
-        shown = self.frame_index  # the controller starts at the span's first frame: the video stays
-        self.map_time.set_span(begin_s, end_s, fps)
-        self.map_time.animate()
-        self.show_frame(shown, update_map=True)
+        map_time.set_span(begin_s, end_s, fps)
+        map_time.animate()
+        return True
 
-    # --- tracks panel: one track edited on the run's layers and the video ---------------------
-    def _run_layers(self) -> dict:
+    def shutdown(self) -> None:
+        """Plugin unloaded or QGIS quitting mid-run: cancel, wait, keep the frames committed so far."""
+        if self.task is None:
+            return
+        task, self.task = self.task, None
+        task.framesReady.disconnect()
+        task.outcomeReady.disconnect()
+        task.cancel()
+        task.waitForFinished(10000)
+        kept = tr("the frames committed so far go to {}").format(task.job.output_gpkg)
+        if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
+            kept = self.keep_results(task.outcome)
+        self._status(
+            tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept), Qgis.Warning
+        )
+
+    def forget(self) -> None:
+        """File > New Project or another project opened: the latest run is not in it any more."""
+        self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = None
+
+    # --- one track edited on the run's layers --------------------------------------------------
+    def run_layers(self) -> dict:
         return self.track_layers.layers if self.track_layers is not None else {}
 
-    def _track_visibility_changed(self, track_id: int, visible: bool) -> None:
-        track_edits.set_track_visible(self._run_layers(), track_id, visible)
-        self._redraw_overlays()
+    def set_track_visible(self, track_id: int, visible: bool) -> None:
+        track_edits.set_track_visible(self.run_layers(), track_id, visible)
 
-    def _track_recoloured(self, track_id: int, color: str) -> None:
-        track_edits.set_track_color(self._run_layers(), track_id, QColor(color))
-        self._redraw_overlays()
+    def set_track_color(self, track_id: int, color: str) -> None:
+        track_edits.set_track_color(self.run_layers(), track_id, QColor(color))
 
-    def _track_renamed(self, track_id: int, label: str) -> None:
-        track_edits.rename_track(self._run_layers(), track_id, label)
-        self._redraw_overlays()
+    def rename_track(self, track_id: int, label: str) -> None:
+        track_edits.rename_track(self.run_layers(), track_id, label)
 
-    def _track_deleted(self, track_id: int) -> None:
-        """Gone from the run's layers (and file) and from the video's overlays."""
-        track_edits.delete_track(self._run_layers(), track_id)
-        for frame, features in self.features_by_frame.items():
-            kept = tuple(t for t in features.tracks if t.track_id != track_id)
-            self.features_by_frame[frame] = dataclasses.replace(features, tracks=kept)
-        self._redraw_overlays()
+    def delete_track(self, track_id: int) -> None:
+        track_edits.delete_track(self.run_layers(), track_id)
 
-    def _apply_track_styles(self) -> None:
-        layers = self._run_layers()
-        for track_id, style in self.tracks_panel.styles.items():
-            track_edits.set_track_visible(layers, track_id, style.visible)
-            track_edits.set_track_color(layers, track_id, QColor(style.color))
+    def apply_track_styles(self, styles: dict) -> None:
+        """The file's layers get what the analyst chose on the live ones (tracks panel TrackStyles)."""
+        for track_id, style in styles.items():
+            self.set_track_visible(track_id, style.visible)
+            self.set_track_color(track_id, style.color)
             if style.renamed:
-                track_edits.rename_track(layers, track_id, style.label)
-        self._redraw_overlays()
+                self.rename_track(track_id, style.label)
 
     # --- output and export -----------------------------------------------------------------------
-    def _choose_output_folder(self) -> None:
-        """The project's output folder (kept in the project file)."""
+    def choose_output_folder(self) -> bool:
+        """The project's output folder (kept in the project file); True when one was chosen."""
         settings = load_settings()
-        folder = QFileDialog.getExistingDirectory(self, tr("Output folder"), str(settings.output_dir()))
+        folder = QFileDialog.getExistingDirectory(
+            self.parent(), tr("Output folder"), str(settings.output_dir())
+        )
         if folder:
             save_settings(dataclasses.replace(settings, output_folder=folder))
-            self._update_controls()
+        return bool(folder)
 
     def open_output_folder(self) -> None:
         """Show the latest run's folder (else the output folder) in the system's file manager; without
@@ -246,31 +286,23 @@ class TrackingRuns:
         if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             return
         text = tr("No file manager to open the folder: {}").format(folder)
-        self._set_status(text, Qgis.Warning)
-        if self.iface is not None and self.iface.messageBar() is not None:
-            self.iface.messageBar().pushMessage(PLUGIN_NAME, text, Qgis.Warning, 0)
+        self._status(text, Qgis.Warning)
+        self._message_bar(text, Qgis.Warning, 0)
 
-    def _project_cleared(self) -> None:
-        """File > New Project or another project opened: the latest run is not in it any more."""
-        if self.task is not None:  # a run in progress carries on (its group is added again)
-            return
-        self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = None
-        self.progress.setValue(0)
-        self.status_label.setText("")
-        self._update_controls()
-
-    def _choose_export(self) -> None:
-        if self.result_pixels is not None:  # the dialogs suggest the run's name
+    def choose_export(self, add_to_project: bool) -> None:
+        """Ask where to export the latest run (the dialogs suggest the run's name), then export it."""
+        parent = self.parent()
+        if self.result_pixels is not None:
             path = ask_save_path(
-                self, tr("Export pixel tracks"), "CSV (*.csv)", ".csv", self.result_pixels.stem + ".csv"
+                parent, tr("Export pixel tracks"), "CSV (*.csv)", ".csv", self.result_pixels.stem + ".csv"
             )
             if path:
                 self.export_csv(path)
             return
         suggested = self.result_gpkg.name if self.result_gpkg is not None else ""
-        path = ask_save_path(self, tr("Export tracks"), "GeoPackage (*.gpkg)", ".gpkg", suggested)
+        path = ask_save_path(parent, tr("Export tracks"), "GeoPackage (*.gpkg)", ".gpkg", suggested)
         if path:
-            self.export_geopackage(path)
+            self.export_geopackage(path, add_to_project)
 
     def export_csv(self, path: str) -> Path | None:
         """The latest pixel run's records as a CSV table (frame, track, label, box, score, status)."""
@@ -280,23 +312,23 @@ class TrackingRuns:
         try:
             written = jsonl_to_csv(self.result_pixels, path)
         except SiamMaskError as error:
-            self._set_status(error.user_message, Qgis.Critical)
+            self._status(error.user_message, Qgis.Critical)
             return None
-        self._set_status(tr("Exported to {}").format(written))
+        self._status(tr("Exported to {}").format(written))
         return written
 
-    def export_geopackage(self, path: str) -> Path | None:
-        """Write the latest run's layers to `path`; with the check box ticked, add the file's layers."""
+    def export_geopackage(self, path: str, add_to_project: bool) -> Path | None:
+        """Write the latest run's layers to `path`; with `add_to_project`, add the file's layers."""
         if self.track_layers is None or not self.track_layers.complete:
-            self._set_status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
+            self._status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
             return None
         try:
             written = self.track_layers.export_geopackage(path)
         except OSError as error:
-            self._set_status(str(error), Qgis.Critical)
+            self._status(str(error), Qgis.Critical)
             return None
-        if self.export_add_check.isChecked():
+        if add_to_project:
             group = VideoLayerGroup(tr("exported {}").format(written.name))
             TrackLayers(group, self.track_layers.crs, self.track_layers.frame_duration_s, geopackage=written)
-        self._set_status(tr("Exported to {}").format(written))
+        self._status(tr("Exported to {}").format(written))
         return written

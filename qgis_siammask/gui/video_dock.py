@@ -12,28 +12,22 @@ from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QFont, QKeySequence
-from qgis.PyQt.QtWidgets import (
-    QCheckBox,
-    QDockWidget,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QShortcut,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
 
 from ..core.definitions import PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
-from ..layers import TrackLayers
 from ..playback_layers import PlaybackLayers
-from ..settings import load_settings
-from ..tasks import TrackingTask
 from .dock_map_side import MapSide
-from .dock_parts import ask_path, format_time, telemetry_text, tr, widget_row
+from .dock_parts import (
+    add_shortcut,
+    ask_path,
+    format_time,
+    monospace_label,
+    telemetry_text,
+    toggle_detached,
+    tr,
+)
+from .dock_rows import ClipRows, MapPickRow, RunRows, ViewButtons
 from .frame_view import WHEEL_ZOOM_STEP, DrawnBox, FrameView, bgr_to_qimage
 from .ground_marks import GroundMarks
 from .map_time_sync import MapTimeSync
@@ -42,7 +36,7 @@ from .overlays import overlays_from_features
 from .player import Player
 from .targets_panel import TargetsPanel
 from .telemetry_table import TelemetryTableDialog
-from .tracking_runs import TrackingRuns
+from .tracking_runs import RunController
 from .tracks_panel import TracksPanel
 from .video_session import VideoSession
 
@@ -56,7 +50,12 @@ def _from_session(name: str) -> property:
     return property(lambda dock: getattr(dock.session, name) if dock.session is not None else None)
 
 
-class VideoDock(QDockWidget, TrackingRuns, MapSide):
+def _from_runs(name: str) -> property:
+    """The run controller's attribute `name` (the latest run's), read as the dock's own."""
+    return property(lambda dock: getattr(dock.runs, name))
+
+
+class VideoDock(QDockWidget, MapSide):
     def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
         super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
         self.setObjectName("SiamMaskVideoDock")
@@ -68,12 +67,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
         self.playback_layers: PlaybackLayers | None = None
         self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
-        self.track_layers: TrackLayers | None = None  # of the latest run
-        self.result_gpkg: Path | None = None  # the latest run's GeoPackage
-        self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
-        self._frames_to_track = 1  # frames from the run's start frame to the end of the video
-        self.task: TrackingTask | None = None
-        self.last_outcome = None
+        self.runs = RunController(iface, self)  # the task, the latest run's layers and files
         self._last_map_update_s = 0.0
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
@@ -91,25 +85,15 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.model_banner = DemoModelBanner(body)  # shown while only the demo model is installed
         layout.addWidget(self.model_banner)
 
-        self.video_edit = QLineEdit(body)
-        self.video_edit.setReadOnly(True)
-        self.video_edit.setPlaceholderText(tr("No video"))
-        self.open_button = QPushButton(tr("Open video…"), body)
+        clip_rows = ClipRows(body)
+        layout.addWidget(clip_rows)
+        self.video_edit, self.open_button = clip_rows.video_edit, clip_rows.open_button
+        self.telemetry_edit = clip_rows.telemetry_edit
+        self.telemetry_table_button = clip_rows.telemetry_table_button
         self.open_button.clicked.connect(lambda: self._choose_video())
-        layout.addLayout(widget_row(QLabel(tr("Video")), self.video_edit, self.open_button))
-
-        self.telemetry_edit = QLineEdit(body)
-        self.telemetry_edit.setReadOnly(True)
-        self.telemetry_edit.setPlaceholderText(tr("Found automatically (KLV, same-name SRT/CSV)"))
-        telemetry_button = QPushButton(tr("Telemetry…"), body)
-        telemetry_button.clicked.connect(lambda: self._choose_telemetry())
-        self.telemetry_table_button = QPushButton(tr("Table…"), body)
-        self.telemetry_table_button.setToolTip(tr("Every decoded telemetry record, exportable as CSV"))
-        self.telemetry_table_button.clicked.connect(lambda: self.show_telemetry_table())
-        layout.addLayout(
-            widget_row(
-                QLabel(tr("Telemetry")), self.telemetry_edit, telemetry_button, self.telemetry_table_button
-            )
+        clip_rows.telemetry_button.clicked.connect(lambda: self._choose_telemetry())
+        self.telemetry_table_button.clicked.connect(  # enabled only with telemetry
+            lambda: TelemetryTableDialog(self.telemetry, self.session.name, self).show()
         )
 
         self.frame_view = FrameView(body)
@@ -126,44 +110,39 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
         self.step_button, self.slider = self.player.step_button, self.player.slider
         self.time_label = self.player.time_label
-        self.zoom_label = QLabel("100 %", body)
-        self.zoom_label.setToolTip(tr("Wheel: zoom about the cursor; middle or Ctrl + left drag: pan"))
-        self.frame_view.zoomChanged.connect(lambda zoom: self.zoom_label.setText(f"{zoom * 100:.0f} %"))
-        self.fit_button = QPushButton(tr("Fit"), body)
-        self.fit_button.setToolTip(tr("Show the whole frame (F)"))
+        view_buttons = ViewButtons(body)
+        self.player.entry_row.addWidget(view_buttons)
+        self.zoom_label, self.fit_button = view_buttons.zoom_label, view_buttons.fit_button
+        self.detach_button = view_buttons.detach_button
+        self.frame_view.zoomChanged.connect(view_buttons.show_zoom)
         self.fit_button.clicked.connect(lambda: self.frame_view.fit())
-        self.detach_button = QPushButton(tr("Detach"), body)
-        self.detach_button.setToolTip(tr("Float the player in its own large window, or dock it back"))
-        self.detach_button.clicked.connect(lambda: self.toggle_detached())
-        for widget in (self.zoom_label, self.fit_button, self.detach_button):
-            self.player.entry_row.addWidget(widget)
+        self.detach_button.clicked.connect(lambda: toggle_detached(self))
 
-        self.telemetry_label = QLabel(tr("No telemetry"), body)
-        font = QFont("monospace")
-        font.setStyleHint(QFont.StyleHint.TypeWriter)
-        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
-        self.telemetry_label.setFont(font)
-        self.telemetry_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.telemetry_label = monospace_label(tr("No telemetry"), body)
         layout.addWidget(self.telemetry_label)
 
         self.ground_marks = GroundMarks(self.iface, self)
         self.ground_marks.mapPointPicked.connect(self._map_point_picked)
         self.frame_view.pixelPicked.connect(self._pixel_picked)
-        self.map_pick_button = QPushButton(tr("Map → video"), body)
-        self.map_pick_button.setCheckable(True)
-        self.map_pick_button.setToolTip(
-            tr("Click the map inside the footprint: the point is marked on the video")
-        )
+        self.map_pick_row = MapPickRow(body)
+        layout.addWidget(self.map_pick_row)
+        self.map_pick_button, self.map_hint = self.map_pick_row.map_pick_button, self.map_pick_row.map_hint
         self.map_pick_button.toggled.connect(self.ground_marks.use_map_tool)
         self.ground_marks.toolDone.connect(lambda: self.map_pick_button.setChecked(False))
-        self.map_hint = QLabel(tr("Shift + click on the video: its ground point on the map"), body)
-        layout.addLayout(widget_row(self.map_pick_button, self.map_hint))
 
         self.tracks_panel = TracksPanel(body)
-        self.tracks_panel.trackVisibilityChanged.connect(self._track_visibility_changed)
-        self.tracks_panel.trackRecoloured.connect(self._track_recoloured)
-        self.tracks_panel.trackRenamed.connect(self._track_renamed)
-        self.tracks_panel.trackDeleted.connect(self._track_deleted)
+        # a deleted track leaves the video's overlays first, then the run's layers (and file)
+        self.tracks_panel.trackDeleted.connect(
+            lambda track_id: self.session and self.session.drop_track(track_id)
+        )
+        for signal, edit in (
+            (self.tracks_panel.trackVisibilityChanged, self.runs.set_track_visible),
+            (self.tracks_panel.trackRecoloured, self.runs.set_track_color),
+            (self.tracks_panel.trackRenamed, self.runs.rename_track),
+            (self.tracks_panel.trackDeleted, self.runs.delete_track),
+        ):
+            signal.connect(edit)
+            signal.connect(lambda *_: self._redraw_overlays())
 
         self.targets = TargetsPanel(body)
         self.label_edit, self.box_table = self.targets.label_edit, self.targets.box_table
@@ -178,65 +157,34 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.panels.addTab(self.tracks_panel, tr("Tracks"))
         layout.addWidget(self.panels)
 
-        self.track_button = QPushButton(tr("Track"), body)
-        # clicked(bool) must not reach start_tracking's optional output path: no argument passes
-        self.track_button.clicked.connect(lambda: self.start_tracking())
+        self.run_rows = run_rows = RunRows(body)
+        layout.addWidget(run_rows)
+        self.track_button, self.stop_button = run_rows.track_button, run_rows.stop_button
+        self.progress, self.export_button = run_rows.progress, run_rows.export_button
+        self.output_edit, self.open_folder_button = run_rows.output_edit, run_rows.open_folder_button
         if not self.tracking_enabled:
             self.track_button.setToolTip(tr("Tracking is disabled: {}").format(tracking_disabled_reason))
-        self.stop_button = QPushButton(tr("Stop"), body)
-        self.stop_button.clicked.connect(lambda: self.stop_tracking())
-        self.progress = QProgressBar(body)
-        self.progress.setRange(0, 100)
-        self.export_button = QPushButton(tr("Export GeoPackage…"), body)
-        self.export_button.clicked.connect(lambda: self._choose_export())
-        layout.addLayout(widget_row(self.track_button, self.stop_button, self.progress, self.export_button))
-
-        self.output_edit = QLineEdit(body)
-        self.output_edit.setReadOnly(True)
-        self.output_edit.setToolTip(tr("Each run writes its GeoPackage here (saved with the project)"))
-        output_button = QPushButton(tr("Folder…"), body)
-        output_button.clicked.connect(lambda: self._choose_output_folder())
-        self.open_folder_button = QPushButton(tr("Open folder"), body)
-        self.open_folder_button.clicked.connect(lambda: self.open_output_folder())
-        layout.addLayout(
-            widget_row(QLabel(tr("Output")), self.output_edit, output_button, self.open_folder_button)
+        # clicked(bool) must not reach start_tracking's optional output path: no argument passes
+        self.track_button.clicked.connect(lambda: self.start_tracking())
+        self.stop_button.clicked.connect(lambda: self.runs.stop())
+        self.export_button.clicked.connect(
+            lambda: self.runs.choose_export(run_rows.export_add_check.isChecked())
         )
-        self.export_add_check = QCheckBox(tr("Add exported files to the project"), body)
-        self.export_add_check.setChecked(True)
-        layout.addWidget(self.export_add_check)
-        self.status_label = QLabel("", body)
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths
-        layout.addWidget(self.status_label)
+        run_rows.output_button.clicked.connect(
+            lambda: self.runs.choose_output_folder() and self._update_controls()
+        )
+        self.open_folder_button.clicked.connect(lambda: self.runs.open_output_folder())
+        self.runs.statusChanged.connect(self._set_status)
+        self.runs.progressChanged.connect(self.progress.setValue)
+        self.runs.framesTracked.connect(self._frames_tracked)
+        self.runs.runFinished.connect(self._run_finished)
+        self.status_label = run_rows.status_label
         self.setWidget(body)
-        for keys, slot in (
-            (Qt.Key.Key_Space, self.toggle_play),
-            (Qt.Key.Key_Right, lambda: self.step(1)),
-            (Qt.Key.Key_Left, lambda: self.step(-1)),
-            (Qt.Modifier.SHIFT | Qt.Key.Key_Right, lambda: self.step(self._one_second())),
-            (Qt.Modifier.SHIFT | Qt.Key.Key_Left, lambda: self.step(-self._one_second())),
-            (Qt.Key.Key_Home, lambda: self.step(-self.frame_index)),
-            (Qt.Key.Key_End, lambda: self.step(self.player.last_frame - self.frame_index)),
-            (Qt.Key.Key_BracketRight, lambda: self.player.set_speed_step(1)),
-            (Qt.Key.Key_BracketLeft, lambda: self.player.set_speed_step(-1)),
-            (Qt.Key.Key_Plus, lambda: self.frame_view.zoom_about(WHEEL_ZOOM_STEP)),
-            (Qt.Key.Key_Minus, lambda: self.frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP)),
-            (Qt.Key.Key_F, self.frame_view.fit),
-        ):
-            shortcut = QShortcut(QKeySequence(keys), body)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        self.player.add_shortcuts(body)
+        add_shortcut(body, Qt.Key.Key_Plus, lambda: self.frame_view.zoom_about(WHEEL_ZOOM_STEP))
+        add_shortcut(body, Qt.Key.Key_Minus, lambda: self.frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP))
+        add_shortcut(body, Qt.Key.Key_F, self.frame_view.fit)
         self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def toggle_detached(self) -> None:
-        """Float the dock as a large window (most of the screen), or dock it back."""
-        if self.isFloating():
-            self.setFloating(False)
-            return
-        self.setFloating(True)
-        screen = self.screen().availableGeometry()
-        margin_x, margin_y = screen.width() // 20, screen.height() // 20
-        self.setGeometry(screen.adjusted(margin_x, margin_y, -margin_x, -margin_y))
 
     # --- the open clip, as the rest of the plugin reads it ----------------------------------------
     video = _from_session("video")
@@ -244,6 +192,9 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
     telemetry = _from_session("telemetry")
     telemetry_path = _from_session("telemetry_path")
     terrain = _from_session("terrain")
+    task = _from_runs("task")  # the run in progress, None between runs
+    track_layers = _from_runs("track_layers")
+    last_outcome = _from_runs("last_outcome")
 
     @property
     def features_by_frame(self) -> dict:
@@ -258,23 +209,13 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         tracking = self.task is not None
         self.player.set_controls_enabled(has_video and not tracking)
         self.frame_view.drawing_enabled = has_video and not tracking
-        self.track_button.setEnabled(
-            self.tracking_enabled and has_video and bool(self.boxes) and not tracking
+        self.run_rows.show_state(
+            self.tracking_enabled and has_video and bool(self.boxes), tracking, self.runs.results
         )
-        self.stop_button.setEnabled(tracking)
         self.tracks_panel.delete_button.setEnabled(not tracking)
-        results = self.result_gpkg or self.result_pixels
-        self.export_button.setEnabled(results is not None and not tracking)
-        self.export_button.setText(tr("Export CSV…") if self.result_pixels else tr("Export GeoPackage…"))
-        self.output_edit.setText(str(load_settings().output_dir()))  # the run's file: in the status
         has_map = has_video and self.telemetry is not None
-        self.map_pick_button.setEnabled(has_map)
+        self.map_pick_row.show_state(has_video, has_map)
         self.telemetry_table_button.setEnabled(has_map)
-        self.map_hint.setText(
-            tr("Shift + click on the video: its ground point on the map")
-            if has_map or not has_video
-            else tr("No telemetry: tracking in pixels (overlays, JSON lines, CSV export); no map")
-        )
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
         self.status_label.setText(text)
@@ -286,13 +227,6 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         if path:
             self.open_video(path)
 
-    def show_telemetry_table(self) -> TelemetryTableDialog | None:
-        if self.telemetry is None:
-            return None
-        dialog = TelemetryTableDialog(self.telemetry, self.session.name, self)
-        dialog.show()
-        return dialog
-
     def _choose_telemetry(self) -> None:
         path = ask_path(self, "telemetry", tr("Choose telemetry"), TELEMETRY_FILTER)
         if path and self.video_path:
@@ -302,7 +236,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         """Open a clip and its telemetry (automatic when `telemetry_path` is None); False on failure."""
         from ..core.errors import SiamMaskError
 
-        self.pause()
+        self.player.pause()
         try:
             session = VideoSession.open(path, telemetry_path)
         except SiamMaskError as error:
@@ -321,23 +255,14 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         video = session.video
         self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
         self.targets.set_last_frame(session.last_frame)
-        self._set_status(
-            tr("{}: {}x{} px, {:.2f} fps, {} frames; {}").format(
-                session.name,
-                video.width,
-                video.height,
-                video.fps,
-                video.frame_count,
-                session.telemetry_status,
-            )
-        )
+        self._set_status(session.summary())
         self.show_frame(0, update_map=True)
         self._update_controls()
         return True
 
     def close_video(self) -> None:
         """Close the clip; its playback layers go, its group stays while it holds tracking runs."""
-        self.pause()
+        self.player.pause()
         if self.session is not None:
             self.session.close()
         if self.playback_layers is not None:
@@ -348,7 +273,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
         self.session = self.current_frame = self._shown = self.playback_layers = self.group = None
         self.map_time.set_session(None)
         self.tracks_panel.clear()
-        self.clear_boxes()
+        self.targets.clear_boxes()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
         """Decode and show frame `index` with its overlays; move the playback map layers."""
@@ -381,32 +306,13 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
     def _frame_requested(self, index: int) -> None:
         """The player asks for a frame (slider, step, playing): past the end, playing stops."""
         if not self.show_frame(index):
-            self.pause()
+            self.player.pause()
 
     def settings_changed(self) -> None:
         """The settings dialog was accepted: the DEM and output folder shown follow at once."""
         self._update_controls()
         if self.video is not None:
             self.show_frame(self.frame_index, update_map=True)
-
-    def _one_second(self) -> int:
-        """Frames in a second of the clip (Shift + arrow steps)."""
-        return max(int(round(self.session.fps)), 1) if self.session is not None else 1
-
-    def step(self, delta: int) -> None:
-        if self.session is not None:
-            self.player.step(delta)
-
-    def toggle_play(self) -> None:
-        if self.session is not None:
-            self.player.toggle_play()
-
-    def play(self) -> None:
-        if self.session is not None:
-            self.player.play()
-
-    def pause(self) -> None:
-        self.player.pause()
 
     @property
     def playing(self) -> bool:
@@ -415,30 +321,66 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
     # --- boxes -----------------------------------------------------------------------------------
     def _frame_clicked(self, x: float, y: float) -> None:
         """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
-        from ..core.tracking.guidance import object_box_xywh
-
-        camera = self._shown[2] if self._shown is not None else None
-        settings = load_settings()
-        size_m = (settings.object_length_m, settings.object_width_m)
-        box = object_box_xywh(camera, (x, y), size_m) if camera is not None else None
-        if box is None:
-            self._set_status(tr("A click starts a track only where the frame's camera model is known "
-                                "(telemetry with position, attitude and field of view) and the spot is on "
-                                "the ground; drag a box around the target instead."), Qgis.Warning)
-            return
-        self.targets.add_drawn_box(*box, self.frame_index)
+        if not self.targets.add_clicked_box(self._camera_shown(), x, y, self.frame_index):
+            text = tr(
+                "A click starts a track only where the frame's camera model is known (telemetry with "
+                "position, attitude and field of view) and the spot is on the ground; drag a box around "
+                "the target instead."
+            )
+            self._set_status(text, Qgis.Warning)
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         """A target on the frame shown (the run will start on it)."""
         self.targets.add_box(x, y, width, height, label, self.frame_index)
 
-    def clear_boxes(self) -> None:
-        self.targets.clear_boxes()
-
     def _boxes_changed(self) -> None:
         if self.boxes:
             self.panels.setCurrentWidget(self.targets)
         self.frame_view.set_boxes(self.boxes)
+        self._update_controls()
+
+    # --- tracking: the dock's clip, frame and boxes handed to the run controller -----------------
+    def start_tracking(self, output_gpkg: str | None = None):
+        """Track the boxes from their frame (shown first) to the end frame; the TrackingTask, None when
+        not started (the status says why)."""
+        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
+            return None
+        self.player.pause()
+        start_frame = self.runs.boxes_frame(self.boxes, self.targets.end_frame)
+        if start_frame is None or not (start_frame == self.frame_index or self.show_frame(start_frame, True)):
+            return None
+        end_frame = self.targets.end_frame
+        task = self.runs.start(self.session, self.group, start_frame, end_frame, self.boxes, output_gpkg)
+        self._update_controls()
+        return task
+
+    def stop_tracking(self) -> None:
+        self.runs.stop()
+
+    def _frames_tracked(self, frames: list) -> None:
+        """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""
+        self.features_by_frame.update((f.frame, f) for f in frames)
+        self.tracks_panel.update_tracks(self.features_by_frame)
+        self.panels.setCurrentWidget(self.tracks_panel)
+        if self.video is not None:
+            self.show_frame(frames[-1].frame)
+
+    def _run_finished(self, outcome) -> None:
+        """The run's file is on the map: the analyst's track styles on it, map time spanning it."""
+        self.runs.apply_track_styles(self.tracks_panel.styles)
+        self._redraw_overlays()
+        shown = self.frame_index  # the controller starts at the span's first frame: the video stays
+        if self.runs.offer_to_temporal_controller(self.map_time, self.session.fps if self.session else 25.0):
+            self.show_frame(shown, update_map=True)
+        self._update_controls()
+
+    def _project_cleared(self) -> None:
+        """File > New Project or another project opened: the latest run is not in it any more."""
+        if self.task is not None:  # a run in progress carries on (its group is added again)
+            return
+        self.runs.forget()
+        self.progress.setValue(0)
+        self.status_label.setText("")
         self._update_controls()
 
     # --- teardown --------------------------------------------------------------------------------
@@ -448,18 +390,7 @@ class VideoDock(QDockWidget, TrackingRuns, MapSide):
             QgsProject.instance().cleared.disconnect(self._project_cleared)
         except TypeError:  # shut down before (unload, then QGIS quitting)
             pass
-        if self.task is not None:
-            task, self.task = self.task, None
-            task.framesReady.disconnect()
-            task.outcomeReady.disconnect()
-            task.cancel()
-            task.waitForFinished(10000)
-            kept = tr("the frames committed so far go to {}").format(task.job.output_gpkg)
-            if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
-                kept = self._keep_results(task.outcome)
-            self._set_status(
-                tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept), Qgis.Warning
-            )
+        self.runs.shutdown()
         self.close_video()
         self.ground_marks.clear()
-        self.track_layers = None
+        self.runs.track_layers = None

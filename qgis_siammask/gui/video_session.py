@@ -6,6 +6,7 @@ Kept apart from the dock so that what a frame means (its record, its camera) is 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,19 @@ class VideoSession:
     @property
     def fps(self) -> float:
         return self.video.fps or 25.0
+
+    def summary(self) -> str:
+        """One status line: name, size, rate, frames, telemetry."""
+        video = self.video
+        return tr("{}: {}x{} px, {:.2f} fps, {} frames; {}").format(
+            self.name, video.width, video.height, video.fps, video.frame_count, self.telemetry_status
+        )
+
+    def drop_track(self, track_id: int) -> None:
+        """A track deleted by the analyst: gone from every frame's features (and so from the overlays)."""
+        for frame, features in self.features_by_frame.items():
+            kept = tuple(t for t in features.tracks if t.track_id != track_id)
+            self.features_by_frame[frame] = dataclasses.replace(features, tracks=kept)
 
     def read(self, index: int):
         """The decoded frame `index` (core VideoFrame), None past the end or when it cannot be decoded."""
