@@ -1,12 +1,14 @@
 """The dock's parts alone: the video session (no widget) on a simulated clip, the player and the targets
-panel driven with Qt events."""
+panel driven with Qt events, the run controller running a job without the dock."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from qgis.PyQt.QtCore import Qt
-from test_plugin_support import simulated_clip
+from test_plugin_support import simulated_clip, tracking_model
 
 
 def test_video_session_frames_cameras_and_a_bad_dem(qgis_app, tmp_path_factory, tmp_path):
@@ -143,3 +145,48 @@ def test_frame_view_wheel_zoom_then_box_pan_and_fit(qgis_app, qtbot):
     assert view.zoom == 32.0
     _wheel(view, cursor, -40)
     assert view.zoom == 1.0 and view.image_rect().getRect() == (0.0, 37.5, 400.0, 225.0)
+
+
+def test_run_controller_alone_tracks_swaps_for_the_file_and_exports(
+    qgis_app, qtbot, tmp_path_factory, tmp_path, request
+):
+    """The run controller without the dock: a run on a simulated clip reports its frames and progress,
+    ends with its live layers swapped for its GeoPackage's, and exports them."""
+    from qgis.core import QgsProject
+
+    from qgis_siammask.gui.frame_view import DrawnBox
+    from qgis_siammask.gui.tracking_runs import RunController
+    from qgis_siammask.gui.video_session import VideoSession
+    from qgis_siammask.layer_tree import VideoLayerGroup
+    from qgis_siammask.settings import PluginSettings, save_settings
+
+    QgsProject.instance().clear()
+    model = tracking_model(request)
+    save_settings(PluginSettings(model_path=model, device="cpu", output_folder=str(tmp_path)))
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    session = VideoSession.open(str(result.video_path))
+    runs = RunController(None)
+    frames, progress, statuses = [], [], []
+    runs.framesTracked.connect(lambda tracked: frames.extend(f.frame for f in tracked))
+    runs.progressChanged.connect(progress.append)
+    runs.statusChanged.connect(lambda text, level: statuses.append(text))
+    try:
+        box = DrawnBox(*targets[0][1], "car", 2)
+        assert runs.boxes_frame([box, DrawnBox(1, 1, 5, 5, "van", 3)], None) is None  # two frames
+        assert runs.boxes_frame([box], 1) is None and "end frame 1" in statuses[-1]
+        assert runs.boxes_frame([box], None) == 2
+        with qtbot.waitSignal(runs.runFinished, timeout=120_000) as finished:
+            runs.start(session, VideoLayerGroup("clip"), 2, 7, [box])
+        outcome = finished.args[0]
+        assert outcome.status == "success" and outcome.frames_tracked == 6
+        assert frames == list(range(2, 8)) and progress[0] == 0 and progress[-1] == 100
+        assert runs.task is None and runs.results == "gpkg" and runs.result_gpkg == Path(outcome.gpkg_path)
+        points = runs.track_layers.layers["points"]
+        assert points.providerType() == "ogr" and points.featureCount() == 6
+        assert "Saved in" in statuses[-1]
+        exported = runs.export_geopackage(str(tmp_path / "copy.gpkg"), add_to_project=False)
+        assert exported.is_file() and len(QgsProject.instance().layerTreeRoot().findGroups()) == 1
+    finally:
+        session.close()
+        runs.forget()
+        QgsProject.instance().clear()
