@@ -16,7 +16,8 @@ from qgis_siammask.core.definitions import (
     CAMERA_FLAG_VFOV_DERIVED,
 )
 from qgis_siammask.core.errors import ProjectionError
-from qgis_siammask.core.geo.camera import CameraModel, CornerHomography, fit_homography
+from qgis_siammask.core.geo.camera import CameraModel
+from qgis_siammask.core.geo.corners import CornerHomography, fit_homography
 from qgis_siammask.core.geo.geodesy import LocalFrame
 from qgis_siammask.core.geo.terrain import DemTerrain, FlatTerrain
 from qgis_siammask.core.records import TelemetryRecord

@@ -21,14 +21,11 @@ tangent plane: it follows the Earth's curvature, which matters at oblique ranges
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..definitions import (
     ALTITUDE_HAE,
     CAMERA_FLAG_ATTITUDE_DEFAULTED,
-    CAMERA_FLAG_CORNER_HOMOGRAPHY,
     CAMERA_FLAG_GEOID_UNKNOWN,
     CAMERA_FLAG_GROUND_HEIGHT_ASSUMED,
     CAMERA_FLAG_VFOV_DERIVED,
@@ -37,6 +34,7 @@ from ..definitions import (
 )
 from ..errors import ProjectionError
 from ..records import TelemetryRecord
+from .corners import CornerHomography
 from .geodesy import (
     WGS84_B_M,
     LocalFrame,
@@ -46,6 +44,7 @@ from .geodesy import (
     geoid_separation_m,
     up_vectors,
 )
+from .image_geometry import GroundPoints, ImageGeometry, finite
 from .terrain import FlatTerrain
 
 NEWTON_ITERATIONS = 4  # flat ground: each one squares the error of a metre-level start
@@ -53,19 +52,6 @@ DEM_REFINE_ITERATIONS = 60
 DEM_TOLERANCE_M = 1e-6  # clearance above/below the DEM accepted as on it
 DEM_MAX_MARCH_STEPS = 512
 DEM_SHELL_MARGIN_M = 0.5
-
-
-@dataclass(frozen=True)
-class GroundPoints:
-    """Ground positions of N pixels. Arrays hold NaN where `valid` is False (ray missed the ground).
-
-    lonlat_deg (N, 2) float64, height_m (N,) ellipsoidal, enu_m (N, 3) in the camera's local frame.
-    """
-
-    lonlat_deg: np.ndarray
-    height_m: np.ndarray
-    enu_m: np.ndarray
-    valid: np.ndarray
 
 
 def rotation_ned_from_camera(
@@ -87,38 +73,7 @@ def _zyx(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
 _NED_TO_ENU = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
 
 
-class _ImageGeometry:
-    """What every frame model shares: image size, local frame, flags, the footprint."""
-
-    image_width_px: int
-    image_height_px: int
-    local_frame: LocalFrame
-    flags: tuple[str, ...]
-
-    def corner_pixels(self) -> np.ndarray:
-        """(4, 2) outer image corners UL, UR, LR, LL (pixel edges, not pixel centres)."""
-        right, bottom = self.image_width_px - 0.5, self.image_height_px - 0.5
-        return np.array([[-0.5, -0.5], [right, -0.5], [right, bottom], [-0.5, bottom]], dtype=np.float64)
-
-    def centre_pixel(self) -> np.ndarray:
-        return np.array([(self.image_width_px - 1) / 2.0, (self.image_height_px - 1) / 2.0])
-
-    def inside_image(self, pixels_xy: np.ndarray) -> np.ndarray:
-        """(N,) bool: (N, 2) pixel positions within the image's outer edges (NaN is outside)."""
-        x, y = pixels_xy[:, 0], pixels_xy[:, 1]
-        return (x >= -0.5) & (x <= self.image_width_px - 0.5) & (y >= -0.5) & (y <= self.image_height_px - 0.5)
-
-    def footprint(self) -> GroundPoints:
-        """Ground points of the 4 image corners (UL, UR, LR, LL); corners above the horizon invalid."""
-        return self.pixels_to_ground(self.corner_pixels())
-
-    def _ground_points(self, ecef_m: np.ndarray, valid: np.ndarray) -> GroundPoints:
-        ecef = np.where(valid[:, None], ecef_m, np.nan)
-        lat, lon, height = ecef_to_geodetic(ecef)
-        return GroundPoints(np.column_stack([lon, lat]), height, self.local_frame.ecef_to_enu(ecef), valid)
-
-
-class CameraModel(_ImageGeometry):
+class CameraModel(ImageGeometry):
     """A pinhole camera at a WGS 84 position with a MISB attitude, looking at a terrain."""
 
     def __init__(
@@ -178,24 +133,24 @@ class CameraModel(_ImageGeometry):
         lat, lon = record.sensor_latitude_deg, record.sensor_longitude_deg
         attitude = (record.platform_heading_deg, record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg)
         hfov = record.horizontal_fov_deg
-        position_usable = _finite(lat, lon, record.sensor_altitude_m)
+        position_usable = finite(lat, lon, record.sensor_altitude_m)
         if terrain is None and (position_usable or record.corners_latlon_deg):
             terrain = FlatTerrain(_flat_ground_height(record, ground_height_m, flags))
-        if not position_usable or not _finite(*attitude, hfov) or hfov <= 0:
+        if not position_usable or not finite(*attitude, hfov) or hfov <= 0:
             if record.corners_latlon_deg:
                 return CornerHomography.from_telemetry(record, image_width_px, image_height_px, terrain, flags)
             if not position_usable:
                 raise ProjectionError("telemetry has no usable sensor position (latitude, longitude, altitude)")
-            if _finite(hfov) and hfov <= 0:
+            if finite(hfov) and hfov <= 0:
                 raise ProjectionError(f"horizontal field of view is {hfov} degrees")
             raise ProjectionError("telemetry has no usable attitude or field of view, and no corner points")
         height_m = _ellipsoidal(record.sensor_altitude_m, record.altitude_reference, lat, lon, flags)
         optional = (record.platform_pitch_deg, record.platform_roll_deg, record.sensor_relative_roll_deg)
-        if not all(_finite(v) for v in optional):
+        if not all(finite(v) for v in optional):
             flags.append(CAMERA_FLAG_ATTITUDE_DEFAULTED)
-        pitch, roll, sensor_roll = (float(v) if _finite(v) else 0.0 for v in optional)
+        pitch, roll, sensor_roll = (float(v) if finite(v) else 0.0 for v in optional)
         vfov = record.vertical_fov_deg
-        if not _finite(vfov):
+        if not finite(vfov):
             flags.append(CAMERA_FLAG_VFOV_DERIVED)
             vfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(hfov) / 2) * image_height_px / image_width_px)))
         rotation = rotation_ned_from_camera(attitude[0], pitch, roll, attitude[1], attitude[2], sensor_roll)
@@ -342,86 +297,6 @@ def intersect_height_surface(origin_ecef_m: np.ndarray, rays: np.ndarray, height
     return np.where(valid, distance, np.nan), valid
 
 
-class CornerHomography(_ImageGeometry):
-    """Frame model from the reported corner points when the attitude is unusable.
-
-    A float64 homography from pixels to (east, north) metres in a local tangent plane at the frame
-    centre's height, fitted by normalised DLT on the 4 corners (plus the frame centre when reported).
-    """
-
-    def __init__(self, corners_lonlat_deg: np.ndarray, ground_height_m: float, image_width_px: int, image_height_px: int,
-                 centre_lonlat_deg=None, flags: tuple[str, ...] = ()):
-        corners = np.asarray(corners_lonlat_deg, dtype=np.float64).reshape(-1, 2)
-        if corners.shape != (4, 2) or not np.all(np.isfinite(corners)):
-            raise ProjectionError("corner points missing or not numbers: cannot fit a corner homography")
-        self.image_width_px, self.image_height_px = int(image_width_px), int(image_height_px)
-        self.flags = tuple(flags) + (CAMERA_FLAG_CORNER_HOMOGRAPHY,)
-        self.ground_height_m = float(ground_height_m)
-        ground = corners if centre_lonlat_deg is None else np.vstack([corners, centre_lonlat_deg])
-        origin = ground.mean(axis=0) if centre_lonlat_deg is None else np.asarray(centre_lonlat_deg, dtype=np.float64)
-        self.local_frame = LocalFrame(float(origin[1]), float(origin[0]), self.ground_height_m)
-        pixels = self.corner_pixels() if centre_lonlat_deg is None else np.vstack([self.corner_pixels(), self.centre_pixel()])
-        east_north = self.local_frame.to_enu(ground, self.ground_height_m)[:, :2]
-        self.homography = fit_homography(pixels, east_north)
-        self._centre_sign = np.sign((self.homography @ np.append(self.centre_pixel(), 1.0))[2])
-
-    @classmethod
-    def from_telemetry(cls, record: TelemetryRecord, width: int, height: int, terrain, flags: list[str]):
-        latlon = np.asarray(record.corners_latlon_deg, dtype=np.float64)
-        centre = None
-        if _finite(record.frame_center_latitude_deg, record.frame_center_longitude_deg):
-            centre = np.array([record.frame_center_longitude_deg, record.frame_center_latitude_deg])
-        if isinstance(terrain, FlatTerrain):
-            ground_height = terrain.height_m
-        else:  # the plane through the DEM heights under the corners (and centre)
-            points = latlon[:, ::-1] if centre is None else np.vstack([latlon[:, ::-1], centre])
-            heights = terrain.heights_m(points)
-            ground_height = float(np.nanmean(heights)) if np.isfinite(heights).any() else float(np.mean(terrain.height_range_m))
-        return cls(latlon[:, ::-1], ground_height, width, height, centre, tuple(flags))
-
-    def pixels_to_ground(self, pixels_xy: np.ndarray) -> GroundPoints:
-        pixels = np.asarray(pixels_xy, dtype=np.float64).reshape(-1, 2)
-        mapped = np.column_stack([pixels, np.ones(len(pixels))]) @ self.homography.T
-        valid = np.sign(mapped[:, 2]) == self._centre_sign
-        with np.errstate(divide="ignore", invalid="ignore"):
-            east_north = mapped[:, :2] / mapped[:, 2:3]
-        valid &= np.all(np.isfinite(east_north), axis=1) & (np.hypot(*east_north.T) <= MAX_GROUND_RANGE_M)
-        enu = np.column_stack([east_north, np.zeros(len(pixels))])
-        return self._ground_points(self.local_frame.enu_to_ecef(enu), valid)
-
-    def ground_to_pixels(self, lonlat_deg: np.ndarray, height_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        east_north = self.local_frame.to_enu(lonlat_deg, height_m)[:, :2]
-        mapped = np.column_stack([east_north, np.ones(len(east_north))]) @ np.linalg.inv(self.homography).T
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pixels = mapped[:, :2] / mapped[:, 2:3]
-        return pixels, self.inside_image(pixels)
-
-
-def fit_homography(source_xy: np.ndarray, target_xy: np.ndarray) -> np.ndarray:
-    """(3, 3) float64 homography mapping (N>=4, 2) source to target points: normalised DLT (Hartley)."""
-    def normaliser(points):
-        centre = points.mean(axis=0)
-        scale = np.sqrt(2.0) / max(float(np.mean(np.linalg.norm(points - centre, axis=1))), 1e-12)
-        return np.array([[scale, 0, -scale * centre[0]], [0, scale, -scale * centre[1]], [0, 0, 1.0]])
-
-    source_norm, target_norm = normaliser(source_xy), normaliser(target_xy)
-    src = np.column_stack([source_xy, np.ones(len(source_xy))]) @ source_norm.T
-    dst = np.column_stack([target_xy, np.ones(len(target_xy))]) @ target_norm.T
-    rows = []
-    for (x, y, _), (u, v, _) in zip(src, dst):
-        rows.append([-x, -y, -1, 0, 0, 0, u * x, u * y, u])
-        rows.append([0, 0, 0, -x, -y, -1, v * x, v * y, v])
-    _, singular, vt = np.linalg.svd(np.asarray(rows))
-    if singular[-2] < 1e-12:
-        raise ProjectionError("corner points are degenerate (collinear or repeated): no homography")
-    homography = np.linalg.inv(target_norm) @ vt[-1].reshape(3, 3) @ source_norm
-    return homography / homography[2, 2]
-
-
-def _finite(*values) -> bool:
-    return all(v is not None and np.isfinite(v) for v in values)
-
-
 def _ellipsoidal(height_m: float, reference: str | None, lat: float, lon: float, flags: list[str]) -> float:
     """Ellipsoidal height of a telemetry height; ST 0601 altitudes are MSL unless marked HAE."""
     if reference == ALTITUDE_HAE:
@@ -438,13 +313,13 @@ def _flat_ground_height(record: TelemetryRecord, ground_height_m, flags: list[st
     if ground_height_m is not None:
         return float(ground_height_m)
     elevation = record.frame_center_elevation_m
-    if _finite(elevation):
+    if finite(elevation):
         for lat, lon in (
             (record.frame_center_latitude_deg, record.frame_center_longitude_deg),
             (record.sensor_latitude_deg, record.sensor_longitude_deg),
             *(record.corners_latlon_deg or ()),
         ):
-            if _finite(lat, lon):
+            if finite(lat, lon):
                 return _ellipsoidal(elevation, record.altitude_reference, lat, lon, flags)
     flags.append(CAMERA_FLAG_GROUND_HEIGHT_ASSUMED)
     return 0.0
