@@ -4,7 +4,8 @@ For every ST 0601 packet of a KLV file (default: the Esri "Cheyenne" flight in .
 model is built from the sensor position, platform and sensor attitude and the FOVs only, on flat
 ground at the reported frame-centre elevation; its 4 image corners are compared with the reported
 corners (offset corners 26-33 + frame centre, or full corners 82-89), and so is the boresight with
-the reported frame centre. Prints the median and 90th percentile of the errors in metres.
+the reported frame centre. Prints the median and 90th percentile of the errors in metres, for the
+ST 0601 camera model and the horizon-level gimbal (the same boresight, so the same centre error).
 
     python scripts/cheyenne_footprint.py [KLV_FILE] [--width 1280 --height 720]
 """
@@ -18,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+from qgis_siammask.core.definitions import GEOREF_HORIZON, GEOREF_LABELS, GEOREF_ST0601  # noqa: E402
+
 DEFAULT_KLV = REPO_ROOT.parent / "shared" / "data" / "fmv" / "klv" / "klvdata_Cheyenne.bin"
 
 
@@ -31,12 +35,14 @@ class FootprintErrors:
     skipped: dict
 
 
-def footprint_errors(klv_path: str | Path, width_px: int = 1280, height_px: int = 720) -> FootprintErrors:
-    sys.path.insert(0, str(REPO_ROOT))
+def footprint_errors(klv_path: str | Path, width_px: int = 1280, height_px: int = 720,
+                     georef: str = GEOREF_ST0601) -> FootprintErrors:
+    """Errors of the camera model in georeferencing mode `georef` (definitions.GEOREF_ST0601 or
+    GEOREF_HORIZON) against the reported corners and frame centre."""
     from pyproj import Geod
 
     from qgis_siammask.core.errors import ProjectionError
-    from qgis_siammask.core.geo.camera import CameraModel
+    from qgis_siammask.core.geo.camera import frame_geometry
     from qgis_siammask.core.ingest.telemetry import klv_series_from_file
 
     geod = Geod(ellps="WGS84")
@@ -51,7 +57,7 @@ def footprint_errors(klv_path: str | Path, width_px: int = 1280, height_px: int 
         # Attitude only: drop the corners so the model cannot fall back on them.
         attitude_only = dataclasses.replace(record, corners_latlon_deg=None)
         try:
-            camera = CameraModel.from_telemetry(attitude_only, width_px, height_px)
+            camera = frame_geometry(attitude_only, width_px, height_px, georef)
         except ProjectionError as error:
             key = f"no camera: {error.user_message}"
             skipped[key] = skipped.get(key, 0) + 1
@@ -74,18 +80,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
     args = parser.parse_args(argv)
-    errors = footprint_errors(args.klv, args.width, args.height)
-    corners = errors.corner_m[np.isfinite(errors.corner_m)]
-    centres = errors.centre_m[np.isfinite(errors.centre_m)]
-    print(f"{args.klv.name}: {errors.packets} packets, {corners.size} corners and {centres.size} centres compared")
-    for reason, count in errors.skipped.items():
-        print(f"  skipped {count}: {reason}")
-    if corners.size:
-        print(f"corner error (m): median {np.median(corners):.1f}, 90th percentile {np.percentile(corners, 90):.1f}, "
-              f"max {corners.max():.1f}")
-    if centres.size:
-        print(f"centre error (m): median {np.median(centres):.1f}, 90th percentile {np.percentile(centres, 90):.1f}")
-    return 0 if corners.size else 1
+    compared = 0
+    for georef in (GEOREF_ST0601, GEOREF_HORIZON):
+        errors = footprint_errors(args.klv, args.width, args.height, georef)
+        corners = errors.corner_m[np.isfinite(errors.corner_m)]
+        centres = errors.centre_m[np.isfinite(errors.centre_m)]
+        compared += corners.size
+        print(f"{args.klv.name}, {GEOREF_LABELS[georef]}: {errors.packets} packets, {corners.size} corners "
+              f"and {centres.size} centres compared")
+        for reason, count in errors.skipped.items():
+            print(f"  skipped {count}: {reason}")
+        if corners.size:
+            print(f"  corner error (m): median {np.median(corners):.1f}, 90th percentile "
+                  f"{np.percentile(corners, 90):.1f}, max {corners.max():.1f}")
+        if centres.size:
+            print(f"  centre error (m): median {np.median(centres):.1f}, 90th percentile "
+                  f"{np.percentile(centres, 90):.1f}")
+    return 0 if compared else 1
 
 
 if __name__ == "__main__":

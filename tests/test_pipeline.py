@@ -159,6 +159,33 @@ def test_missing_and_nan_telemetry_flag_frames_without_crashing(clip, model_path
     assert _frames_in(tmp_path / "out.gpkg", with_geometry=True) == [2, 3]
 
 
+def test_reported_corners_mode_counts_frames_without_corners_and_keeps_the_mode(clip, model_path, tmp_path):
+    import dataclasses
+
+    import geopandas as gpd
+
+    from qgis_siammask.core.ingest.misb0601 import encode_st0601
+
+    simulation, _, _ = clip
+    records = list(simulation.telemetry)
+    for index in (0, 1):  # position and attitude usable, no corners
+        records[index] = dataclasses.replace(records[index], corners_latlon_deg=None)
+    klv = tmp_path / "telemetry.klv"
+    klv.write_bytes(b"".join(encode_st0601(r) for r in records))
+    out = tmp_path / "out.gpkg"
+    seen = []
+    job = _job(clip, model_path, out, telemetry_path=str(klv), end_frame=3, georef=d.GEOREF_CORNERS)
+    result = run_tracking_job(job, on_frame=seen.append)
+    assert result.status == d.JOB_SUCCESS, result.message
+    assert result.frames_tracked == 4 and result.frames_without_camera == 2
+    assert "no reported corners" in seen[0].message and seen[2].message == ""
+    footprints = gpd.read_file(out, layer=d.LAYER_FOOTPRINTS)
+    assert set(footprints[d.FIELD_GEOREF]) == {d.GEOREF_CORNERS}
+    assert sorted(footprints[~footprints.geometry.isna()][d.FIELD_FRAME]) == [2, 3]
+    failed = run_tracking_job(_job(clip, model_path, tmp_path / "bad.gpkg", georef="tilted"))
+    assert failed.status == d.JOB_FAILED and "unknown georeferencing 'tilted'" in failed.message
+
+
 def test_video_without_telemetry_is_a_clear_error(clip, model_path, tmp_path):
     import shutil
 

@@ -120,6 +120,24 @@ def test_append_continues_and_replace_starts_over(tmp_path):
     assert len(gpd.read_file(path, layer=d.LAYER_POINTS)) == 4
 
 
+def test_footprints_keep_the_georeferencing_mode_and_an_older_file_gains_the_field(tmp_path):
+    import dataclasses
+
+    import geopandas as gpd
+    from osgeo import ogr
+
+    path = tmp_path / "out.gpkg"
+    write_frames(path, range(2)).close()
+    dataset = ogr.Open(str(path), 1)  # a file written before the field existed
+    footprints = dataset.GetLayerByName(d.LAYER_FOOTPRINTS)
+    assert footprints.DeleteField(footprints.GetLayerDefn().GetFieldIndex(d.FIELD_GEOREF)) == 0
+    dataset = footprints = None
+    with TrackStore(path, mode="append") as store:
+        store.write_frame(dataclasses.replace(synthetic_frame(2), georef=d.GEOREF_HORIZON))
+    written = gpd.read_file(path, layer=d.LAYER_FOOTPRINTS)
+    assert list(written[d.FIELD_GEOREF].fillna("")) == ["", "", d.GEOREF_HORIZON]
+
+
 def test_append_refuses_another_crs(tmp_path):
     path = tmp_path / "out.gpkg"
     write_frames(path, range(1)).close()

@@ -86,6 +86,19 @@ CAMERA_FLAG_GROUND_HEIGHT_ASSUMED = "ground_height_assumed"  # no frame-centre e
 CAMERA_FLAG_ATTITUDE_DEFAULTED = "attitude_defaulted"  # missing platform pitch/roll or sensor roll taken as 0
 CAMERA_FLAG_VFOV_DERIVED = "vfov_derived"  # vertical FOV from the horizontal one and square pixels
 CAMERA_FLAG_CORNER_HOMOGRAPHY = "corner_homography"  # attitude unusable: homography from reported corners
+# How a frame is put on the ground (chosen per project; TrackingJob.georef, the footprints' `georef`).
+GEOREF_ST0601 = "st0601"  # the MISB ST 0601 camera model: platform then sensor angles (the default)
+GEOREF_HORIZON = "horizon"  # a horizon-level gimbal: the same boresight, image roll from tag 20 alone
+GEOREF_CORNERS = "corners"  # the corners the telemetry reports (tags 26-33 or 82-89), by homography
+# Appended, never reordered: the Processing algorithm stores the choice as an index into this tuple.
+GEOREF_MODES = (GEOREF_ST0601, GEOREF_HORIZON, GEOREF_CORNERS)
+GEOREF_LABELS = {  # what the analyst reads (the plugin translates them)
+    GEOREF_ST0601: "ST 0601 camera model",
+    GEOREF_HORIZON: "Horizon-level gimbal",
+    GEOREF_CORNERS: "Reported corners",
+}
+SIMULATOR_GIMBALS = (GEOREF_ST0601, GEOREF_HORIZON)  # how a simulated gimbal turns the picture
+FIELD_GEOREF = "georef"  # footprints: the georeferencing mode that placed the frame
 SIMULATION_JSON = "simulation.json"
 SIMULATION_VIDEO = "video.ts"
 SIMULATION_SRT = "video.srt"
@@ -204,6 +217,7 @@ PROJECT_SCOPE = "qgis_siammask"
 PROJECT_ENTRY_DEM_LAYER = "dem_layer_id"
 PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
 PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
+PROJECT_ENTRY_GEOREF = "georef"
 GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
 OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder
 PYTHON_PROBE_TIMEOUT_S = 10.0  # the dependencies check runs a candidate interpreter to read its version

@@ -36,6 +36,8 @@ from typing import Callable
 from .definitions import (
     DEFAULT_CRS,
     GEO_FLAG_NO_CAMERA,
+    GEOREF_MODES,
+    GEOREF_ST0601,
     JOB_CANCELLED,
     JOB_FAILED,
     JOB_SUCCESS,
@@ -75,6 +77,7 @@ class TrackingJob:
     simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     output_mode: str = MODE_REPLACE
     geo_guidance: bool = True  # search where the telemetry predicts each target; coast lost ones
+    georef: str = GEOREF_ST0601  # how each frame is put on the ground (definitions.GEOREF_MODES)
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,10 @@ class _Run:
         job = self.job
         if not job.boxes_xywh:
             raise SiamMaskError("draw at least one box around a target to track")
+        if job.georef not in GEOREF_MODES:
+            raise SiamMaskError(
+                f"unknown georeferencing {job.georef!r}: expected one of {', '.join(GEOREF_MODES)}"
+            )
         check_writable(job.output_gpkg, job.output_mode)
         from .geo.terrain import DemTerrain
         from .ingest.telemetry import open_telemetry
@@ -217,6 +224,7 @@ class _Run:
                 motion=motion,
                 time_s=frame.time_s,
                 camera_error=camera_error,
+                georef=job.georef,
             )
             self.store.write_frame(features)
             self.frames_tracked += 1
@@ -231,11 +239,11 @@ class _Run:
 
     def _camera(self, record):
         """(the frame's camera model or None, why there is none)."""
-        from .geo.camera import CameraModel
+        from .geo.camera import frame_geometry
 
         width, height = self.video.width, self.video.height
         try:
-            return CameraModel.from_telemetry(record, width, height, terrain=self.terrain), ""
+            return frame_geometry(record, width, height, self.job.georef, terrain=self.terrain), ""
         except ProjectionError as error:
             return None, error.user_message
 

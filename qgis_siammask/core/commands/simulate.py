@@ -1,8 +1,11 @@
-"""`python -m qgis_siammask simulate --out DIR --seed N [--frames F] [--oblique DEG] [--dem]`."""
+"""`python -m qgis_siammask simulate --out DIR --seed N [--frames F] [--oblique DEG] [--dem]
+[--gimbal horizon]`."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ..definitions import GEOREF_ST0601, SIMULATOR_GIMBALS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vehicles", type=int, default=3, help="number of vehicles (default 3)")
     parser.add_argument("--size", default="640x360", help="frame size WxH (default 640x360)")
     parser.add_argument("--altitude", type=float, default=120.0, metavar="M", help="height above ground")
+    parser.add_argument("--wobble", type=float, default=2.0, metavar="DEG",
+                        help="amplitude of the platform's pitch and roll oscillation (default 2)")
+    parser.add_argument("--gimbal", default=GEOREF_ST0601, choices=SIMULATOR_GIMBALS,
+                        help="st0601: the picture rolls with the platform as ST 0601 composes the angles "
+                             "(default); horizon: the gimbal keeps the picture level with the horizon")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         SimulationConfig(
             out_dir=args.out, seed=args.seed, frames=args.frames, oblique_deg=args.oblique, dem=args.dem,
             vehicle_count=args.vehicles, width_px=width, height_px=height, altitude_agl_m=args.altitude,
+            platform_wobble_deg=args.wobble, gimbal=args.gimbal,
         )
     )
     print(f"wrote {len(result.frames)} frames to {result.out_dir} ({result.crs}); "

@@ -18,6 +18,11 @@ few tens of metres, so relative geometry and footprints barely change).
 
 The "flat" ground is the surface of constant ellipsoidal height (the frame-centre elevation), not a
 tangent plane: it follows the Earth's curvature, which matters at oblique ranges of kilometres.
+
+How a frame is put on the ground is chosen per project (`frame_geometry`, definitions.GEOREF_MODES):
+the ST 0601 composition above (the default), a horizon-level gimbal (`level_with_horizon`: the same
+boresight, the image roll taken from tag 20 alone), or the corners the telemetry reports
+(corners.CornerHomography).
 """
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ from ..definitions import (
     CAMERA_FLAG_GEOID_UNKNOWN,
     CAMERA_FLAG_GROUND_HEIGHT_ASSUMED,
     CAMERA_FLAG_VFOV_DERIVED,
+    GEOREF_CORNERS,
+    GEOREF_HORIZON,
+    GEOREF_MODES,
+    GEOREF_ST0601,
     MAX_GROUND_RANGE_M,
     WGS84_A_M,
 )
@@ -52,6 +61,8 @@ DEM_REFINE_ITERATIONS = 60
 DEM_TOLERANCE_M = 1e-6  # clearance above/below the DEM accepted as on it
 DEM_MAX_MARCH_STEPS = 512
 DEM_SHELL_MARGIN_M = 0.5
+NO_CORNERS_MESSAGE = "no reported corners in this frame's telemetry (ST 0601 tags 26-33 or 82-89)"
+NADIR_TOLERANCE = 1e-12  # |boresight x vertical| below this: looking straight down, no horizon
 
 
 def rotation_ned_from_camera(
@@ -59,6 +70,35 @@ def rotation_ned_from_camera(
 ) -> np.ndarray:
     """(3, 3) rotation taking camera-frame vectors to local NED, ST 0601 platform then sensor angles."""
     return _zyx(heading_deg, pitch_deg, roll_deg) @ _zyx(azimuth_deg, elevation_deg, sensor_roll_deg)
+
+
+def level_with_horizon(rotation: np.ndarray, sensor_roll_deg: float) -> np.ndarray:
+    """(3, 3) NED <- camera rotation of a horizon-level gimbal with the boresight of `rotation`.
+
+    `rotation` is the ST 0601 rotation without the sensor roll (tag 20 taken as 0); only its boresight
+    (first column) and, to pick a side, its image right (second column) are used. Many gimbals keep
+    the picture level whatever the airframe does: the platform's pitch and roll move the line of sight,
+    but do not roll the picture about it. So the camera frame is rebuilt from the boresight b and the
+    local vertical d = (0, 0, 1) (NED down):
+
+    - image right y = d x b / |d x b|: horizontal and square to the boresight, so image rows are level
+      (of its two signs, the one nearer the ST 0601 image right: the smallest turn about the boresight);
+    - image down z = b x y: in the vertical plane through the boresight, pointing down;
+    - then the picture is rolled by tag 20 alone about the boresight: R = [b y z] Rx(sensor roll).
+
+    With the platform level (pitch = roll = 0) this is exactly the ST 0601 rotation Rz(h + az) Ry(el)
+    Rx(roll). Straight down (b = d) there is no horizon: the ST 0601 image axes are kept; near nadir the
+    level frame turns quickly with the boresight's lean, so that mode suits oblique views.
+    """
+    boresight, right_st0601 = rotation[:, 0], rotation[:, 1]
+    right = np.cross(_DOWN_NED, boresight)
+    length = float(np.linalg.norm(right))
+    if length < NADIR_TOLERANCE:
+        right = right_st0601
+    else:
+        right = right / length * (1.0 if float(right @ right_st0601) >= 0.0 else -1.0)
+    level = np.column_stack([boresight, right, np.cross(boresight, right)])
+    return level @ _zyx(0.0, 0.0, sensor_roll_deg)
 
 
 def _zyx(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
@@ -71,6 +111,7 @@ def _zyx(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
 
 
 _NED_TO_ENU = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
+_DOWN_NED = np.array([0.0, 0.0, 1.0])
 
 
 class CameraModel(ImageGeometry):
@@ -123,11 +164,13 @@ class CameraModel(ImageGeometry):
             )
 
     @classmethod
-    def from_telemetry(cls, record: TelemetryRecord, image_width_px: int, image_height_px: int, terrain=None, ground_height_m=None):
+    def from_telemetry(cls, record: TelemetryRecord, image_width_px: int, image_height_px: int, terrain=None,
+                       ground_height_m=None, horizon_level: bool = False):
         """The frame's camera; a corner homography when the attitude is unusable; ProjectionError otherwise.
 
         `terrain` None: flat at `ground_height_m` (ellipsoidal) if given, else at the frame-centre
-        elevation, else at 0 m with the `ground_height_assumed` flag.
+        elevation, else at 0 m with the `ground_height_assumed` flag. `horizon_level`: a gimbal that
+        keeps the picture level (`level_with_horizon`) instead of the ST 0601 composition.
         """
         flags: list[str] = []
         lat, lon = record.sensor_latitude_deg, record.sensor_longitude_deg
@@ -153,7 +196,13 @@ class CameraModel(ImageGeometry):
         if not finite(vfov):
             flags.append(CAMERA_FLAG_VFOV_DERIVED)
             vfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(hfov) / 2) * image_height_px / image_width_px)))
-        rotation = rotation_ned_from_camera(attitude[0], pitch, roll, attitude[1], attitude[2], sensor_roll)
+        if horizon_level:
+            unrolled = rotation_ned_from_camera(attitude[0], pitch, roll, attitude[1], attitude[2], 0.0)
+            rotation = level_with_horizon(unrolled, sensor_roll)
+        else:
+            rotation = rotation_ned_from_camera(
+                attitude[0], pitch, roll, attitude[1], attitude[2], sensor_roll
+            )
         return cls(lat, lon, height_m, rotation, hfov, vfov, image_width_px, image_height_px, terrain, tuple(flags))
 
     # --- rays ---------------------------------------------------------------------------------
@@ -269,6 +318,28 @@ class CameraModel(ImageGeometry):
         """Height of ray points above the DEM (m); NaN off the DEM."""
         lat, lon, height = ecef_to_geodetic(self.sensor_ecef_m + distance_m[:, None] * rays)
         return height - self.terrain.heights_m(np.column_stack([lon, lat]))
+
+
+def frame_geometry(record: TelemetryRecord, image_width_px: int, image_height_px: int,
+                   georef: str = GEOREF_ST0601, terrain=None, ground_height_m=None):
+    """How frame `record` is put on the ground in georeferencing mode `georef` (definitions.GEOREF_*):
+    a CameraModel (ST 0601 or horizon-level) or a CornerHomography of the reported corners.
+
+    Every projection of the plugin goes through here (tracking runs, the dock's footprint and marks).
+    ProjectionError when the frame cannot be placed; in the corners mode, a frame whose telemetry
+    reports no corners says so. `terrain` and `ground_height_m` as in `CameraModel.from_telemetry`.
+    """
+    if georef == GEOREF_CORNERS:
+        if not record.corners_latlon_deg:
+            raise ProjectionError(NO_CORNERS_MESSAGE)
+        flags: list[str] = []
+        if terrain is None:
+            terrain = FlatTerrain(_flat_ground_height(record, ground_height_m, flags))
+        return CornerHomography.from_telemetry(record, image_width_px, image_height_px, terrain, flags)
+    if georef not in GEOREF_MODES:
+        raise ProjectionError(f"unknown georeferencing {georef!r}: expected one of {', '.join(GEOREF_MODES)}")
+    return CameraModel.from_telemetry(record, image_width_px, image_height_px, terrain, ground_height_m,
+                                      horizon_level=georef == GEOREF_HORIZON)
 
 
 def intersect_height_surface(origin_ecef_m: np.ndarray, rays: np.ndarray, height_m: float) -> tuple[np.ndarray, np.ndarray]:

@@ -71,6 +71,7 @@ class FrameFeatures:
     tracks: tuple[TrackFeature, ...] = ()
     geo_flag: str = ""
     message: str = ""  # why the frame could not be projected, for logs
+    georef: str = ""  # the georeferencing mode that placed it (definitions.GEOREF_MODES)
 
     @property
     def feature_count(self) -> int:
@@ -121,19 +122,23 @@ def frame_features(
     motion: MotionEstimator | None = None,
     time_s: float | None = None,
     camera_error: str = "",
+    georef: str = "",
 ) -> FrameFeatures:
     """Project one frame's tracks onto the ground.
 
     `camera` is a `camera.CameraModel` (or None when the frame's telemetry could not make one: the frame
     is then flagged `no_camera` and every track keeps its attributes without geometry). `time_s` is the
-    frame's video time, used for speed when given (else `time_utc`).
+    frame's video time, used for speed when given (else `time_utc`). `georef`: the mode that made the
+    camera, kept with the frame.
     """
     outlines_px = [(mask_outline_px(t.mask) if t.mask is not None else None, _rotated_box_px(t)) for t in tracks]
     if camera is None:
         features = tuple(TrackFeature(t.track_id, t.label, frame_index, time_utc, float(t.score), t.status,
                                       geo_flag=GEO_FLAG_NO_CAMERA, mask_px=mask_px, box_px=box_px)
                          for t, (mask_px, box_px) in zip(tracks, outlines_px))
-        return FrameFeatures(frame_index, time_utc, crs, None, features, GEO_FLAG_NO_CAMERA, camera_error)
+        return FrameFeatures(
+            frame_index, time_utc, crs, None, features, GEO_FLAG_NO_CAMERA, camera_error, georef
+        )
     to_crs = _lonlat_to_crs(crs)
     footprint, footprint_flag = ground_polygon(_image_outline_px(camera), camera, simplify_tolerance_m, to_crs)
     seconds = time_s if time_s is not None else (time_utc.timestamp() if time_utc is not None else None)
@@ -166,7 +171,9 @@ def frame_features(
                 box_px=box_px,
             )
         )
-    return FrameFeatures(frame_index, time_utc, crs, footprint, tuple(features), footprint_flag)
+    return FrameFeatures(
+        frame_index, time_utc, crs, footprint, tuple(features), footprint_flag, georef=georef
+    )
 
 
 def mask_outline_px(mask: np.ndarray):

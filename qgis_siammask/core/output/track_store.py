@@ -2,11 +2,12 @@
 
 One SQLite transaction per frame, so a crash, a kill or a cancel leaves a valid file holding every frame
 committed before it. Layers (names and fields in definitions.py): masks (MultiPolygon), boxes (Polygon),
-points (Point, with speed and heading), footprints (Polygon, one per frame) and lines (LineString, one
-per track). Track lines are rebuilt from the points in the same transaction as the frame whenever a
-track has grown by 1% since its line was last written (every frame for the first hundred points), so
-the work stays linear in the track length; `close()` brings every line up to date, and so does
-re-opening a file in append mode, so lines in a file whose writer died lag by at most 1% of a track.
+points (Point, with speed and heading), footprints (Polygon, one per frame, with the georeferencing mode
+that placed it) and lines (LineString, one per track). Track lines are rebuilt from the points in the
+same transaction as the frame whenever a track has grown by 1% since its line was last written (every
+frame for the first hundred points), so the work stays linear in the track length; `close()` brings
+every line up to date, and so does re-opening a file in append mode, so lines in a file whose writer
+died lag by at most 1% of a track.
 
 Written with GDAL/OGR (Debian GDAL, the library QGIS itself uses), never through qgis, so it runs
 headless. Errors are checked by return code: GDAL's exception mode is process-wide and must not be
@@ -26,6 +27,7 @@ from ..definitions import (
     FIELD_FIRST_FRAME,
     FIELD_FRAME,
     FIELD_GEO_FLAG,
+    FIELD_GEOREF,
     FIELD_HEADING_DEG,
     FIELD_LABEL,
     FIELD_LAST_FRAME,
@@ -75,7 +77,10 @@ LAYER_FIELDS = {
     LAYER_MASKS: _TRACK_FIELDS,
     LAYER_BOXES: _TRACK_FIELDS,
     LAYER_POINTS: _TRACK_FIELDS + (_Field(FIELD_SPEED_MPS, "real"), _Field(FIELD_HEADING_DEG, "real")),
-    LAYER_FOOTPRINTS: (_Field(FIELD_FRAME, "int"), _Field(FIELD_TIME_UTC, "datetime"), _Field(FIELD_GEO_FLAG, "str")),
+    LAYER_FOOTPRINTS: (
+        _Field(FIELD_FRAME, "int"), _Field(FIELD_TIME_UTC, "datetime"), _Field(FIELD_GEO_FLAG, "str"),
+        _Field(FIELD_GEOREF, "str"),
+    ),
     LAYER_LINES: (
         _Field(FIELD_TRACK_ID, "int"),
         _Field(FIELD_LABEL, "str"),
@@ -206,7 +211,8 @@ class TrackStore:
         written = self._create(
             LAYER_FOOTPRINTS,
             features.footprint,
-            {FIELD_FRAME: features.frame, FIELD_TIME_UTC: features.time_utc, FIELD_GEO_FLAG: features.geo_flag},
+            {FIELD_FRAME: features.frame, FIELD_TIME_UTC: features.time_utc,
+             FIELD_GEO_FLAG: features.geo_flag, FIELD_GEOREF: features.georef},
         )
         for track in features.tracks:
             attributes = _track_attributes(track)
@@ -267,6 +273,9 @@ class TrackStore:
     def _layer(self, name: str):
         from osgeo import ogr
 
+        field_types = {
+            "int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime
+        }
         layer = self._ds.GetLayerByName(name)
         if layer is not None:
             existing = layer.GetSpatialRef()
@@ -274,6 +283,12 @@ class TrackStore:
                 raise OutputError(
                     f"cannot append: layer {name} is in {existing.GetName()}, not {self.crs}", path=self.path
                 )
+            definition = layer.GetLayerDefn()
+            for spec in LAYER_FIELDS[name]:  # a file from an older version lacks the newer fields
+                if definition.GetFieldIndex(spec.name) < 0 and layer.CreateField(
+                        ogr.FieldDefn(spec.name, field_types[spec.kind])) != 0:
+                    raise OutputError(f"cannot append: cannot add field {spec.name} to layer {name}",
+                                      details=_gdal_error(), path=self.path)
             return layer
         geometry_type = {
             LAYER_MASKS: ogr.wkbMultiPolygon,
@@ -285,7 +300,6 @@ class TrackStore:
         layer = self._ds.CreateLayer(name, self._srs, geometry_type, ["SPATIAL_INDEX=YES"])
         if layer is None:
             raise OutputError(f"cannot create layer {name}", details=_gdal_error(), path=self.path)
-        field_types = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime}
         for spec in LAYER_FIELDS[name]:
             layer.CreateField(ogr.FieldDefn(spec.name, field_types[spec.kind]))
         # Create the table and its R-tree now, not at close as GDAL defers them, so the file is complete

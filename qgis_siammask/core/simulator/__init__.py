@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import definitions as d
-from ..errors import OutputError
-from ..geo.camera import CameraModel
+from ..errors import OutputError, SiamMaskError
+from ..geo.camera import frame_geometry
 from ..geo.terrain import DemTerrain, FlatTerrain
 from .config import SimulationConfig, SimulationResult
 from .flight import telemetry_for_frames
@@ -47,7 +47,10 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 
     from ..ingest.misb0601 import encode_st0601
 
-    started = time.perf_counter()
+    if config.gimbal not in d.SIMULATOR_GIMBALS:
+        raise SiamMaskError(
+            f"unknown gimbal {config.gimbal!r}: expected one of {', '.join(d.SIMULATOR_GIMBALS)}"
+        )
     out = Path(config.out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -72,7 +75,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
 
     records = telemetry_for_frames(config, scene, flight_rng, vehicles)
     pixels = truth_pixels(config.width_px, config.height_px)
-    ground_truth = GroundTruth(scene)
+    ground_truth = GroundTruth(scene, config.gimbal)
     frames, records_out = [], []
     for index, record in enumerate(records):
         truth = ground_truth(record, config.width_px, config.height_px, pixels)
@@ -108,7 +111,7 @@ def simulate(config: SimulationConfig) -> SimulationResult:
     try:
         with open(out / d.SIMULATION_BOXES, "w", encoding="utf-8") as boxes_file:
             for index, record in enumerate(records_out):
-                camera = CameraModel.from_telemetry(record, config.width_px, config.height_px, terrain)
+                camera = frame_geometry(record, config.width_px, config.height_px, config.gimbal, terrain)
                 tick = time.perf_counter()
                 image, labels = renderer.render(camera, index / config.fps)
                 render_seconds += time.perf_counter() - tick

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..definitions import GEOREF_ST0601
+
 
 @dataclass(frozen=True)
 class SimulationConfig:
@@ -32,6 +34,7 @@ class SimulationConfig:
     ground_resolution_m: float = 0.15  # coarsened when the texture would exceed MAX_TEXTURE_PX
     platform_wobble_deg: float = 2.0  # amplitude of the platform pitch/roll oscillation
     sensor_roll_deg: float | None = None
+    gimbal: str = GEOREF_ST0601  # GEOREF_HORIZON: the gimbal keeps the picture level (definitions)
     vehicle_count: int = 3
     vehicle_length_range_m: tuple[float, float] = (3.8, 7.5)
     vehicle_speed_range_mps: tuple[float, float] = (3.0, 12.0)

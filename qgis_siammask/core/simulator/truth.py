@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..definitions import GEOREF_HORIZON, GEOREF_ST0601
+
 FINE_STEP_M = 0.25  # march step before bisection; the generated relief is far smoother than this
 BISECTIONS = 40  # 0.25 m / 2^40: far below a micrometre
 MAX_RANGE_M = 20_000.0
@@ -32,8 +34,13 @@ def _ecef(lon, lat, height) -> np.ndarray:
     return np.column_stack([np.atleast_1d(x), np.atleast_1d(y), np.atleast_1d(z)])
 
 
-def camera_rays_ecef(record, width_px: int, height_px: int, pixels_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sensor ECEF (3,), (N, 3) unit ray directions) for pixels, from the telemetry record alone."""
+def camera_rays_ecef(record, width_px: int, height_px: int, pixels_xy: np.ndarray,
+                     gimbal: str = GEOREF_ST0601) -> tuple[np.ndarray, np.ndarray]:
+    """(sensor ECEF (3,), (N, 3) unit ray directions) for pixels, from the telemetry record alone.
+
+    `gimbal` GEOREF_HORIZON: the picture is kept level, so the sensor roll applied is the levelling
+    roll (`_levelling_roll_deg`) plus tag 20, instead of tag 20 alone.
+    """
     from scipy.spatial.transform import Rotation
 
     lon, lat, h = record.sensor_longitude_deg, record.sensor_latitude_deg, record.sensor_altitude_m
@@ -46,11 +53,11 @@ def camera_rays_ecef(record, width_px: int, height_px: int, pixels_xy: np.ndarra
     north = np.cross(up, east)  # exactly orthogonal
     ned_axes = np.column_stack([north, east, -up])  # NED basis vectors in ECEF, as columns
     platform = Rotation.from_euler("ZYX", [record.platform_heading_deg, record.platform_pitch_deg, record.platform_roll_deg], degrees=True)
-    sensor = Rotation.from_euler(
-        "ZYX",
-        [record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg, record.sensor_relative_roll_deg],
-        degrees=True,
-    )
+    azimuth, elevation = record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg
+    sensor_roll = record.sensor_relative_roll_deg
+    if gimbal == GEOREF_HORIZON:
+        sensor_roll += _levelling_roll_deg(platform, azimuth, elevation)
+    sensor = Rotation.from_euler("ZYX", [azimuth, elevation, sensor_roll], degrees=True)
     ned_from_camera = (platform * sensor).as_matrix()
     half_w = np.tan(np.radians(record.horizontal_fov_deg) / 2) / (width_px / 2)
     half_h = np.tan(np.radians(record.vertical_fov_deg) / 2) / (height_px / 2)
@@ -62,16 +69,32 @@ def camera_rays_ecef(record, width_px: int, height_px: int, pixels_xy: np.ndarra
     return origin, rays / np.linalg.norm(rays, axis=1, keepdims=True)
 
 
-class GroundTruth:
-    """Ray-casts pixels of a telemetry record onto one scene's ground."""
+def _levelling_roll_deg(platform, azimuth_deg: float, elevation_deg: float) -> float:
+    """The roll about the boresight, nearest to none (within +-90 degrees), after which the image right
+    axis of the ST 0601 camera (platform, then azimuth and elevation) has no vertical part.
 
-    def __init__(self, scene):
+    After a roll r the image right is cos(r) right + sin(r) bottom, whose down (NED z) part vanishes
+    where tan(r) = -right_down / bottom_down.
+    """
+    from scipy.spatial.transform import Rotation
+
+    sensor = Rotation.from_euler("ZYX", [azimuth_deg, elevation_deg, 0.0], degrees=True)
+    unrolled = (platform * sensor).as_matrix()
+    roll = float(np.degrees(np.arctan2(-unrolled[2, 1], unrolled[2, 2])))
+    return roll - 180.0 if roll > 90.0 else roll + 180.0 if roll < -90.0 else roll
+
+
+class GroundTruth:
+    """Ray-casts pixels of a telemetry record onto one scene's ground, for a gimbal (SIMULATOR_GIMBALS)."""
+
+    def __init__(self, scene, gimbal: str = GEOREF_ST0601):
         self.scene = scene
+        self.gimbal = gimbal
         self._clearance = _height_function(scene)
 
     def __call__(self, record, width_px: int, height_px: int, pixels_xy: np.ndarray) -> dict:
         """Where each pixel's ray first meets the ground: lonlat_deg (N, 2), height_m (N,), valid (N,)."""
-        origin, rays = camera_rays_ecef(record, width_px, height_px, pixels_xy)
+        origin, rays = camera_rays_ecef(record, width_px, height_px, pixels_xy, self.gimbal)
         lonlat = np.full((len(rays), 2), np.nan)
         height = np.full(len(rays), np.nan)
         valid = np.zeros(len(rays), bool)
