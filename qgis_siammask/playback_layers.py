@@ -1,5 +1,6 @@
-"""Playback layers of one video: the frame on screen's footprint, platform position and frame centre, the
-line of sight between them, and the platform's trail over the frames played.
+"""Playback layers of one video: the frame on screen's footprint (named with the georeferencing mode that
+placed it), platform position and frame centre, the line of sight between them, and the platform's trail
+over the frames played.
 
 Scratch memory layers (one feature each, moved as the video plays), found by id each time.
 """
@@ -15,8 +16,9 @@ from qgis.core import (
     QgsSingleSymbolRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
-from .core.definitions import LAYER_FOOTPRINTS
+from .core.definitions import GEOREF_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
 from .core.output.track_store import LAYER_FIELDS
 from .layer_tree import VideoLayerGroup
 from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_footprints
@@ -91,12 +93,18 @@ class PlaybackLayers:
         platform_lonlat=None,
         centre_lonlat=None,
         trail_lonlat=(),
+        georef: str = GEOREF_ST0601,
     ):
         """Move each layer's single feature; a None position empties that layer. `trail_lonlat`: the
-        platform positions of the frames played, in frame order (a line from two on)."""
+        platform positions of the frames played, in frame order (a line from two on). `georef`: the mode
+        that placed the footprint, in its attribute and in the footprint layer's name."""
         if any(self._layer(name) is None for name in self._layer_ids):
             self._create()
-        values = [frame_index, qdatetime(time_utc), ""]
+        values = [frame_index, qdatetime(time_utc), "", georef]
+        label = QCoreApplication.translate("PlaybackLayers", GEOREF_LABELS[georef])
+        footprint_name = f"{PLAYBACK_FOOTPRINT} ({label})"
+        if self.footprint.name() != footprint_name:
+            self.footprint.setName(footprint_name)
         footprint = (
             QgsGeometry.fromPolygonXY([[QgsPointXY(x, y) for x, y in footprint_lonlat]])
             if footprint_lonlat is not None

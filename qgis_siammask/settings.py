@@ -1,8 +1,8 @@
 """The plugin's settings, read as one frozen dataclass, kept where their scope says.
 
 Plugin-wide (model, device, precision, score threshold, the fallback output folder) in QgsSettings
-under `qgis_siammask/`; bound to a project (DEM layer, output CRS, output folder) in the project file
-(`QgsProject.writeEntry`), so another project never gets a layer id that is not its own.
+under `qgis_siammask/`; bound to a project (DEM layer, output CRS, output folder, georeferencing mode) in
+the project file (`QgsProject.writeEntry`), so another project never gets a layer id that is not its own.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 from .core.definitions import (
     DEFAULT_CRS,
     DEFAULT_OBJECT_SIZE_M,
+    GEOREF_MODES,
+    GEOREF_ST0601,
     OUTPUT_SUBFOLDER,
     PRECISION_FP32,
     PRECISIONS,
     PROJECT_ENTRY_DEM_LAYER,
+    PROJECT_ENTRY_GEOREF,
     PROJECT_ENTRY_OUTPUT_CRS,
     PROJECT_ENTRY_OUTPUT_FOLDER,
     PROJECT_SCOPE,
@@ -35,6 +38,7 @@ _PROJECT_ENTRIES = {
     "dem_layer_id": PROJECT_ENTRY_DEM_LAYER,
     "output_crs": PROJECT_ENTRY_OUTPUT_CRS,
     "output_folder": PROJECT_ENTRY_OUTPUT_FOLDER,
+    "georef": PROJECT_ENTRY_GEOREF,
 }
 
 
@@ -70,6 +74,7 @@ class PluginSettings:
     dem_layer_id: str = ""
     output_crs: str = DEFAULT_CRS
     output_folder: str = ""
+    georef: str = GEOREF_ST0601  # how frames are put on the ground (definitions.GEOREF_MODES)
     object_length_m: float = DEFAULT_OBJECT_SIZE_M[0]  # one-click start: the box of an object this big
     object_width_m: float = DEFAULT_OBJECT_SIZE_M[1]
 
@@ -123,6 +128,7 @@ def load_settings(project: QgsProject | None = None) -> PluginSettings:
         dem_layer_id=entries["dem_layer_id"],
         output_crs=entries["output_crs"] or DEFAULT_CRS,
         output_folder=entries["output_folder"],
+        georef=entries["georef"] if entries["georef"] in GEOREF_MODES else GEOREF_ST0601,
         object_length_m=_positive(length, DEFAULT_OBJECT_SIZE_M[0]),
         object_width_m=_positive(width, DEFAULT_OBJECT_SIZE_M[1]),
     )

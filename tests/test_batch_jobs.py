@@ -33,6 +33,7 @@ def test_jsonl_jobs_with_defaults_and_paths_from_the_job_file(tmp_path):
                     "start_frame": 5,
                     "end_frame": 9,
                     "dem": "dem.tif",
+                    "georef": "horizon",
                 },
             ],
         )
@@ -49,15 +50,16 @@ def test_jsonl_jobs_with_defaults_and_paths_from_the_job_file(tmp_path):
         start_frame=5,
         end_frame=9,
         dem_path=str(tmp_path / "dem.tif"),
+        georef="horizon",
     )
 
 
 def test_csv_jobs_read_as_the_jsonl_ones(tmp_path):
     csv_path = tmp_path / "jobs.csv"
     csv_path.write_text(
-        "video,boxes,labels,name,end_frame,telemetry\n"
-        'a.ts,"1,2,30,40",,,,\n'
-        'b.ts,"1,2,3,4;5,6,7,8",car;van,second,9,b.csv\n'
+        "video,boxes,labels,name,end_frame,telemetry,georef\n"
+        'a.ts,"1,2,30,40",,,,,\n'
+        'b.ts,"1,2,3,4;5,6,7,8",car;van,second,9,b.csv,corners\n'
     )
     jsonl = _write_jsonl(
         tmp_path / "jobs.jsonl",
@@ -70,6 +72,7 @@ def test_csv_jobs_read_as_the_jsonl_ones(tmp_path):
                 "name": "second",
                 "end_frame": 9,
                 "telemetry": "b.csv",
+                "georef": "corners",
             },
         ],
     )
@@ -91,6 +94,7 @@ def test_csv_jobs_read_as_the_jsonl_ones(tmp_path):
         ({"video": "a.ts", "boxes": [[1, 2, 3, 4]], "start_frame": 9, "end_frame": 3}, "before start_frame"),
         ({"video": "a.ts", "boxes": [[1, 2, 3, 4]], "name": "../escape"}, "plain file name"),
         ({"video": "a.ts", "boxes": [[1, 2, 3, 4]], "fps": 25}, "unknown key(s) fps"),
+        ({"video": "a.ts", "boxes": [[1, 2, 3, 4]], "georef": "tilted"}, "georef 'tilted' is not one of"),
     ],
 )
 def test_bad_lines_are_refused_naming_file_and_line(tmp_path, entry, expected):
@@ -98,6 +102,17 @@ def test_bad_lines_are_refused_naming_file_and_line(tmp_path, entry, expected):
     with pytest.raises(InputFileError, match="line 2") as caught:
         read_jobs(path)
     assert str(path) in caught.value.user_message and expected in caught.value.user_message
+
+
+def test_the_job_record_names_the_georeferencing_so_a_rerun_in_another_mode_redoes_the_job(tmp_path):
+    import dataclasses
+
+    from qgis_siammask.core.batch.runner import BatchSettings, job_record
+
+    job = read_jobs(_write_jsonl(tmp_path / "jobs.jsonl", [{"video": "a.ts", "boxes": [[1, 2, 3, 4]]}]))[0]
+    settings = BatchSettings(out_dir=str(tmp_path), model_path="model.pt")
+    assert job_record(job, settings)["georef"] == "st0601"
+    assert job_record(dataclasses.replace(job, georef="horizon"), settings)["georef"] == "horizon"
 
 
 def test_two_jobs_writing_the_same_geopackage_are_refused(tmp_path):

@@ -47,6 +47,7 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
             "BOXES": ";".join(",".join(f"{v:.1f}" for v in box) for _, box in targets[:2]),
             "LABELS": "truck;car",
             "DEVICE": 2,  # cpu
+            "GEOREF": 1,  # horizon-level gimbal
             "OUTPUT": str(output),
         },
         context=context,
@@ -80,6 +81,21 @@ def test_algorithm_runs_through_processing_run(processing_ready, tmp_path_factor
     assert {f["label"] for f in points.getFeatures()} == {"truck", "car"}
     assert QgsVectorLayer(f"{output}|layername=lines", "lines", "ogr").featureCount() == 2
     assert {f["frame"] for f in points.getFeatures()} == set(range(6))
+    footprints = QgsVectorLayer(f"{output}|layername=footprints", "footprints", "ogr")
+    assert {f["georef"] for f in footprints.getFeatures()} == {"horizon"}
+
+
+def test_georeferencing_defaults_to_the_projects_choice(processing_ready):
+    from qgis.core import QgsProject
+
+    registry = QgsApplication.processingRegistry()
+    algorithm = registry.createAlgorithmById("siammask:trackobjectsinvideo")  # kept: it owns its parameters
+    assert algorithm.parameterDefinition("GEOREF").defaultValue() == 0  # ST 0601
+    QgsProject.instance().writeEntry("qgis_siammask", "georef", "corners")
+    algorithm = registry.createAlgorithmById("siammask:trackobjectsinvideo")  # as a dialog opened now
+    parameter = algorithm.parameterDefinition("GEOREF")
+    assert parameter.defaultValue() == 2 and parameter.options()[2] == "Reported corners"
+    QgsProject.instance().clear()
 
 
 def test_default_output_in_the_projects_folder(processing_ready, tmp_path):

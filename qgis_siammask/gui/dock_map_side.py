@@ -1,5 +1,5 @@
-"""The map side of the video dock: the terrain the camera uses, the playback layers following the frame
-on screen, a video pixel marked on the map and a map point marked on the video.
+"""The map side of the video dock: the terrain and georeferencing the camera uses, the playback layers
+following the frame on screen, a video pixel marked on the map and a map point marked on the video.
 
 A mixin of `VideoDock` (it uses the dock's session, frame view and status line), apart only to keep
 each module to one job.
@@ -15,8 +15,13 @@ from .dock_parts import lonlat, tr
 
 class MapSide:
     def _sync_terrain(self) -> None:
-        """Use the settings' DEM (the one tracking will use) as soon as it is chosen; None: flat ground."""
-        problem = self.session.use_dem(load_settings().dem_path()) if self.session is not None else None
+        """Use the settings' DEM (the one tracking will use; None: flat ground) and georeferencing mode
+        as soon as they are chosen."""
+        if self.session is None:
+            return
+        settings = load_settings()
+        self.session.georef = settings.georef
+        problem = self.session.use_dem(settings.dem_path())
         if problem:
             text = tr("DEM not usable, the map assumes flat ground: {}").format(problem)
             self._set_status(text, Qgis.Warning)
@@ -34,7 +39,9 @@ class MapSide:
         if platform is not None:  # the played span: one position per frame, whatever order they came in
             self.trail_lonlat[frame_index] = platform
         trail = [self.trail_lonlat[index] for index in sorted(self.trail_lonlat)]
-        self.playback_layers.show(frame_index, record.time_utc, footprint, platform, centre, trail)
+        self.playback_layers.show(
+            frame_index, record.time_utc, footprint, platform, centre, trail, self.session.georef
+        )
 
     def _catch_up_map(self) -> None:
         """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""

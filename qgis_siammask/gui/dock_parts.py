@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..core.definitions import GEOREF_LABELS, GEOREF_ST0601
 from ..settings import SETTINGS_PREFIX
 
 
@@ -36,8 +37,14 @@ def _value(value, fmt: str) -> str:
     return "–" if value is None else format(value, fmt)
 
 
-def telemetry_text(record) -> str:
-    """The read-out under the video: what the telemetry says about this frame."""
+def georef_label(georef: str) -> str:
+    """The analyst's name of a georeferencing mode (definitions.GEOREF_MODES)."""
+    return tr(GEOREF_LABELS.get(georef, georef))
+
+
+def telemetry_text(record, georef: str = GEOREF_ST0601, problem: str | None = None) -> str:
+    """The read-out under the video: what the telemetry says about this frame, and how it is put on the
+    ground (`georef`; `problem`: why it cannot be)."""
     if record is None:
         return tr("No telemetry")
     time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
@@ -55,6 +62,7 @@ def telemetry_text(record) -> str:
             f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
             f" {_value(r.frame_center_longitude_deg, '.6f')}"
             f"  slant {_value(r.slant_range_m, '.0f')} m",
+            tr("ground  {}").format(georef_label(georef)) + (tr(": {}").format(problem) if problem else ""),
         ]
     )
 

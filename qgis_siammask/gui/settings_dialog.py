@@ -1,5 +1,5 @@
 """Settings dialog: plugin-wide (model file, checked on selection; device; precision; score threshold;
-one-click object size) and this project's (DEM, output CRS, output folder)."""
+one-click object size) and this project's (DEM, georeferencing, output CRS, output folder)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QPushButton,
 )
 
-from ..core.definitions import PRECISIONS
+from ..core.definitions import GEOREF_LABELS, GEOREF_MODES, PRECISIONS
 from ..settings import DEVICES, PluginSettings, default_model_path, load_settings, save_settings
 from .dock_parts import widget_row
 from .models_dialog import ModelsDialog, available_devices
@@ -109,6 +109,17 @@ class SettingsDialog(QDialog):
                 self.dem_combo.setCurrentIndex(index)
         form.addRow(QLabel(tr("<b>This project</b> (saved in the project file)"), self))
         form.addRow(tr("DEM (empty: flat ground)"), self.dem_combo)
+        self.georef_combo = QComboBox(self)
+        for mode in GEOREF_MODES:
+            self.georef_combo.addItem(tr(GEOREF_LABELS[mode]), mode)
+        self.georef_combo.setCurrentIndex(GEOREF_MODES.index(current.georef))
+        self.georef_combo.setToolTip(tr(
+            "How each frame is put on the ground. ST 0601 camera model: platform and sensor angles composed "
+            "as the standard defines them. Horizon-level gimbal: the same line of sight, but the picture is "
+            "kept level with the horizon (its roll from the sensor roll, tag 20, alone), as many gimbals do. "
+            "Reported corners: the four corners the telemetry gives (tags 26-33 or 82-89); frames without "
+            "them get no ground position."))
+        form.addRow(tr("Georeferencing"), self.georef_combo)
         self.crs_widget = QgsProjectionSelectionWidget(self)
         self.crs_widget.setCrs(QgsCoordinateReferenceSystem(current.output_crs))
         form.addRow(tr("Output CRS"), self.crs_widget)
@@ -144,6 +155,7 @@ class SettingsDialog(QDialog):
             precision=self.precision_combo.currentText(),
             score_threshold=self.threshold_spin.value(),
             dem_layer_id=dem.id() if dem is not None else "",
+            georef=self.georef_combo.currentData(),
             output_crs=self.crs_widget.crs().authid() or "EPSG:4326",
             output_folder=self.output_widget.filePath(),
             object_length_m=self.object_spins[0].value(),

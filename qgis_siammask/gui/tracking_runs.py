@@ -93,6 +93,7 @@ class RunController(QObject):
             boxes_xywh=tuple(box.xywh for box in boxes),
             labels=tuple(box.label for box in boxes),
             dem_path=settings.dem_path(),
+            georef=settings.georef,
             output_gpkg=output_gpkg,
             crs=settings.output_crs,
             device=settings.device,

@@ -286,7 +286,8 @@ class VideoDock(QDockWidget, MapSide):
         if problem:
             QgsMessageLog.logMessage(f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.Info)
         self._shown = (frame.index, record, camera)
-        self.telemetry_label.setText(telemetry_text(record))  # every frame: the map alone is throttled
+        # every frame: the map alone is throttled
+        self.telemetry_label.setText(telemetry_text(record, self.session.georef, problem))
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         self._redraw_overlays()
         self._mark_map_point_on_video()

@@ -1,5 +1,5 @@
 """One open clip and what the dock derives from it per frame, without a widget: the reader, its
-telemetry, the terrain, the camera of a frame and the tracked features by frame.
+telemetry, the terrain and georeferencing mode, the camera of a frame and the tracked features by frame.
 
 Kept apart from the dock so that what a frame means (its record, its camera) is testable alone.
 """
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.definitions import GEOREF_ST0601
 from .dock_parts import tr
 
 
@@ -25,6 +26,7 @@ class VideoSession:
         self.telemetry_status = telemetry_status  # one line for the status bar
         self.terrain = None  # core.geo.terrain.DemTerrain of `dem_path`, None for flat ground
         self.dem_path: str | None = None
+        self.georef = GEOREF_ST0601  # how a frame is put on the ground (definitions.GEOREF_MODES)
         self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the runs
         self._frame_times_utc_s: np.ndarray | None = None
 
@@ -98,17 +100,16 @@ class VideoSession:
         return None
 
     def camera_at(self, time_s: float):
-        """(telemetry record, camera model, problem) of a video time; record and camera may be None."""
+        """(telemetry record, frame geometry in the session's `georef` mode, problem) of a video time;
+        record and geometry may be None."""
         if self.telemetry is None:
             return None, None, None
         from ..core.errors import SiamMaskError
-        from ..core.geo.camera import CameraModel
+        from ..core.geo.camera import frame_geometry
 
         record = self.telemetry.at(time_s)
         try:
-            camera = CameraModel.from_telemetry(
-                record, self.video.width, self.video.height, terrain=self.terrain
-            )
+            camera = frame_geometry(record, self.video.width, self.video.height, self.georef, terrain=self.terrain)
         except SiamMaskError as error:
             return record, None, error.user_message
         return record, camera, None

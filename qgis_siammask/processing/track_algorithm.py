@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
@@ -26,7 +27,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.definitions import JOB_FAILED, TRACK_LAYERS
+from ..core.definitions import GEOREF_LABELS, GEOREF_MODES, JOB_FAILED, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
@@ -113,6 +114,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
     LABELS = "LABELS"
     DEM = "DEM"
     GEO_GUIDANCE = "GEO_GUIDANCE"
+    GEOREF = "GEOREF"
     OUTPUT = "OUTPUT"
     FRAMES_TRACKED = "FRAMES_TRACKED"
     STATUS = "STATUS"
@@ -182,6 +184,14 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             )
         )
         self.addParameter(
+            QgsProcessingParameterEnum(
+                self.GEOREF,
+                tr("Georeferencing (how each frame is put on the ground)"),
+                options=[tr(GEOREF_LABELS[mode]) for mode in GEOREF_MODES],
+                defaultValue=GEOREF_MODES.index(settings.georef),
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterFileDestination(
                 self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)", defaultValue=_default_output(settings)
             )
@@ -223,6 +233,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             dem_path=dem_layer.source().split("|")[0] if dem_layer is not None else None,
             output_gpkg=self.parameterAsFileOutput(parameters, self.OUTPUT, context),
             geo_guidance=self.parameterAsBool(parameters, self.GEO_GUIDANCE, context),
+            georef=GEOREF_MODES[self.parameterAsEnum(parameters, self.GEOREF, context)],
             **engine_values(self, parameters, context),
         )
         feedback.pushInfo(

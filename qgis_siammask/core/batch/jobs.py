@@ -2,7 +2,8 @@
 
 JSON lines: one object per line with `video`, `boxes` ([[x, y, w, h], ...] in pixels on the start
 frame) and optionally `name` (default: the video's stem), `telemetry`, `labels` (one per box),
-`start_frame`, `end_frame` (inclusive), `dem`. Blank lines and lines starting with `#` are skipped.
+`start_frame`, `end_frame` (inclusive), `dem`, `georef` (how frames are put on the ground: `st0601`,
+the default, `horizon` or `corners`). Blank lines and lines starting with `#` are skipped.
 
 CSV (a header row names the same columns, in any order): `boxes` is `x,y,w,h;x,y,w,h` (a quoted
 cell), `labels` is `car;truck`; empty cells mean "not given".
@@ -20,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..definitions import BATCH_JOB_FIELDS, BATCH_JOB_RECORD_SUFFIX
+from ..definitions import BATCH_JOB_FIELDS, BATCH_JOB_RECORD_SUFFIX, GEOREF_MODES, GEOREF_ST0601
 from ..errors import InputFileError
 
 Box = tuple[float, float, float, float]
@@ -38,6 +39,7 @@ class BatchJob:
     start_frame: int = 0
     end_frame: int | None = None
     dem_path: str | None = None
+    georef: str = GEOREF_ST0601
 
 
 def read_jobs(path: str | Path) -> list[BatchJob]:
@@ -134,6 +136,9 @@ def _job(entry: dict, base: Path) -> BatchJob:
     end_frame = None if entry.get("end_frame") is None else _frame(entry["end_frame"], "end_frame")
     if end_frame is not None and end_frame < start_frame:
         raise ValueError(f"end_frame {end_frame} is before start_frame {start_frame}")
+    georef = str(entry.get("georef") or GEOREF_ST0601)
+    if georef not in GEOREF_MODES:
+        raise ValueError(f"georef {georef!r} is not one of {', '.join(GEOREF_MODES)}")
     return BatchJob(
         name=name,
         video_path=video,
@@ -143,6 +148,7 @@ def _job(entry: dict, base: Path) -> BatchJob:
         start_frame=start_frame,
         end_frame=end_frame,
         dem_path=_absolute(entry["dem"], base) if entry.get("dem") else None,
+        georef=georef,
     )
 
 

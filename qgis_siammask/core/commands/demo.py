@@ -12,7 +12,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..definitions import FIELD_FRAME, FIELD_STATUS, JOB_SUCCESS, LAYER_POINTS, STATUS_LOST, TRACK_LAYERS
+from ..definitions import (
+    FIELD_FRAME,
+    FIELD_STATUS,
+    GEOREF_MODES,
+    GEOREF_ST0601,
+    JOB_SUCCESS,
+    LAYER_POINTS,
+    STATUS_LOST,
+    TRACK_LAYERS,
+)
 from ..errors import InputFileError, ModelError, SiamMaskError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -44,6 +53,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-geo-guidance", dest="geo_guidance", action="store_false",
                         help="search around the last image position only (the authors' rule), not where "
                              "the telemetry predicts the target")
+    parser.add_argument("--georef", default=GEOREF_ST0601, choices=GEOREF_MODES,
+                        help="how each frame is put on the ground: st0601 (the ST 0601 camera model, default), "
+                             "horizon (a horizon-level gimbal: image roll from tag 20 alone), corners (the "
+                             "corners the telemetry reports, tags 26-33 or 82-89)")
 
 
 def run(args) -> int:
@@ -64,6 +77,7 @@ def run(args) -> int:
         dem_path=str(simulation.dem_path) if simulation.dem_path else None,
         device=args.device,
         geo_guidance=args.geo_guidance,
+        georef=args.georef,
     )
     print(f"tracking vehicle {vehicle_id} from box {box} with {model_path} ...", flush=True)
     shown = []
@@ -83,6 +97,7 @@ def run(args) -> int:
         "vehicle_id": vehicle_id,
         "frames_tracked": result.frames_tracked,
         "frames_without_camera": result.frames_without_camera,
+        "georef": job.georef,
         "features_per_layer": result.layer_feature_counts,
         "tracking_s": round(result.elapsed_s, 1),
         "frames_per_s": round(result.frames_tracked / max(result.elapsed_s, 1e-9), 2),
