@@ -84,6 +84,10 @@ def test_corners_mode_places_the_frame_on_the_reported_corners():
     geometry = frame_geometry(reported, WIDTH, HEIGHT, d.GEOREF_CORNERS)
     assert isinstance(geometry, CornerHomography) and d.CAMERA_FLAG_CORNER_HOMOGRAPHY in geometry.flags
     np.testing.assert_allclose(geometry.footprint().lonlat_deg, corners, atol=1e-9)
+    # a map point back to its pixel, as the dock marks it: heights from the geometry's own terrain
+    lonlat = geometry.pixels_to_ground(np.array([[100.0, 50.0]])).lonlat_deg
+    pixels, visible = geometry.ground_to_pixels(lonlat, geometry.terrain.heights_m(lonlat))
+    assert visible[0] and np.abs(pixels - [[100.0, 50.0]]).max() < 1e-6
     # the attitude is there, but the other modes use it and not the corners
     assert isinstance(frame_geometry(reported, WIDTH, HEIGHT, d.GEOREF_HORIZON), CameraModel)
 

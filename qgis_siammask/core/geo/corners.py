@@ -26,6 +26,7 @@ class CornerHomography(ImageGeometry):
         self.image_width_px, self.image_height_px = int(image_width_px), int(image_height_px)
         self.flags = tuple(flags) + (CAMERA_FLAG_CORNER_HOMOGRAPHY,)
         self.ground_height_m = float(ground_height_m)
+        self.terrain = FlatTerrain(self.ground_height_m)  # the surface it projects onto, as a camera's
         ground = corners if centre_lonlat_deg is None else np.vstack([corners, centre_lonlat_deg])
         origin = ground.mean(axis=0) if centre_lonlat_deg is None else np.asarray(centre_lonlat_deg, dtype=np.float64)
         self.local_frame = LocalFrame(float(origin[1]), float(origin[0]), self.ground_height_m)
