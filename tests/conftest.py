@@ -55,3 +55,37 @@ def default_model_path() -> Path:
     if not committed:
         pytest.skip(f"no default model under {DEFAULT_MODEL_DIR}")
     return committed[0]
+
+
+@pytest.fixture()
+def dock(qgis_app, qtbot, tmp_path, request):
+    """The video dock in its own window, in an empty project, tracking on the CPU into tmp_path/out."""
+    from qgis.core import QgsProject
+    from test_plugin_support import StubInterface, tracking_model
+
+    from qgis_siammask.gui.video_dock import VideoDock
+    from qgis_siammask.settings import PluginSettings, save_settings
+
+    QgsProject.instance().clear()  # each test starts in an empty project, whatever ran before it
+    save_settings(
+        PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path / "out"))
+    )
+    iface = StubInterface()
+    widget = VideoDock(iface)
+    widget.setFloating(True)  # its own window: the stub main window is never shown
+    widget.resize(640, 900)
+    widget.show()
+    qtbot.waitExposed(widget)
+    yield widget
+    widget.shutdown()
+    widget.deleteLater()
+    iface.main_window.deleteLater()
+    QgsProject.instance().clear()
+
+
+@pytest.fixture()
+def clip(tmp_path_factory):
+    """The simulated clip of the dock tests (GUI_CLIP_FRAMES frames, rendered once per session)."""
+    from test_plugin_support import GUI_CLIP_FRAMES, simulated_clip
+
+    return simulated_clip(tmp_path_factory.getbasetemp(), GUI_CLIP_FRAMES)

@@ -341,7 +341,7 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     folder_shown, status_shown = state["output_shown"]  # the folder in the field, the file in the status
     assert folder_shown == str(output_dir) and state["gpkg"] in status_shown
     assert state["overlays"] >= 1
-    assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the run's frames
+    assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the clip (all tracked)
     assert all(state["screenshots"]) and len(state["screenshots"]) == 5
     assert state["zoom"] == pytest.approx(1.25**6, rel=0.01)  # six wheel clicks over the frame
     assert (SCREENSHOTS / "qgis_dock.png").stat().st_size > 20000

@@ -12,33 +12,9 @@ import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QPoint, Qt
-from test_plugin_support import StubInterface, simulated_clip, tracking_model, truth_centres
+from test_plugin_support import GUI_CLIP_FRAMES, StubInterface, truth_centres
 
-FRAMES = 10
-
-
-@pytest.fixture()
-def dock(qgis_app, qtbot, tmp_path, request):
-    from qgis.core import QgsProject
-
-    from qgis_siammask.gui.video_dock import VideoDock
-    from qgis_siammask.settings import PluginSettings, save_settings
-
-    QgsProject.instance().clear()  # each test starts in an empty project, whatever ran before it
-    save_settings(
-        PluginSettings(model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path / "out"))
-    )
-    iface = StubInterface()
-    widget = VideoDock(iface)
-    widget.setFloating(True)  # its own window: the stub main window is never shown
-    widget.resize(640, 900)
-    widget.show()
-    qtbot.waitExposed(widget)
-    yield widget
-    widget.shutdown()
-    widget.deleteLater()
-    iface.main_window.deleteLater()
-    QgsProject.instance().clear()
+FRAMES = GUI_CLIP_FRAMES  # the conftest `clip`
 
 
 def _click(qtbot, button):
@@ -60,11 +36,6 @@ def _gpkg_layers(group_name):
     assert group is not None, group_name
     layers = [node.layer() for node in group.findLayers()]
     return {layer.name(): layer for layer in layers if layer.providerType() == "ogr"}
-
-
-@pytest.fixture()
-def clip(tmp_path_factory):
-    return simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
 
 
 def _draw_box(qtbot, view, box_xywh):
@@ -371,10 +342,13 @@ def test_player_entry_speed_zoom_and_detach(dock, clip, qtbot):
 
     view = dock.frame_view
     fitted = view.image_rect()
+    fitted_percent = 100.0 * fitted.width() / result.config.width_px  # screen pixels per video pixel
+    assert dock.zoom_label.text() == f"{fitted_percent:.0f} %"
     _wheel(view, view.rect().center(), 3)
-    assert view.image_rect().width() > 1.9 * fitted.width() and dock.zoom_label.text() == "195 %"
+    assert view.image_rect().width() > 1.9 * fitted.width()
+    assert dock.zoom_label.text() == f"{fitted_percent * 1.25**3:.0f} %"
     qtbot.mouseClick(dock.fit_button, Qt.MouseButton.LeftButton)
-    assert view.image_rect() == fitted and dock.zoom_label.text() == "100 %"
+    assert view.image_rect() == fitted and dock.zoom_label.text() == f"{fitted_percent:.0f} %"
 
     dock.setFloating(False)
     qtbot.mouseClick(dock.detach_button, Qt.MouseButton.LeftButton)
@@ -417,17 +391,22 @@ def test_temporal_controller_and_video_move_together(qgis_app, qtbot, clip):
         QgsProject.instance().clear()
 
 
-def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip):
+def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip, tmp_path):
     """Shift + click on a vehicle in the video: the map's cross lands on its true ground position; with
     *Map → video* on, a click on the map at another vehicle marks that vehicle on the video, on each
-    frame; a click outside the footprint says so."""
+    frame, and the map gets its previous tool back; a click outside the footprint says so. The marks'
+    messages leave the status line alone; Esc, *Clear marks*, another clip and a new project clear the
+    marks, and a clip without telemetry turns the pressed tool off."""
     from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsRectangle
+    from qgis.gui import QgsMapToolPan
 
     from qgis_siammask.gui.video_dock import VideoDock
 
     result, targets = clip
     iface = StubInterface()
     iface.canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    pan = QgsMapToolPan(iface.canvas)
+    iface.canvas.setMapTool(pan)  # the analyst's tool before Map → video
     to_map = QgsCoordinateTransform(
         QgsCoordinateReferenceSystem("EPSG:4326"),
         iface.canvas.mapSettings().destinationCrs(),
@@ -439,21 +418,23 @@ def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip):
     dock.resize(640, 900)
     dock.show()
     qtbot.waitExposed(dock)
+    view = dock.frame_view
+
+    def shift_click_on(box):
+        x, y, w, h = box
+        at = view.image_to_widget(x + w / 2, y + h / 2).toPoint()
+        qtbot.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, at)
+
     try:
         assert dock.open_video(str(result.video_path))
+        status = dock.status_label.text()
         (first_id, first_box), (second_id, second_box) = targets[:2]
-        x, y, w, h = first_box
-        view = dock.frame_view
-        qtbot.mouseClick(
-            view,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.ShiftModifier,
-            view.image_to_widget(x + w / 2, y + h / 2).toPoint(),
-        )
+        shift_click_on(first_box)
         cross = to_map.transform(dock.ground_marks.map_point, QgsCoordinateTransform.ReverseTransform)
         assert _metres((cross.x(), cross.y()), truth_centres(result, first_id)[0]) < 1.5
+        x, y, w, h = first_box
         assert np.allclose(view._marked, (x + w / 2, y + h / 2), atol=1.0)  # the video marks it too
-        assert "lat" in dock.status_label.text()
+        assert "lat" in dock.map_hint.text() and dock.status_label.text() == status  # the file line stays
 
         target = to_map.transform(QgsPointXY(*truth_centres(result, second_id)[0]))
         iface.canvas.setExtent(
@@ -467,15 +448,46 @@ def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip):
         qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
         x, y, w, h = second_box
         assert np.allclose(view._marked, (x + w / 2, y + h / 2), atol=2.0), (view._marked, second_box)
+        assert iface.canvas.mapTool() is pan and not dock.map_pick_button.isChecked()  # one pick, tool back
         qtbot.mouseClick(dock.step_button, Qt.MouseButton.LeftButton)
         assert view._marked is not None  # the marked ground point followed onto the next frame
-        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # 200 m off: outside
-        assert view._marked is None and "outside" in dock.status_label.text()
         qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
-        assert iface.canvas.mapTool() is None
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=QPoint(2, 2))  # 200 m off: outside
+        assert view._marked is None and "outside" in dock.map_hint.text()
+        assert iface.canvas.mapTool() is pan
+        qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)  # pressed, then let go unused
+        qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
+        assert iface.canvas.mapTool() is pan
+
+        shift_click_on(first_box)
+        view.setFocus()
+        qtbot.keyClick(view, Qt.Key.Key_Escape)
+        assert view._marked is None and dock.ground_marks.map_point is None
+        assert not _canvas_crosses(iface.canvas)
+        shift_click_on(first_box)
+        qtbot.mouseClick(dock.map_pick_row.clear_marks_button, Qt.MouseButton.LeftButton)
+        assert view._marked is None and not _canvas_crosses(iface.canvas)
+
+        shift_click_on(first_box)
+        QgsProject.instance().clear()  # File > New Project
+        assert not _canvas_crosses(iface.canvas) and dock.ground_marks.map_point is None
+
+        shift_click_on(first_box)
+        qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)  # on, then a clip without telemetry
+        assert dock.open_video(str(_without_telemetry(result, tmp_path / "plain.mp4")))
+        assert not dock.map_pick_button.isChecked() and not dock.map_pick_button.isEnabled()
+        assert iface.canvas.mapTool() is pan and not _canvas_crosses(iface.canvas)
+        shift_click_on(first_box)
+        assert "No telemetry" in dock.map_hint.text()
     finally:
         dock.shutdown()
         QgsProject.instance().clear()
+
+
+def _canvas_crosses(canvas) -> list:
+    from qgis.gui import QgsVertexMarker
+
+    return [item for item in canvas.scene().items() if isinstance(item, QgsVertexMarker)]
 
 
 def _without_telemetry(result, path: Path) -> Path:

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 from qgis.PyQt.QtCore import Qt
-from test_gui_dock import clip, dock  # noqa: F401 (fixtures)
 
 
 def _click(qtbot, view, x: float, y: float) -> None:

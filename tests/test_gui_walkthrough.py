@@ -8,7 +8,7 @@ from pathlib import Path
 from qgis.core import QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QFileDialog, QPushButton
-from test_gui_dock import FRAMES, _click, _draw_box, _gpkg_layers, _track_clicked, clip, dock  # noqa: F401
+from test_gui_dock import FRAMES, _click, _draw_box, _gpkg_layers, _track_clicked
 
 
 def _button(widget, text):

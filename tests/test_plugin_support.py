@@ -75,6 +75,9 @@ class StubInterface:
 _CACHE: dict = {}
 
 
+GUI_CLIP_FRAMES = 10  # frames of the dock tests' clip (conftest `clip`)
+
+
 def simulated_clip(tmp_root, frames: int = 10):
     """A short simulated flight (engineer C's simulator) over three vehicles, rendered once per session.
 

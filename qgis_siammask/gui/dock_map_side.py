@@ -1,5 +1,6 @@
 """The map side of the video dock: the terrain and georeferencing the camera uses, the playback layers
-following the frame on screen, a video pixel marked on the map and a map point marked on the video.
+following the frame on screen, a video pixel marked on the map and a map point marked on the video (the
+marks' row, tool and cross).
 
 A mixin of `VideoDock` (it uses the dock's session, frame view and status line), apart only to keep
 each module to one job.
@@ -7,13 +8,29 @@ each module to one job.
 
 from __future__ import annotations
 
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsMessageLog
 
+from ..core.definitions import PLUGIN_NAME
 from ..settings import load_settings
 from .dock_parts import lonlat, tr
+from .dock_rows import MapPickRow
+from .ground_marks import GroundMarks
 
 
 class MapSide:
+    def _build_marks(self, parent) -> MapPickRow:
+        """The marks' map tool and cross, wired to the frame view; the row of their buttons, to lay out."""
+        self.ground_marks = GroundMarks(self.iface, self)
+        self.ground_marks.mapPointPicked.connect(self._map_point_picked)
+        self.frame_view.pixelPicked.connect(self._pixel_picked)
+        self.frame_view.escapePressed.connect(self._clear_marks)
+        self.map_pick_row = MapPickRow(parent)
+        self.map_pick_button, self.map_hint = self.map_pick_row.map_pick_button, self.map_pick_row.map_hint
+        self.map_pick_button.toggled.connect(self.ground_marks.use_map_tool)
+        self.ground_marks.toolDone.connect(lambda: self.map_pick_button.setChecked(False))
+        self.map_pick_row.clear_marks_button.clicked.connect(lambda: self._clear_marks())
+        return self.map_pick_row
+
     def _sync_terrain(self) -> None:
         """Use the settings' DEM (the one tracking will use; None: flat ground) and georeferencing mode
         as soon as they are chosen."""
@@ -49,17 +66,35 @@ class MapSide:
             self._update_playback_layers(*self._shown)
 
     def _pixel_picked(self, x: float, y: float) -> None:
-        text, problem = self.ground_marks.pick_pixel(self._camera_shown(), x, y)
-        self._set_status(text, Qgis.Warning if problem else Qgis.Info)
+        if self.telemetry is None:
+            text, problem = tr("No telemetry: the map cannot show the pixel"), True
+        else:
+            text, problem = self.ground_marks.pick_pixel(self._camera_shown(), x, y)
+        self._show_mark(text, problem)
         self._mark_map_point_on_video()
 
     def _map_point_picked(self, point) -> None:
         self.ground_marks.map_point = point
         pixel = self._mark_map_point_on_video()
         if pixel is None:
-            self._set_status(tr("The map point is outside this frame's footprint"), Qgis.Warning)
+            self._show_mark(tr("The map point is outside this frame's footprint"), True)
         else:
-            self._set_status(tr("Map point on the video at pixel {:.0f}, {:.0f}").format(*pixel))
+            self._show_mark(tr("Map point on the video at pixel {:.0f}, {:.0f}").format(*pixel), False)
+
+    def _show_mark(self, text: str, problem: bool) -> None:
+        """A mark's outcome on the mark row (the status line keeps the run's file) and in the log."""
+        self.map_pick_row.show_mark(text)
+        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning if problem else Qgis.Info)
+
+    def _clear_marks(self) -> None:
+        """No cross on the map, no mark on the video."""
+        self.ground_marks.clear_marks()
+        self.frame_view.set_marked_pixel(None)
+
+    def _end_marks(self) -> None:
+        """The clip or the project closed: the map tool put away, the marks cleared."""
+        self.map_pick_button.setChecked(False)
+        self._clear_marks()
 
     def _mark_map_point_on_video(self):
         """The marked map point on the frame on screen (it follows the video); its pixel or None."""

@@ -23,6 +23,8 @@ from qgis.PyQt.QtWidgets import (
 from ..core.definitions import GEOREF_LABELS, GEOREF_ST0601
 from ..settings import SETTINGS_PREFIX
 
+SIDE_BY_SIDE_MIN_WIDTH_PX = 1100  # a detached window narrower than this keeps the panels under the video
+
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("VideoDock", text)
@@ -42,9 +44,10 @@ def georef_label(georef: str) -> str:
     return tr(GEOREF_LABELS.get(georef, georef))
 
 
-def telemetry_text(record, georef: str = GEOREF_ST0601, problem: str | None = None) -> str:
+def telemetry_text(record, georef: str = GEOREF_ST0601, problem: str | None = None, surface: str = "") -> str:
     """The read-out under the video: what the telemetry says about this frame, and how it is put on the
-    ground (`georef`; `problem`: why it cannot be)."""
+    ground (`georef`, onto `surface`: a DEM's name or flat ground; `problem`: why it cannot be). The slant
+    range only where it is known."""
     if record is None:
         return tr("No telemetry")
     time_utc = record.time_utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if record.time_utc else "–"
@@ -61,8 +64,10 @@ def telemetry_text(record, georef: str = GEOREF_ST0601, problem: str | None = No
             f"  fov {_value(r.horizontal_fov_deg, '.2f')}° x {_value(r.vertical_fov_deg, '.2f')}°",
             f"centre  {_value(r.frame_center_latitude_deg, '.6f')},"
             f" {_value(r.frame_center_longitude_deg, '.6f')}"
-            f"  slant {_value(r.slant_range_m, '.0f')} m",
-            tr("ground  {}").format(georef_label(georef)) + (tr(": {}").format(problem) if problem else ""),
+            + (f"  slant {r.slant_range_m:.0f} m" if r.slant_range_m is not None else ""),
+            tr("ground  {}").format(georef_label(georef))
+            + (f", {surface}" if surface else "")
+            + (tr(": {}").format(problem) if problem else ""),
         ]
     )
 
@@ -119,19 +124,23 @@ def monospace_label(text: str, parent: QWidget) -> QLabel:
     font.setStyleHint(QFont.StyleHint.TypeWriter)
     font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
     label.setFont(font)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)  # in a tab: from its top
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
-def toggle_detached(dock: QDockWidget) -> None:
-    """Float the dock as a large window (most of the screen), or dock it back."""
+def toggle_detached(dock: QDockWidget) -> bool:
+    """Float the dock as a large window (most of the screen), or dock it back; True when it is now a
+    window wide enough for the panels beside the video."""
     if dock.isFloating():
         dock.setFloating(False)
-        return
+        return False
     dock.setFloating(True)
     screen = dock.screen().availableGeometry()
     margin_x, margin_y = screen.width() // 20, screen.height() // 20
-    dock.setGeometry(screen.adjusted(margin_x, margin_y, -margin_x, -margin_y))
+    window = screen.adjusted(margin_x, margin_y, -margin_x, -margin_y)
+    dock.setGeometry(window)
+    return window.width() >= SIDE_BY_SIDE_MIN_WIDTH_PX
 
 
 def read_only_edit(parent: QWidget, placeholder: str = "", tooltip: str = "") -> QLineEdit:

@@ -1,24 +1,40 @@
 """Rows of plain widgets the video dock lays out: the clip and its telemetry, the view's zoom buttons, the
 map pick, the run's controls.
 
-They hold widgets only; the dock connects every one of them (its signal wiring stays in one place).
+They hold widgets only; the dock connects them (its signal wiring stays in one place), apart from the view
+buttons, which drive the frame view alone.
 """
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import QSize, Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from ..settings import load_settings
-from .dock_parts import read_only_edit, tr, widget_row
+from .dock_parts import add_shortcut, read_only_edit, tr, widget_row
+from .frame_view import WHEEL_ZOOM_STEP
+
+PANELS_HEIGHT_PX = 130  # the targets / tracks / telemetry tabs to start with: five table rows
+PANELS_MIN_HEIGHT_PX = 90
+SIDE_MAX_SHARE = 0.3  # of the split the panels get at most before the analyst drags it
+
+
+def text_tool_button(text: str, tooltip: str, parent: QWidget) -> QToolButton:
+    button = QToolButton(parent)
+    button.setText(text)
+    button.setToolTip(tooltip)
+    return button
 
 
 def _rows(parent: QWidget) -> QVBoxLayout:
@@ -49,29 +65,94 @@ class ClipRows(QWidget):
             )
         )
 
+    def show_telemetry(self, chosen_path: str | None, found: str) -> None:
+        """The telemetry file chosen by hand, else what was found; read from its start, whole in the
+        tooltip (the field is narrower than most messages)."""
+        text = chosen_path or tr("automatic: ") + found
+        self.telemetry_edit.setText(text)
+        self.telemetry_edit.setCursorPosition(0)
+        self.telemetry_edit.setToolTip(text)
+
 
 class ViewButtons(QWidget):
-    """The zoom shown, Fit, Detach (beside the player's entry fields)."""
+    """The frame's scale on screen, Fit, Detach (beside the player's entry fields)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.zoom_label = QLabel("100 %", self)
-        self.zoom_label.setToolTip(tr("Wheel: zoom about the cursor; middle or Ctrl + left drag: pan"))
-        self.fit_button = QPushButton(tr("Fit"), self)
-        self.fit_button.setToolTip(tr("Show the whole frame (F)"))
-        self.detach_button = QPushButton(tr("Detach"), self)
-        self.detach_button.setToolTip(tr("Float the player in its own large window, or dock it back"))
+        self.zoom_label.setToolTip(
+            tr("Screen pixels per video pixel. Wheel: zoom about the cursor; middle or Ctrl + left drag: pan")
+        )
+        # tool buttons: as narrow as their text, the player's row must fit a narrow dock
+        self.fit_button = text_tool_button(tr("Fit"), tr("Show the whole frame (F)"), self)
+        self.detach_button = text_tool_button(
+            tr("Detach"), tr("Float the player in its own large window, or dock it back"), self
+        )
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         for widget in (self.zoom_label, self.fit_button, self.detach_button):
             row.addWidget(widget)
 
-    def show_zoom(self, zoom: float) -> None:
-        self.zoom_label.setText(f"{zoom * 100:.0f} %")
+    def control(self, frame_view, host: QWidget) -> None:
+        """Show `frame_view`'s scale, Fit it; its keys anywhere in `host`: + and - zoom, F fits."""
+        frame_view.scaleChanged.connect(self.show_scale)
+        self.fit_button.clicked.connect(lambda: frame_view.fit())
+        add_shortcut(host, Qt.Key.Key_Plus, lambda: frame_view.zoom_about(WHEEL_ZOOM_STEP))
+        add_shortcut(host, Qt.Key.Key_Minus, lambda: frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP))
+        add_shortcut(host, Qt.Key.Key_F, frame_view.fit)
+
+    def show_scale(self, scale: float) -> None:
+        """`scale`: screen pixels per video pixel (a 640 px frame 360 px wide on screen: 56 %)."""
+        self.zoom_label.setText(f"{scale * 100:.0f} %")
+
+
+class VideoSplit(QSplitter):
+    """The video with its player (`video_rows`), and the panels (`side_rows`): under the video in the
+    dock, beside it in the large detached window, so that the video keeps most of the room either way;
+    the analyst may drag the split."""
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Vertical, parent)
+        video, self._side = QWidget(self), QWidget(self)
+        self.video_rows, self.side_rows = _rows(video), _rows(self._side)
+        for index, widget in enumerate((video, self._side)):
+            self.addWidget(widget)
+            self.setCollapsible(index, False)
+        self._dragged = False  # once the analyst moved the split, the sizes are theirs
+        self.splitterMoved.connect(lambda *_: setattr(self, "_dragged", True))
+
+    def set_side_by_side(self, side_by_side: bool) -> None:
+        self.setOrientation(Qt.Orientation.Horizontal if side_by_side else Qt.Orientation.Vertical)
+        self._dragged = False
+        self._share()
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if not self._dragged:
+            self._share()
+
+    def _share(self) -> None:
+        """The panels get what they ask for (at most SIDE_MAX_SHARE), the video all the rest."""
+        vertical = self.orientation() == Qt.Orientation.Vertical
+        hint = self._side.sizeHint()
+        side, total = (hint.height(), self.height()) if vertical else (hint.width(), self.width())
+        side = min(side, int(total * SIDE_MAX_SHARE))
+        self.setSizes([max(total - side, 1), side])
+
+
+class CompactTabs(QTabWidget):
+    """The dock's panels: asks for PANELS_HEIGHT_PX only (its tables scroll), so the video gets the rest."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(super().sizeHint().width(), PANELS_HEIGHT_PX)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
+        return QSize(super().minimumSizeHint().width(), PANELS_MIN_HEIGHT_PX)
 
 
 class MapPickRow(QWidget):
-    """Map → video (a checkable button: the next map click is marked on the video) and a hint."""
+    """Map → video (a checkable button: the next map click is marked on the video), Clear marks, and a
+    line that gives the hint, then what the latest mark found (the run's status line stays the run's)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -80,16 +161,35 @@ class MapPickRow(QWidget):
         self.map_pick_button.setToolTip(
             tr("Click the map inside the footprint: the point is marked on the video")
         )
+        self.clear_marks_button = QPushButton(tr("Clear marks"), self)
+        self.clear_marks_button.setToolTip(tr("Remove the cross on the map and the mark on the video (Esc)"))
         self.map_hint = QLabel(self)
-        _rows(self).addLayout(widget_row(self.map_pick_button, self.map_hint))
+        self.map_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # coordinates
+        self.map_hint.setWordWrap(True)  # the panels' column may be narrow
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.map_pick_button)
+        row.addWidget(self.clear_marks_button)
+        row.addWidget(self.map_hint, 1)  # the buttons keep their own width, the text takes the rest
 
-    def show_state(self, has_video: bool, has_map: bool) -> None:
+    def show_state(self, has_map: bool) -> None:
+        """Map parts on only with a map (telemetry)."""
+        if not has_map:
+            self.map_pick_button.setChecked(False)  # a disabled button must not leave the tool on
         self.map_pick_button.setEnabled(has_map)
-        self.map_hint.setText(
+        self.clear_marks_button.setEnabled(has_map)
+
+    def show_hint(self, has_video: bool, has_map: bool) -> None:
+        """How to mark (a clip was opened or closed), or why there is no map."""
+        self.show_mark(
             tr("Shift + click on the video: its ground point on the map")
             if has_map or not has_video
             else tr("No telemetry: tracking in pixels (overlays, JSON lines, CSV export); no map")
         )
+
+    def show_mark(self, text: str) -> None:
+        self.map_hint.setText(text)
+        self.map_hint.setToolTip(text)
 
 
 class RunRows(QWidget):
@@ -128,4 +228,5 @@ class RunRows(QWidget):
         self.stop_button.setEnabled(tracking)
         self.export_button.setEnabled(results is not None and not tracking)
         self.export_button.setText(tr("Export CSV…") if results == "pixels" else tr("Export GeoPackage…"))
+        self.export_add_check.setVisible(results != "pixels")  # a CSV has no layers to add
         self.output_edit.setText(str(load_settings().output_dir()))  # the run's file: in the status

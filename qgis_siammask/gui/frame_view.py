@@ -64,17 +64,18 @@ class FrameView(QWidget):
     left click without a drag emits `clicked(x, y)` (image pixels)."""
 
     boxDrawn = pyqtSignal(float, float, float, float)
-    zoomChanged = pyqtSignal(float)  # times the fitted size
+    scaleChanged = pyqtSignal(float)  # screen pixels per image pixel (zoom, fit, resize, new image size)
     pixelPicked = pyqtSignal(float, float)  # Shift + click: image pixel (x, y)
     clicked = pyqtSignal(float, float)
+    escapePressed = pyqtSignal()  # Esc on the video: the dock clears the marks
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(160, 200)
+        self.setMinimumSize(160, 120)
         self.setMouseTracking(False)
         self._image: QImage | None = None
-        self._boxes: list[DrawnBox] = []
+        self._boxes: list[tuple[int, DrawnBox]] = []  # (number in the targets table, box) on this frame
         self._overlays: list[Overlay] = []
         self._drag_start: QPointF | None = None
         self._drag_end: QPointF | None = None
@@ -84,20 +85,33 @@ class FrameView(QWidget):
         self._offset = QPointF()  # widget pixels the image is moved from its centred place
         self.drawing_enabled = True
         self.placeholder = ""
+        self.label_rects: list[QRectF] = []  # where the last paint put the labels (widget pixels)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(480, 320)
 
     # --- content ---------------------------------------------------------------------------
     def set_image(self, image: QImage | None) -> None:
+        resized = image is None or self._image is None or image.size() != self._image.size()
         self._image = image
         self.update()
+        if resized:
+            self._scale_changed()
+
+    def screen_scale(self) -> float:
+        """Screen pixels per image pixel (1.0 without an image)."""
+        rect = self.image_rect()
+        return rect.width() / self._image.width() if not rect.isEmpty() else 1.0
+
+    def _scale_changed(self) -> None:
+        self.scaleChanged.emit(self.screen_scale())
 
     def image_size(self) -> QSize:
         return self._image.size() if self._image is not None else QSize()
 
-    def set_boxes(self, boxes: list[DrawnBox]) -> None:
-        self._boxes = list(boxes)
+    def set_boxes(self, boxes: list[DrawnBox], frame_index: int) -> None:
+        """The targets; those drawn on `frame_index` (the frame shown) are painted, numbered in the list."""
+        self._boxes = [(number, box) for number, box in enumerate(boxes, 1) if box.frame == frame_index]
         self.update()
 
     def set_overlays(self, overlays: list[Overlay]) -> None:
@@ -152,7 +166,7 @@ class FrameView(QWidget):
         """The whole image, centred."""
         self.zoom, self._offset = 1.0, QPointF()
         self.update()
-        self.zoomChanged.emit(self.zoom)
+        self._scale_changed()
 
     def _pan_by(self, delta: QPointF) -> None:
         """Move the image; the widget's centre stays on the image, so it cannot be lost off screen."""
@@ -162,7 +176,7 @@ class FrameView(QWidget):
         dy = min(max(centre.y(), rect.top()), rect.bottom()) - centre.y()
         self._offset -= QPointF(dx, dy)
         self.update()
-        self.zoomChanged.emit(self.zoom)
+        self._scale_changed()
 
     def wheelEvent(self, event):  # noqa: N802 (Qt API)
         notches = event.angleDelta().y() / 120.0
@@ -176,6 +190,15 @@ class FrameView(QWidget):
         super().resizeEvent(event)
         if self._image is not None and self.zoom > 1.0:
             self._pan_by(QPointF())  # keep the clamp true for the new size
+        else:
+            self._scale_changed()
+
+    def keyPressEvent(self, event):  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Escape:
+            self.escapePressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # --- mouse ---------------------------------------------------------------------------------
     def _starts_pan(self, event) -> bool:
@@ -255,11 +278,12 @@ class FrameView(QWidget):
             top_left, bottom_right = target.topLeft(), target.bottomRight()
             source = QRectF(self.widget_to_image(top_left), self.widget_to_image(bottom_right))
             painter.drawImage(target, self._image, source)
+        labels = _LabelPlaces(painter.fontMetrics())
         for overlay in self._overlays:
-            self._paint_overlay(painter, overlay)
-        if not self._overlays:  # the targets being drawn; once tracked, their overlays say it all
-            for index, box in enumerate(self._boxes):
-                self._paint_box(painter, box, QColor("#ffffff"), f"{index + 1}: {box.label}")
+            self._paint_overlay(painter, overlay, labels)
+        for number, box in self._boxes:  # targets for the next run, over the tracks of this one
+            self._paint_box(painter, box, QColor("#ffffff"), f"{number}: {box.label}", labels)
+        self.label_rects = labels.taken
         if self._marked is not None:
             centre = self.image_to_widget(*self._marked)
             painter.setPen(QPen(QColor(MARK_COLOR), 2))
@@ -273,19 +297,21 @@ class FrameView(QWidget):
             )
         painter.end()
 
-    def _paint_box(self, painter: QPainter, box: DrawnBox, color: QColor, text: str) -> None:
+    def _paint_box(
+        self, painter: QPainter, box: DrawnBox, color: QColor, text: str, labels: _LabelPlaces | None = None
+    ) -> None:
         top_left = self.image_to_widget(box.x, box.y)
         bottom_right = self.image_to_widget(box.x + box.width, box.y + box.height)
         painter.setPen(QPen(color, 2, Qt.PenStyle.DashLine))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(QRectF(top_left, bottom_right))
-        if text:
-            painter.drawText(top_left + QPointF(2, -4), text)
+        if text and labels is not None:
+            painter.drawText(labels.place(text, top_left + QPointF(2, -4)), text)
 
     def _polygon(self, points) -> QPolygonF:
         return QPolygonF([self.image_to_widget(x, y) for x, y in points])
 
-    def _paint_overlay(self, painter: QPainter, overlay: Overlay) -> None:
+    def _paint_overlay(self, painter: QPainter, overlay: Overlay, labels: _LabelPlaces) -> None:
         color = QColor(overlay.color) if overlay.color else track_color(overlay.track_id)
         fill = QColor(color)
         fill.setAlpha(70 if overlay.lost else 110)
@@ -298,4 +324,24 @@ class FrameView(QWidget):
         box = self._polygon(overlay.rotated_box)
         painter.drawPolygon(box)
         text = f"{overlay.track_id}: {overlay.label} {overlay.score:.2f}"
-        painter.drawText(box.boundingRect().topLeft() + QPointF(0, -4), text)
+        painter.drawText(labels.place(text, box.boundingRect().topLeft() + QPointF(0, -4)), text)
+
+
+class _LabelPlaces:
+    """Where the labels of one painted frame go: a label that would overlap one already placed moves up
+    a line at a time until it is clear (targets side by side keep readable names)."""
+
+    def __init__(self, metrics):
+        self._metrics = metrics
+        self.taken: list[QRectF] = []  # widget rectangles of the labels placed so far
+
+    def place(self, text: str, baseline_left: QPointF) -> QPointF:
+        """The baseline start for `text` wanted at `baseline_left`, moved up clear of earlier labels."""
+        width, line = float(self._metrics.horizontalAdvance(text)), float(self._metrics.height())
+        at = QPointF(baseline_left)
+        while True:
+            rect = QRectF(at.x(), at.y() - self._metrics.ascent(), width, line)
+            if not any(rect.intersects(other) for other in self.taken):
+                self.taken.append(rect)
+                return at
+            at -= QPointF(0.0, line)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
 from qgis.gui import QgsMapToolEmitPoint, QgsVertexMarker
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
@@ -19,7 +20,9 @@ from .frame_view import MARK_COLOR
 class GroundMarks(QObject):
     """The cross on the map canvas and the map tool that picks a point for the video.
 
-    `mapPointPicked(point)`: the map tool was clicked (canvas CRS); `toolDone()`: the tool was put away."""
+    The tool picks one point, then gives the canvas back the tool it had before. `mapPointPicked(point)`:
+    the map tool was clicked (canvas CRS); `toolDone()`: the tool was put away (after its pick, or the
+    analyst chose another tool)."""
 
     mapPointPicked = pyqtSignal(QgsPointXY)
     toolDone = pyqtSignal()
@@ -29,6 +32,8 @@ class GroundMarks(QObject):
         self._iface = iface
         self._marker: QgsVertexMarker | None = None  # our own canvas item, not a layer
         self.map_tool: QgsMapToolEmitPoint | None = None
+        self._previous_tool = None  # the canvas's tool before ours: back after the pick
+        self._leaving = False  # our tool is being deactivated by the canvas: do not set tools meanwhile
         self.map_point: QgsPointXY | None = None  # canvas CRS: the ground point the video marks
 
     def _canvas(self):
@@ -85,24 +90,43 @@ class GroundMarks(QObject):
     def use_map_tool(self, active: bool) -> None:
         """Make the canvas's tool "pick a point for the video" (or give the previous tool back)."""
         canvas = self._canvas()
-        if canvas is None:
+        if canvas is None or self._leaving:
             return
         if active:
             if self.map_tool is None:
                 self.map_tool = QgsMapToolEmitPoint(canvas)
-                # a copy: the signal's point is the tool's own, gone or changed after the click
-                self.map_tool.canvasClicked.connect(
-                    lambda point, _button: self.mapPointPicked.emit(QgsPointXY(point))
-                )
-                self.map_tool.deactivated.connect(self.toolDone)
-            canvas.setMapTool(self.map_tool)
+                self.map_tool.canvasClicked.connect(self._picked)
+                self.map_tool.deactivated.connect(self._deactivated)
+            if canvas.mapTool() is not self.map_tool:
+                self._previous_tool = canvas.mapTool()
+                canvas.setMapTool(self.map_tool)
         elif self.map_tool is not None and canvas.mapTool() is self.map_tool:
-            canvas.unsetMapTool(self.map_tool)
+            previous, self._previous_tool = self._previous_tool, None
+            if previous is not None and not sip.isdeleted(previous):
+                canvas.setMapTool(previous)
+            else:
+                canvas.unsetMapTool(self.map_tool)
 
-    def clear(self) -> None:
-        """Remove the cross and put the map tool away (the dock is closing)."""
-        self.use_map_tool(False)
+    def _picked(self, point: QgsPointXY, _button) -> None:
+        # a copy: the signal's point is the tool's own, gone or changed after the click
+        self.mapPointPicked.emit(QgsPointXY(point))
+        self.use_map_tool(False)  # one pick per press of the button
+
+    def _deactivated(self) -> None:
+        self._leaving = True
+        try:
+            self.toolDone.emit()
+        finally:
+            self._leaving = False
+
+    def clear_marks(self) -> None:
+        """No cross on the map, no marked map point (a new clip or project, or the analyst's Esc)."""
         canvas = self._canvas()
         if self._marker is not None and canvas is not None:
             canvas.scene().removeItem(self._marker)
         self._marker = self.map_point = None
+
+    def clear(self) -> None:
+        """Remove the cross and put the map tool away (the dock is closing)."""
+        self.use_map_tool(False)
+        self.clear_marks()

@@ -3,7 +3,9 @@
 The temporal controller's frames are the video's frames (its frame duration is one video frame, its
 extent starts at the clip's first frame): moving the controller asks the dock for the matching frame
 (`frameRequested`), and a frame shown on the video moves the controller. Only while the controller
-animates (NavigationMode.Animated): otherwise the analyst has not asked for map time at all.
+animates (NavigationMode.Animated). Opening a clip with frame times turns animation on and spans the
+clip: map time follows the video over the whole clip from the start (a run's span, inside it, changes
+nothing); the analyst may turn it off in the temporal controller.
 """
 
 from __future__ import annotations
@@ -25,22 +27,42 @@ class MapTimeSync(QObject):
         self._iface = iface
         self._session = None
         self._moving_map = False  # the controller moves because the video did: do not seek back
+        self._listened = None  # the controller whose moves reach `_map_time_changed`
+        self._listen()
+
+    def _listen(self) -> None:
+        """Hear the canvas's controller (QGIS may install it after the dock was made)."""
         controller = self.controller()
-        if controller is not None:
+        if controller is not None and controller is not self._listened:
             controller.updateTemporalRange.connect(self._map_time_changed)
+            self._listened = controller
 
     def controller(self) -> QgsTemporalNavigationObject | None:
         canvas = self._iface.mapCanvas() if self._iface is not None else None
         controller = canvas.temporalController() if canvas is not None else None
         return controller if isinstance(controller, QgsTemporalNavigationObject) else None
 
-    def set_session(self, session) -> None:
-        """A clip was opened (None: closed); with frame times, the controller spans the whole clip."""
+    def set_session(self, session) -> bool:
+        """A clip was opened (None: closed); see `follow_clip`."""
         self._session = session
+        return self.follow_clip()
+
+    def follow_clip(self) -> bool:
+        """With frame times, the controller spans the whole clip and animates (the caller shows a frame
+        next, which moves it); True when map time follows the clip."""
+        self._listen()
+        session = self._session
         utc_s = session.frame_times_utc_s() if session is not None else None
         known = utc_s[~np.isnan(utc_s)] if utc_s is not None else ()
-        if len(known):
+        if not len(known) or self.controller() is None:
+            return False
+        self._moving_map = True  # the controller jumps to its new start: not a frame the analyst asked for
+        try:
             self.set_span(known[0], known[-1], session.fps)
+            self.animate()
+        finally:
+            self._moving_map = False
+        return True
 
     def set_span(self, first_utc_s: float, last_utc_s: float, fps: float) -> None:
         """Controller frames are video frames, from `first_utc_s` to the end of the frame at `last_utc_s`."""
@@ -52,7 +74,7 @@ class MapTimeSync(QObject):
         controller.setFrameDuration(QgsInterval(1.0 / fps))
 
     def animate(self) -> None:
-        """Turn map time on (a run ended: its layers are temporal)."""
+        """Turn map time on (the video's frames move it)."""
         controller = self.controller()
         if controller is not None:
             controller.setNavigationMode(QgsTemporalNavigationObject.NavigationMode.Animated)

@@ -30,8 +30,12 @@ class DemoModelBanner(QWidget):
         self.task: ModelFetchTask | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.label = QLabel(tr("The model in use is a demo trained only on simulated drone clips, for the "
-                               "bundled examples; on real video use the authors' SiamMask model."), self)
+        # short: the banner sits above the video; the whole story in the tooltip
+        self.label = QLabel(
+            tr("The demo model knows simulated clips only: for real video get the authors' model."), self
+        )
+        self.label.setToolTip(tr("The model in use is a demo trained only on simulated drone clips, for the "
+                                 "bundled examples; on real video use the authors' SiamMask model."))
         self.label.setWordWrap(True)
         self.get_button = QPushButton(tr("Get the authors' model (86 MB)"), self)
         self.get_button.setToolTip(self.entry.url)

@@ -49,6 +49,7 @@ class Player(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.frame_index = 0
+        self.time_s = 0.0  # of the frame shown
         self.last_frame = 0
         self.fps = 25.0
         self.duration_s = 0.0
@@ -80,7 +81,7 @@ class Player(QWidget):
         self.frame_spin.valueChanged.connect(self.frameRequested)
         self.time_edit = QLineEdit(self)
         self.time_edit.setToolTip(tr("Go to time: seconds, mm:ss.ss or hh:mm:ss.ss from the start"))
-        self.time_edit.setMaximumWidth(90)
+        self.time_edit.setMinimumWidth(self.time_edit.fontMetrics().horizontalAdvance("000:00.00") + 16)
         self.time_edit.editingFinished.connect(lambda: self._time_entered())
         self._frames_per_tick = 1
         self._timer = QTimer(self)
@@ -101,7 +102,7 @@ class Player(QWidget):
         ):
             entry.addWidget(widget)
         entry.addStretch(1)
-        self.entry_row = entry  # the dock adds the view's buttons here
+        self.transport_row = transport  # the dock adds the view's buttons here (the rows' widths even out)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.addLayout(transport)
@@ -128,6 +129,7 @@ class Player(QWidget):
         self.frame_spin.blockSignals(True)
         self.frame_spin.setValue(index)
         self.frame_spin.blockSignals(False)
+        self.time_s = time_s
         if not self.time_edit.hasFocus():
             self.time_edit.setText(format_time(time_s))
         self.time_label.setText(
@@ -194,7 +196,12 @@ class Player(QWidget):
     def _time_entered(self) -> None:
         time_s = parse_time(self.time_edit.text())
         if time_s is not None:
-            self.frameRequested.emit(min(max(int(round(time_s * self.fps)), 0), self.last_frame))
+            self.go_to_time(time_s)
+        self.time_edit.setText(format_time(self.time_s))  # the time of the frame shown, not the one typed
+
+    def go_to_time(self, time_s: float) -> None:
+        """Ask for the frame nearest video time `time_s` (within the clip)."""
+        self.frameRequested.emit(min(max(int(round(time_s * self.fps)), 0), self.last_frame))
 
     def play(self) -> None:
         frame_ms = 1000.0 / (self.fps * self.speed)

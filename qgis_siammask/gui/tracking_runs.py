@@ -152,7 +152,10 @@ class RunController(QObject):
         self.task.progressChanged.connect(self._task_progress)
         self.task.outcomeReady.connect(self._tracking_finished)
         self.progressChanged.emit(0)
-        self._status(tr("Tracking… (output {})").format(job.output_gpkg))
+        from ..core.pixel_job import pixel_results_path
+
+        written = pixel_results_path(job) if pixels_only else job.output_gpkg  # the file the run writes
+        self._status(tr("Tracking… (output {})").format(written))
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
@@ -214,16 +217,12 @@ class RunController(QObject):
             text += "\n" + tr("The run's layer group was removed while tracking: added again from the file.")
         return text
 
-    def offer_to_temporal_controller(self, map_time, fps: float) -> bool:
-        """Map time spans the run, one controller frame per video frame, and animates (the video follows:
-        the caller shows its frame again); False when the run has no time span."""
+    def offer_to_temporal_controller(self, map_time) -> bool:
+        """Map time on again, spanning the whole clip (the run's span lies inside it: the analyst can go
+        on to frames outside the run), so the run's layers animate; the caller shows its frame again.
+        False when the run has no time span."""
         extent = self.track_layers.time_extent() if self.track_layers is not None else None
-        if extent is None:
-            return False
-        begin_s, end_s = (t.toMSecsSinceEpoch() / 1000.0 for t in (extent.begin(), extent.end()))
-        map_time.set_span(begin_s, end_s, fps)
-        map_time.animate()
-        return True
+        return extent is not None and map_time.follow_clip()
 
     def shutdown(self) -> None:
         """Plugin unloaded or QGIS quitting mid-run: cancel, wait, keep the frames committed so far."""
@@ -242,8 +241,10 @@ class RunController(QObject):
         )
 
     def forget(self) -> None:
-        """File > New Project or another project opened: the latest run is not in it any more."""
+        """File > New Project, another project or another clip opened: the latest run is not the dock's
+        any more (nothing to export, no progress)."""
         self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = None
+        self.progressChanged.emit(0)
 
     # --- one track edited on the run's layers --------------------------------------------------
     def run_layers(self) -> dict:

@@ -12,14 +12,13 @@ from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QDockWidget, QTabWidget, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from ..core.definitions import PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..playback_layers import PlaybackLayers
 from .dock_map_side import MapSide
 from .dock_parts import (
-    add_shortcut,
     ask_path,
     format_time,
     monospace_label,
@@ -27,15 +26,14 @@ from .dock_parts import (
     toggle_detached,
     tr,
 )
-from .dock_rows import ClipRows, MapPickRow, RunRows, ViewButtons
-from .frame_view import WHEEL_ZOOM_STEP, DrawnBox, FrameView, bgr_to_qimage
-from .ground_marks import GroundMarks
+from .dock_rows import ClipRows, CompactTabs, RunRows, VideoSplit, ViewButtons
+from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .map_time_sync import MapTimeSync
 from .model_banner import DemoModelBanner
 from .overlays import overlays_from_features
 from .player import Player
 from .targets_panel import TargetsPanel
-from .telemetry_table import TelemetryTableDialog
+from .telemetry_table import ClipTelemetryTable
 from .tracking_runs import RunController
 from .tracks_panel import TracksPanel
 from .video_session import VideoSession
@@ -85,50 +83,49 @@ class VideoDock(QDockWidget, MapSide):
         self.model_banner = DemoModelBanner(body)  # shown while only the demo model is installed
         layout.addWidget(self.model_banner)
 
-        clip_rows = ClipRows(body)
+        self.clip_rows = clip_rows = ClipRows(body)
         layout.addWidget(clip_rows)
         self.video_edit, self.open_button = clip_rows.video_edit, clip_rows.open_button
         self.telemetry_edit = clip_rows.telemetry_edit
         self.telemetry_table_button = clip_rows.telemetry_table_button
         self.open_button.clicked.connect(lambda: self._choose_video())
         clip_rows.telemetry_button.clicked.connect(lambda: self._choose_telemetry())
+        self.telemetry_table = ClipTelemetryTable(self)
         self.telemetry_table_button.clicked.connect(  # enabled only with telemetry
-            lambda: TelemetryTableDialog(self.telemetry, self.session.name, self).show()
+            lambda: self.telemetry_table.show(
+                self.telemetry, self.session.name, self.current_frame and self.current_frame.time_s
+            )
         )
 
         self.frame_view = FrameView(body)
         self.frame_view.placeholder = tr("Open a video, then drag boxes around the objects to track")
-        layout.addWidget(self.frame_view, 1)
+        self.split = VideoSplit(body)
+        self.split.video_rows.addWidget(self.frame_view, 1)
+        layout.addWidget(self.split, 1)
 
         self.map_time = MapTimeSync(self.iface, self)
         self.map_time.frameRequested.connect(self._frame_requested)
         self.player = Player(body)
         self.player.frameRequested.connect(self._frame_requested)
         self.player.paused.connect(self._catch_up_map)
-        layout.addWidget(self.player)
+        self.telemetry_table.timeRequested.connect(self.player.go_to_time)
+        self.split.video_rows.addWidget(self.player)
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
         self.step_button, self.slider = self.player.step_button, self.player.slider
         self.time_label = self.player.time_label
         view_buttons = ViewButtons(body)
-        self.player.entry_row.addWidget(view_buttons)
+        self.player.transport_row.addWidget(view_buttons)
         self.zoom_label, self.fit_button = view_buttons.zoom_label, view_buttons.fit_button
         self.detach_button = view_buttons.detach_button
-        self.frame_view.zoomChanged.connect(view_buttons.show_zoom)
-        self.fit_button.clicked.connect(lambda: self.frame_view.fit())
-        self.detach_button.clicked.connect(lambda: toggle_detached(self))
+        view_buttons.control(self.frame_view, body)
+        # detached (a large window) the panels go beside the video; docked again, under it
+        self.detach_button.clicked.connect(lambda: self.split.set_side_by_side(toggle_detached(self)))
+        self.topLevelChanged.connect(lambda floating: floating or self.split.set_side_by_side(False))
 
         self.telemetry_label = monospace_label(tr("No telemetry"), body)
-        layout.addWidget(self.telemetry_label)
 
-        self.ground_marks = GroundMarks(self.iface, self)
-        self.ground_marks.mapPointPicked.connect(self._map_point_picked)
-        self.frame_view.pixelPicked.connect(self._pixel_picked)
-        self.map_pick_row = MapPickRow(body)
-        layout.addWidget(self.map_pick_row)
-        self.map_pick_button, self.map_hint = self.map_pick_row.map_pick_button, self.map_pick_row.map_hint
-        self.map_pick_button.toggled.connect(self.ground_marks.use_map_tool)
-        self.ground_marks.toolDone.connect(lambda: self.map_pick_button.setChecked(False))
+        self.split.side_rows.addWidget(self._build_marks(body))
 
         self.tracks_panel = TracksPanel(body)
         # a deleted track leaves the video's overlays first, then the run's layers (and file)
@@ -151,11 +148,13 @@ class VideoDock(QDockWidget, MapSide):
         )
         self.frame_view.clicked.connect(self._frame_clicked)
         self.targets.boxesChanged.connect(self._boxes_changed)
-        # targets before a run, tracks during and after it: one at a time leaves the video its height
-        self.panels = QTabWidget(body)
+        # targets before a run, tracks during and after it, the frame's telemetry: one at a time leaves
+        # the video its height
+        self.panels = CompactTabs(body)
         self.panels.addTab(self.targets, tr("Targets"))
         self.panels.addTab(self.tracks_panel, tr("Tracks"))
-        layout.addWidget(self.panels)
+        self.panels.addTab(self.telemetry_label, tr("Telemetry"))
+        self.split.side_rows.addWidget(self.panels, 1)
 
         self.run_rows = run_rows = RunRows(body)
         layout.addWidget(run_rows)
@@ -181,9 +180,6 @@ class VideoDock(QDockWidget, MapSide):
         self.status_label = run_rows.status_label
         self.setWidget(body)
         self.player.add_shortcuts(body)
-        add_shortcut(body, Qt.Key.Key_Plus, lambda: self.frame_view.zoom_about(WHEEL_ZOOM_STEP))
-        add_shortcut(body, Qt.Key.Key_Minus, lambda: self.frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP))
-        add_shortcut(body, Qt.Key.Key_F, self.frame_view.fit)
         self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
     # --- the open clip, as the rest of the plugin reads it ----------------------------------------
@@ -214,7 +210,7 @@ class VideoDock(QDockWidget, MapSide):
         )
         self.tracks_panel.delete_button.setEnabled(not tracking)
         has_map = has_video and self.telemetry is not None
-        self.map_pick_row.show_state(has_video, has_map)
+        self.map_pick_row.show_state(has_map)
         self.telemetry_table_button.setEnabled(has_map)
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
@@ -243,19 +239,24 @@ class VideoDock(QDockWidget, MapSide):
             self._set_status(tr("Cannot open the video: {}").format(error.user_message), Qgis.Warning)
             return False
         self.close_video()
+        if self.task is None:  # the previous clip's run: nothing of it to export from this clip
+            self.runs.forget()
         self.session = session
-        self.map_time.set_session(session)
+        follows = self.map_time.set_session(session)
         self._sync_terrain()
         self.video_edit.setText(str(path))
-        self.telemetry_edit.setText(session.telemetry_path or (tr("automatic: ") + session.telemetry_status))
-        # one group per video file: reopening it replaces the playback layers, keeps earlier runs
-        self.group = VideoLayerGroup(session.name, key="video:" + str(Path(path).resolve()))
-        self.playback_layers = PlaybackLayers(self.group)
+        self.clip_rows.show_telemetry(session.telemetry_path, session.telemetry_status)
+        if session.telemetry is not None:  # without telemetry nothing goes on the map
+            # one group per video file: reopening it replaces the playback layers, keeps earlier runs
+            self.group = VideoLayerGroup(session.name, key="video:" + str(Path(path).resolve()))
+            self.playback_layers = PlaybackLayers(self.group)
         self.trail_lonlat = {}
         video = session.video
         self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
         self.targets.set_last_frame(session.last_frame)
-        self._set_status(session.summary())
+        self.map_pick_row.show_hint(True, session.telemetry is not None)
+        self._set_status(session.summary() + ("\n" + tr("Map time follows the video.") if follows else ""))
+        self.frame_view.fit()  # the new clip whole, whatever the last one was zoomed to
         self.show_frame(0, update_map=True)
         self._update_controls()
         return True
@@ -274,6 +275,8 @@ class VideoDock(QDockWidget, MapSide):
         self.map_time.set_session(None)
         self.tracks_panel.clear()
         self.targets.clear_boxes()
+        self._end_marks()
+        self.telemetry_table.close()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
         """Decode and show frame `index` with its overlays; move the playback map layers."""
@@ -286,8 +289,10 @@ class VideoDock(QDockWidget, MapSide):
         if problem:
             QgsMessageLog.logMessage(f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.Info)
         self._shown = (frame.index, record, camera)
+        surface = Path(self.session.dem_path).name if self.session.terrain is not None else tr("flat ground")
         # every frame: the map alone is throttled
-        self.telemetry_label.setText(telemetry_text(record, self.session.georef, problem))
+        self.telemetry_label.setText(telemetry_text(record, self.session.georef, problem, surface))
+        self.telemetry_table.frame_shown(frame.time_s)
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         self._redraw_overlays()
         self._mark_map_point_on_video()
@@ -300,9 +305,11 @@ class VideoDock(QDockWidget, MapSide):
         return True
 
     def _redraw_overlays(self) -> None:
-        """The tracks of the frame on screen, as the tracks panel wants them drawn."""
+        """The tracks of the frame on screen, as the tracks panel wants them drawn, and the targets drawn
+        on it."""
         features = self.features_by_frame.get(self.frame_index)
         self.frame_view.set_overlays(overlays_from_features(features, self.tracks_panel.styles))
+        self.frame_view.set_boxes(self.boxes, self.frame_index)
 
     def _frame_requested(self, index: int) -> None:
         """The player asks for a frame (slider, step, playing): past the end, playing stops."""
@@ -337,7 +344,7 @@ class VideoDock(QDockWidget, MapSide):
     def _boxes_changed(self) -> None:
         if self.boxes:
             self.panels.setCurrentWidget(self.targets)
-        self.frame_view.set_boxes(self.boxes)
+        self._redraw_overlays()
         self._update_controls()
 
     # --- tracking: the dock's clip, frame and boxes handed to the run controller -----------------
@@ -371,16 +378,16 @@ class VideoDock(QDockWidget, MapSide):
         self.runs.apply_track_styles(self.tracks_panel.styles)
         self._redraw_overlays()
         shown = self.frame_index  # the controller starts at the span's first frame: the video stays
-        if self.runs.offer_to_temporal_controller(self.map_time, self.session.fps if self.session else 25.0):
+        if self.runs.offer_to_temporal_controller(self.map_time):
             self.show_frame(shown, update_map=True)
         self._update_controls()
 
     def _project_cleared(self) -> None:
         """File > New Project or another project opened: the latest run is not in it any more."""
+        self._end_marks()  # the cross is the canvas's own item: it would outlive the project
         if self.task is not None:  # a run in progress carries on (its group is added again)
             return
         self.runs.forget()
-        self.progress.setValue(0)
         self.status_label.setText("")
         self._update_controls()
 
