@@ -36,6 +36,16 @@ LAYER_POINTS = "points"
 LAYER_LINES = "lines"
 LAYER_FOOTPRINTS = "footprints"
 TRACK_LAYERS = (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS, LAYER_LINES, LAYER_FOOTPRINTS)
+# attribute table (no map geometry): each track's rotated box and mask outline in frame pixels, per frame,
+# so the video overlays of any frame can be read back from the file instead of being kept in memory
+LAYER_OUTLINES_PX = "outlines_px"
+FIELD_BOX_PX = "box_px"  # WKB polygon, frame pixels (x, y)
+FIELD_MASK_PX = "mask_px"  # WKB (multi)polygon, frame pixels; null without a mask
+# the dock's memory, bounded whatever the video's length (core/output/frame_reader.py, layers.py)
+OVERLAY_CACHE_FRAMES = 250  # tracked frames' overlays kept in memory; the others are read from the file
+OVERLAY_READ_CHUNK_FRAMES = 25  # a frame missing from memory is read with its aligned chunk of frames
+OVERLAY_READ_TIMEOUT_S = 5.0  # a read waits this long for the task's thread to commit a frame
+LIVE_LAYER_WINDOW_FRAMES = 250  # while a run goes on, its map layers hold its newest frames only
 
 DEFAULT_CRS = "EPSG:4326"
 

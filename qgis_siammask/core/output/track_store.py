@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..definitions import (
     DEFAULT_CRS,
+    FIELD_BOX_PX,
     FIELD_END_UTC,
     FIELD_FIRST_FRAME,
     FIELD_FRAME,
@@ -32,6 +33,7 @@ from ..definitions import (
     FIELD_LABEL,
     FIELD_LAST_FRAME,
     FIELD_LENGTH_M,
+    FIELD_MASK_PX,
     FIELD_POINT_COUNT,
     FIELD_SCORE,
     FIELD_SPEED_MPS,
@@ -44,6 +46,7 @@ from ..definitions import (
     LAYER_FOOTPRINTS,
     LAYER_LINES,
     LAYER_MASKS,
+    LAYER_OUTLINES_PX,
     LAYER_POINTS,
     STATUS_LOST,
     TRACK_LAYERS,
@@ -61,7 +64,7 @@ UTC_TZ_FLAG = 100  # OGR's time-zone flag for UTC
 @dataclass(frozen=True)
 class _Field:
     name: str
-    kind: str  # "int" | "real" | "str" | "datetime"
+    kind: str  # "int" | "real" | "str" | "datetime" | "binary"
 
 
 _TRACK_FIELDS = (
@@ -80,6 +83,15 @@ LAYER_FIELDS = {
     LAYER_FOOTPRINTS: (
         _Field(FIELD_FRAME, "int"), _Field(FIELD_TIME_UTC, "datetime"), _Field(FIELD_GEO_FLAG, "str"),
         _Field(FIELD_GEOREF, "str"),
+    ),
+    LAYER_OUTLINES_PX: (
+        _Field(FIELD_TRACK_ID, "int"),
+        _Field(FIELD_LABEL, "str"),
+        _Field(FIELD_FRAME, "int"),
+        _Field(FIELD_SCORE, "real"),
+        _Field(FIELD_STATUS, "str"),
+        _Field(FIELD_BOX_PX, "binary"),
+        _Field(FIELD_MASK_PX, "binary"),
     ),
     LAYER_LINES: (
         _Field(FIELD_TRACK_ID, "int"),
@@ -149,7 +161,7 @@ class TrackStore:
             self._ds = ogr.GetDriverByName(GPKG_DRIVER).CreateDataSource(str(self.path), ["ADD_GPKG_OGR_CONTENTS=NO"])
         if self._ds is None:
             raise OutputError("cannot open the GeoPackage for writing", details=_gdal_error(), path=self.path)
-        self._layers = {name: self._layer(name) for name in TRACK_LAYERS}
+        self._layers = {name: self._layer(name) for name in (*TRACK_LAYERS, LAYER_OUTLINES_PX)}
         self._tracks: dict[int, _TrackLine] = {}
         self._load_existing_tracks()
         self.frames_written = 0
@@ -225,6 +237,7 @@ class TrackStore:
                 track.point,
                 {**attributes, FIELD_SPEED_MPS: track.speed_mps, FIELD_HEADING_DEG: track.heading_deg},
             )
+            self._create_outlines(track)
             if track.point is not None and track.status != STATUS_LOST:
                 line = self._tracks.setdefault(track.track_id, _TrackLine(track.track_id, track.label))
                 line.add(track.frame, track.time_utc, (track.point.x, track.point.y), track.lonlat_deg)
@@ -246,6 +259,24 @@ class TrackStore:
         if layer.CreateFeature(feature) != 0:
             raise OutputError(f"cannot write a feature to layer {layer_name}", details=_gdal_error(), path=self.path)
         return 1
+
+    def _create_outlines(self, track: TrackFeature) -> None:
+        """The track's pixel outlines (what the video overlays draw); not counted as a map feature."""
+        if track.box_px is None:
+            return
+        self._create(
+            LAYER_OUTLINES_PX,
+            None,
+            {
+                FIELD_TRACK_ID: track.track_id,
+                FIELD_LABEL: track.label,
+                FIELD_FRAME: track.frame,
+                FIELD_SCORE: track.score,
+                FIELD_STATUS: track.status,
+                FIELD_BOX_PX: track.box_px.wkb,
+                FIELD_MASK_PX: track.mask_px.wkb if track.mask_px is not None else None,
+            },
+        )
 
     def _refresh_lines(self, force: bool) -> None:
         from osgeo import ogr
@@ -274,7 +305,8 @@ class TrackStore:
         from osgeo import ogr
 
         field_types = {
-            "int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime
+            "int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString, "datetime": ogr.OFTDateTime,
+            "binary": ogr.OFTBinary,
         }
         layer = self._ds.GetLayerByName(name)
         if layer is not None:
@@ -291,13 +323,17 @@ class TrackStore:
                                       details=_gdal_error(), path=self.path)
             return layer
         geometry_type = {
+            LAYER_OUTLINES_PX: ogr.wkbNone,
             LAYER_MASKS: ogr.wkbMultiPolygon,
             LAYER_BOXES: ogr.wkbPolygon,
             LAYER_POINTS: ogr.wkbPoint,
             LAYER_LINES: ogr.wkbLineString,
             LAYER_FOOTPRINTS: ogr.wkbPolygon,
         }[name]
-        layer = self._ds.CreateLayer(name, self._srs, geometry_type, ["SPATIAL_INDEX=YES"])
+        spatial = geometry_type != ogr.wkbNone
+        layer = self._ds.CreateLayer(
+            name, self._srs if spatial else None, geometry_type, ["SPATIAL_INDEX=YES"] if spatial else []
+        )
         if layer is None:
             raise OutputError(f"cannot create layer {name}", details=_gdal_error(), path=self.path)
         for spec in LAYER_FIELDS[name]:
@@ -306,6 +342,8 @@ class TrackStore:
         # after every committed frame.
         if layer.SyncToDisk() != 0:
             raise OutputError(f"cannot create layer {name}", details=_gdal_error(), path=self.path)
+        if not spatial:  # read back by frame range (frame_reader)
+            self._ds.ExecuteSQL(f'CREATE INDEX "{name}_{FIELD_FRAME}" ON "{name}" ("{FIELD_FRAME}")')
         return layer
 
     def _load_existing_tracks(self) -> None:
@@ -396,6 +434,8 @@ def _track_attributes(track: TrackFeature) -> dict:
 def _set_field(feature, name: str, value) -> None:
     if value is None:
         feature.SetFieldNull(name)
+    elif isinstance(value, bytes):
+        feature.SetFieldBinaryFromHexString(name, value.hex())
     elif isinstance(value, datetime):
         utc = value.astimezone(timezone.utc) if value.tzinfo else value
         seconds = utc.second + utc.microsecond / 1e6
