@@ -9,6 +9,7 @@ one feature each (frame footprint, platform position, frame centre) moved as the
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,7 @@ from .core.definitions import (
     LAYER_LINES,
     LAYER_MASKS,
     LAYER_POINTS,
+    LIVE_LAYER_WINDOW_FRAMES,
     TRACK_LAYERS,
 )
 from .core.output.geometry import ground_distance_heading
@@ -149,14 +151,18 @@ class _LineState:
 class TrackLayers:
     """Masks, boxes, points, lines and footprints of one tracking run, fed with engine FrameFeatures.
 
-    Live memory layers while the run goes on; `load_geopackage` then swaps them for the layers of the
-    run's GeoPackage. Layers are found by id each time: the analyst may remove them (or the whole
+    Live memory layers while the run goes on, holding its newest `live_window_frames` frames (and whole
+    track lines), so their memory does not grow with the run: the run's GeoPackage has every frame, and
+    `load_geopackage` swaps the live layers for its tables when the run ends. Layers are found by id each time: the analyst may remove them (or the whole
     group) at any moment, and the frames then only go to the GeoPackage.
     """
+
+    live_window_frames = LIVE_LAYER_WINDOW_FRAMES
 
     def __init__(self, group: VideoLayerGroup, crs: str, frame_duration_s: float, geopackage=None):
         """Live memory layers in `group`; with `geopackage` (a run's or an export's file) its tables."""
         self.group = group
+        self._live_ids: dict[str, deque] = {name: deque() for name in TRACK_LAYERS}  # (frame, feature id)
         self.crs = crs
         self.frame_duration_s = frame_duration_s
         self._layer_ids: dict[str, str] = {}
@@ -255,7 +261,10 @@ class TrackLayers:
         layers = self.layers
         for name, features in per_layer.items():
             if features and name in layers:
-                layers[name].dataProvider().addFeatures(features)
+                _, added = layers[name].dataProvider().addFeatures(features)
+                self._live_ids[name].extend((feature[FIELD_FRAME], feature.id()) for feature in added)
+        if frames:
+            self._drop_frames_before(frames[-1].frame - self.live_window_frames + 1, layers)
         self._write_lines(layers.get(LAYER_LINES))
         if len(self._categories) != categories_before:  # a renderer set anew refreshes the legend
             for name, layer in layers.items():
@@ -264,6 +273,15 @@ class TrackLayers:
         for layer in layers.values():
             layer.updateExtents()
             layer.triggerRepaint()
+
+    def _drop_frames_before(self, oldest_kept: int, layers: dict[str, QgsVectorLayer]) -> None:
+        """Live features of frames before `oldest_kept` leave the layers (frames come in order)."""
+        for name, live in self._live_ids.items():
+            dropped = []
+            while live and live[0][0] < oldest_kept:
+                dropped.append(live.popleft()[1])
+            if dropped and name in layers:
+                layers[name].dataProvider().deleteFeatures(dropped)
 
     def time_extent(self) -> QgsDateTimeRange | None:
         """From the first to the last tracked frame's time (for the temporal controller), or None."""

@@ -187,7 +187,7 @@ def after_run(dock):
     state["overlays"] = len(dock.frame_view._overlays)
     shot("qgis_dock.png")
     view = dock.frame_view
-    centre_px = dock.features_by_frame[dock.frame_index].tracks[0].box_px.centroid
+    centre_px = dock.frame_features(dock.frame_index).tracks[0].box_px.centroid
     target = view.mapToGlobal(view.image_to_widget(centre_px.x, centre_px.y).toPoint())
     xdotool("mousemove", target.x(), target.y(), "click", "--repeat", 6, "--delay", 50, 4)  # wheel up
     later(800, lambda: zoomed(dock))

@@ -59,11 +59,15 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     from qgis.PyQt.QtWidgets import QFileDialog
 
     from qgis_siammask.gui import tracking_runs
+    from qgis_siammask.layers import TrackLayers
 
     result, targets = clip
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(result.video_path), ""))
     _click(qtbot, dock.open_button)
     assert dock.video_path == str(result.video_path)
+    # memory bounded as on a long video: 3 frames in the live layers and in the overlays' memory
+    monkeypatch.setattr(TrackLayers, "live_window_frames", 3)
+    dock.session.run_frames.capacity_frames, dock.session.run_frames.chunk_frames = 3, 2
     assert dock.telemetry is not None  # embedded KLV or the same-name SRT, found without asking
     assert dock.slider.maximum() == FRAMES - 1
     assert f"frame 0/{FRAMES - 1}" in dock.time_label.text()
@@ -122,7 +126,7 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     outcome = dock.last_outcome
     assert outcome.status == "success", outcome.message
     assert outcome.frames_tracked == FRAMES and dock.progress.value() == 100
-    assert len(drains) >= 2  # the layers grew while tracking, not only at the end
+    assert len(drains) >= 2 and max(drains) <= 2 * 3  # live while tracking, the newest 3 frames only
     output = Path(outcome.gpkg_path)
     assert output.parent == tmp_path / "out" and output.is_file()  # the project's output folder
     assert dock.output_edit.text() == str(output.parent) and str(output) in dock.status_label.text()
@@ -150,6 +154,14 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     assert points.temporalProperties().isActive()
     assert points.renderer().type() == "categorizedSymbol" and len(points.renderer().categories()) == 2
     assert dock.frame_index == FRAMES - 1 and len(dock.frame_view._overlays) == 2  # last frame, both overlays
+    assert dock.session.run_frames.frames_in_memory <= 3
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Home)  # frame 0 is out of memory: read back from the file
+    drawn = {overlay.label: overlay for overlay in dock.frame_view._overlays}
+    assert dock.frame_index == 0 and sorted(drawn) == ["car", "van"]
+    for label, (_, box) in zip(("car", "van"), targets[:2]):
+        centre = np.mean(drawn[label].rotated_box[:4], axis=0)
+        assert np.hypot(*(centre - (box[0] + box[2] / 2, box[1] + box[3] / 2))) < 4, (label, centre, box)
+    assert dock.session.run_frames.frames_in_memory <= 3
 
     opened = []
     monkeypatch.setattr(

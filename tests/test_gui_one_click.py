@@ -34,7 +34,7 @@ def test_a_click_on_a_vehicle_starts_a_track_that_fits_it(dock, clip, qtbot, tmp
     assert dock.start_tracking(str(tmp_path / "click.gpkg")) is not None
     qtbot.waitUntil(lambda: dock.task is None, timeout=150_000)
     assert dock.last_outcome.status == "success", dock.last_outcome.message
-    first = dock.features_by_frame[1].tracks[0]  # the first tracked frame: the first mask tightened the box
+    first = dock.frame_features(1).tracks[0]  # the first tracked frame: the first mask tightened the box
     x0, y0, x1, y1 = first.box_px.bounds
     truth = next(v["box_xywh"] for v in result.frames[1]["vehicles"] if v["vehicle_id"] == vehicle_id)
     long_side, short_side = sorted((x1 - x0, y1 - y0), reverse=True)

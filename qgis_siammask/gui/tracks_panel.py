@@ -73,17 +73,16 @@ class TracksPanel(QWidget):
         self.styles = {}
         self._refresh()
 
-    def update_tracks(self, features_by_frame: dict) -> None:
-        """Rows from the tracked frames (core FrameFeatures by frame): frames seen, latest status; the
-        analyst's label, colour and visibility are kept."""
-        seen: dict[int, TrackStyle] = {}
-        for frame in sorted(features_by_frame):
-            for track in features_by_frame[frame].tracks:
-                old = seen.get(track.track_id) or self.styles.get(track.track_id)
-                style = old or TrackStyle(track.label, track_color(track.track_id).name())
-                count = seen[track.track_id].frames if track.track_id in seen else 0
-                seen[track.track_id] = replace(style, frames=count + 1, status=track.status)
-        self.styles = seen
+    def update_tracks(self, frames) -> None:
+        """Count in a batch of newly tracked frames (core FrameFeatures, oldest first): frames seen and
+        latest status per track. Only the new frames are read, so a long run costs the same per batch
+        and earlier frames need not be in memory; the analyst's label, colour and visibility are kept."""
+        for features in frames:
+            for track in features.tracks:
+                style = self.styles.get(track.track_id) or TrackStyle(
+                    track.label, track_color(track.track_id).name()
+                )
+                self.styles[track.track_id] = replace(style, frames=style.frames + 1, status=track.status)
         self._refresh()
 
     def _refresh(self) -> None:

@@ -192,9 +192,9 @@ class VideoDock(QDockWidget, MapSide):
     track_layers = _from_runs("track_layers")
     last_outcome = _from_runs("last_outcome")
 
-    @property
-    def features_by_frame(self) -> dict:
-        return self.session.features_by_frame if self.session is not None else {}
+    def frame_features(self, index: int):
+        """The tracked features drawn on frame `index` (core FrameFeatures), None where none."""
+        return self.session.frame_features(index) if self.session is not None else None
 
     @property
     def boxes(self) -> list[DrawnBox]:
@@ -307,7 +307,7 @@ class VideoDock(QDockWidget, MapSide):
     def _redraw_overlays(self) -> None:
         """The tracks of the frame on screen, as the tracks panel wants them drawn, and the targets drawn
         on it."""
-        features = self.features_by_frame.get(self.frame_index)
+        features = self.frame_features(self.frame_index)
         self.frame_view.set_overlays(overlays_from_features(features, self.tracks_panel.styles))
         self.frame_view.set_boxes(self.boxes, self.frame_index)
 
@@ -359,6 +359,9 @@ class VideoDock(QDockWidget, MapSide):
             return None
         end_frame = self.targets.end_frame
         task = self.runs.start(self.session, self.group, start_frame, end_frame, self.boxes, output_gpkg)
+        if task is not None:
+            self.session.start_run(task.job.output_gpkg)
+            self.tracks_panel.clear()
         self._update_controls()
         return task
 
@@ -367,14 +370,17 @@ class VideoDock(QDockWidget, MapSide):
 
     def _frames_tracked(self, frames: list) -> None:
         """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""
-        self.features_by_frame.update((f.frame, f) for f in frames)
-        self.tracks_panel.update_tracks(self.features_by_frame)
+        if self.session is not None:
+            self.session.run_frames.add(frames)
+        self.tracks_panel.update_tracks(frames)
         self.panels.setCurrentWidget(self.tracks_panel)
         if self.video is not None:
             self.show_frame(frames[-1].frame)
 
     def _run_finished(self, outcome) -> None:
         """The run's file is on the map: the analyst's track styles on it, map time spanning it."""
+        if outcome.gpkg_path and self.session is not None:
+            self.session.run_frames.set_run_file(outcome.gpkg_path)
         self.runs.apply_track_styles(self.tracks_panel.styles)
         self._redraw_overlays()
         shown = self.frame_index  # the controller starts at the span's first frame: the video stays

@@ -1,17 +1,20 @@
 """One open clip and what the dock derives from it per frame, without a widget: the reader, its
-telemetry, the terrain and georeferencing mode, the camera of a frame and the tracked features by frame.
+telemetry, the terrain and georeferencing mode, the camera of a frame and the runs' tracked frames (a
+bounded number in memory, the others read back from each run's file).
 
 Kept apart from the dock so that what a frame means (its record, its camera) is testable alone.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
+from qgis.core import Qgis, QgsMessageLog
 
-from ..core.definitions import GEOREF_ST0601
+from ..core.definitions import GEOREF_ST0601, PLUGIN_NAME
+from ..core.output.atomic import partial_path
+from ..core.output.frame_reader import RunFrames
 from .dock_parts import tr
 
 
@@ -27,7 +30,7 @@ class VideoSession:
         self.terrain = None  # core.geo.terrain.DemTerrain of `dem_path`, None for flat ground
         self.dem_path: str | None = None
         self.georef = GEOREF_ST0601  # how a frame is put on the ground (definitions.GEOREF_MODES)
-        self.features_by_frame: dict = {}  # frame index -> core.geometry.FrameFeatures of the runs
+        self.run_frames = RunFrames()  # the runs' FrameFeatures by frame, for the video overlays
         self._frame_times_utc_s: np.ndarray | None = None
 
     @classmethod
@@ -68,11 +71,24 @@ class VideoSession:
             self.name, video.width, video.height, video.fps, video.frame_count, self.telemetry_status
         )
 
+    def start_run(self, results_path: str) -> None:
+        """A run starts: its frames' overlays, once out of memory, are read back from its file."""
+        self.run_frames.start_run(partial_path(results_path), results_path)
+
+    def frame_features(self, index: int):
+        """The runs' tracked features on frame `index` (core FrameFeatures), None where none; the
+        problem is logged when the run's file cannot be read (moved, deleted)."""
+        from ..core.errors import SiamMaskError
+
+        try:
+            return self.run_frames.get(index)
+        except SiamMaskError as error:
+            QgsMessageLog.logMessage(error.user_message, PLUGIN_NAME, Qgis.Warning)
+            return None
+
     def drop_track(self, track_id: int) -> None:
-        """A track deleted by the analyst: gone from every frame's features (and so from the overlays)."""
-        for frame, features in self.features_by_frame.items():
-            kept = tuple(t for t in features.tracks if t.track_id != track_id)
-            self.features_by_frame[frame] = dataclasses.replace(features, tracks=kept)
+        """A track of the latest run deleted by the analyst: gone from every frame's overlays."""
+        self.run_frames.delete_track(track_id)
 
     def read(self, index: int):
         """The decoded frame `index` (core VideoFrame), None past the end or when it cannot be decoded."""
@@ -138,4 +154,4 @@ class VideoSession:
 
     def close(self) -> None:
         self.video.close()
-        self.features_by_frame.clear()
+        self.run_frames.clear()
