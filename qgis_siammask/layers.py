@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from qgis.core import (
@@ -20,7 +19,7 @@ from qgis.core import (
     QgsFeature,
     QgsFields,
     QgsGeometry,
-    QgsPointXY,
+    QgsLineString,
     QgsRendererCategory,
     QgsSingleSymbolRenderer,
     QgsSymbol,
@@ -35,14 +34,10 @@ from qgis.PyQt.QtGui import QColor
 
 from .core.definitions import (
     FIELD_END_UTC,
-    FIELD_FIRST_FRAME,
     FIELD_FRAME,
     FIELD_GEO_FLAG,
     FIELD_HEADING_DEG,
     FIELD_LABEL,
-    FIELD_LAST_FRAME,
-    FIELD_LENGTH_M,
-    FIELD_POINT_COUNT,
     FIELD_SCORE,
     FIELD_SPEED_MPS,
     FIELD_START_UTC,
@@ -57,8 +52,7 @@ from .core.definitions import (
     LIVE_LAYER_WINDOW_FRAMES,
     TRACK_LAYERS,
 )
-from .core.output.geometry import ground_distance_heading
-from .core.output.track_store import LAYER_FIELDS
+from .core.output.track_store import LAYER_FIELDS, TrackLine
 from .layer_tree import VideoLayerGroup
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
@@ -135,19 +129,6 @@ def memory_layer(geometry: str, crs: str, name: str, fields) -> QgsVectorLayer:
     return layer
 
 
-@dataclass
-class _LineState:
-    label: str
-    vertices: list = field(default_factory=list)
-    first_frame: int = 0
-    last_frame: int = 0
-    start_utc: object = None
-    end_utc: object = None
-    length_m: float = 0.0
-    last_lonlat: tuple | None = None
-    feature_id: int | None = None
-
-
 class TrackLayers:
     """Masks, boxes, points, lines and footprints of one tracking run, fed with engine FrameFeatures.
 
@@ -166,7 +147,7 @@ class TrackLayers:
         self.crs = crs
         self.frame_duration_s = frame_duration_s
         self._layer_ids: dict[str, str] = {}
-        self._lines: dict[int, _LineState] = {}
+        self._lines: dict[int, TrackLine] = {}
         self._categories: dict[int, str] = {}  # track id -> label
         self._times_utc: list = []  # first and last frame time seen (datetime)
         if geopackage is not None:
@@ -334,45 +315,26 @@ class TrackLayers:
                 _add_category(layer, name, track_id, label)
 
     def _extend_line(self, track) -> None:
-        state = self._lines.get(track.track_id)
-        if state is None:
-            state = self._lines[track.track_id] = _LineState(
-                track.label, first_frame=track.frame, start_utc=track.time_utc
-            )
-        state.vertices.append(QgsPointXY(track.point.x, track.point.y))
-        state.last_frame, state.end_utc = track.frame, track.time_utc
-        if track.lonlat_deg is not None:
-            if state.last_lonlat is not None:
-                state.length_m += ground_distance_heading(state.last_lonlat, track.lonlat_deg)[0]
-            state.last_lonlat = track.lonlat_deg
+        line = self._lines.setdefault(track.track_id, TrackLine(track.track_id, track.label))
+        line.add(track.frame, track.time_utc, (track.point.x, track.point.y), track.lonlat_deg)
 
     def _write_lines(self, layer: QgsVectorLayer | None) -> None:
         if layer is None:
             return
         provider = layer.dataProvider()
-        for track_id, state in self._lines.items():
-            if len(state.vertices) < 2:
+        for line in self._lines.values():  # `fid`: the line's feature in the memory layer
+            if line.points < 2:
                 continue
-            values = {
-                FIELD_TRACK_ID: track_id,
-                FIELD_LABEL: state.label,
-                FIELD_FIRST_FRAME: state.first_frame,
-                FIELD_LAST_FRAME: state.last_frame,
-                FIELD_START_UTC: qdatetime(state.start_utc),
-                FIELD_END_UTC: qdatetime(state.end_utc),
-                FIELD_POINT_COUNT: len(state.vertices),
-                FIELD_LENGTH_M: state.length_m,
-            }
-            geometry = QgsGeometry.fromPolylineXY(state.vertices)
-            if state.feature_id is None:
+            values = line.attributes()
+            values[FIELD_START_UTC], values[FIELD_END_UTC] = map(qdatetime, (line.start_utc, line.end_utc))
+            geometry = QgsGeometry(QgsLineString(line.xy[0::2].tolist(), line.xy[1::2].tolist()))
+            if line.fid is None:
                 _, added = provider.addFeatures([self._feature(LAYER_LINES, geometry, values)])
-                state.feature_id = added[0].id()
+                line.fid = added[0].id()
             else:
                 fields = layer.fields()
-                provider.changeGeometryValues({state.feature_id: geometry})
-                provider.changeAttributeValues(
-                    {state.feature_id: {fields.indexOf(k): v for k, v in values.items()}}
-                )
+                provider.changeGeometryValues({line.fid: geometry})
+                provider.changeAttributeValues({line.fid: {fields.indexOf(k): v for k, v in values.items()}})
 
 
 def style_footprints(layer: QgsVectorLayer, outline: str = "#a0a0a0") -> None:

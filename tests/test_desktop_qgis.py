@@ -1,8 +1,9 @@
 """The packaged plugin in desktop QGIS, driven through the window system: `make package`'s zip and
 plugins.xml served from 127.0.0.1 and installed with QGIS's own plugin installer (pyplugin_installer)
-into a fresh profile; QGIS under Xvfb; a box dragged on the video and Track and Export clicked with
-real X mouse events (xdotool); screenshots under build/screenshots/; then the plugin unloaded, its
-GeoPackage-backed layers still in the project."""
+into a fresh profile; QGIS under Xvfb; two boxes dragged on the video and Track, the Tracks tab, Export
+and Play clicked with real X mouse events (xdotool); screenshots under build/screenshots/ (the dock, the
+zoomed player, the tracks panel, the export, the platform trail and line of sight of an oblique clip);
+then the plugin unloaded, its GeoPackage-backed layers still in the project."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = REPO_ROOT / "build" / "screenshots"
 DESKTOP_TIMEOUT_S = 240
 FRAMES = 10
+TRAIL_FRAMES = 100
 
 pytestmark = pytest.mark.desktop
 
@@ -74,8 +76,11 @@ def centre(widget):
     return point.x(), point.y()
 
 
-def shot(name):
-    image = QApplication.primaryScreen().grabWindow(0)  # the whole X screen, dialogs included
+def shot(name, widget=None):
+    # the whole X screen, dialogs included, or the part of it a widget covers
+    corner = widget.mapToGlobal(widget.rect().topLeft()) if widget is not None else None
+    area = (corner.x(), corner.y(), widget.width(), widget.height()) if widget is not None else ()
+    image = QApplication.primaryScreen().grabWindow(0, *area)
     path = os.path.join(SHOTS, name)
     state.setdefault("screenshots", []).append(path if image.save(path) else "")
 
@@ -118,15 +123,19 @@ def start():
     later(1500, lambda: drag_box(dock))
 
 
-def drag_box(dock):
+def drag_box(dock, boxes=None):
     view = dock.frame_view
-    x, y, w, h = (float(v) for v in os.environ["SIAMMASK_BOX"].split(","))
+    if boxes is None:
+        boxes = [[float(v) for v in box.split(",")] for box in os.environ["SIAMMASK_BOXES"].split(";")]
+        boxes = list(zip(os.environ["SIAMMASK_LABELS"].split(";"), boxes))
+    label, (x, y, w, h) = boxes.pop(0)
+    xdotool("mousemove", *centre(dock.label_edit), "click", 1, "key", "ctrl+a", "type", label)
     start = view.mapToGlobal(view.image_to_widget(x, y).toPoint())
     end = view.mapToGlobal(view.image_to_widget(x + w, y + h).toPoint())
     xdotool("mousemove", start.x(), start.y(), "mousedown", 1, "sleep", 0.2,
             "mousemove", (start.x() + end.x()) // 2, (start.y() + end.y()) // 2, "sleep", 0.2,
             "mousemove", end.x(), end.y(), "sleep", 0.2, "mouseup", 1)
-    later(800, lambda: click_track(dock))
+    later(800, lambda: drag_box(dock, boxes) if boxes else click_track(dock))
 
 
 def pace_frames(seconds_per_frame):
@@ -217,6 +226,50 @@ def exported(dock):
     state["export_status"] = dock.status_label.text()
     state["exported_groups"] = [g.name() for g in QgsProject.instance().layerTreeRoot().findGroups()]
     shot("qgis_exported.png")
+    tabs = dock.panels.tabBar()
+    tab = tabs.mapToGlobal(tabs.tabRect(dock.panels.indexOf(dock.tracks_panel)).center())
+    xdotool("mousemove", tab.x(), tab.y(), "click", 1)
+    later(800, lambda: tracks_panel_shown(dock))
+
+
+def tracks_panel_shown(dock):
+    table = dock.tracks_panel.table
+    state["track_rows"] = [
+        [table.item(row, column).text() for column in (2, 3, 4)] + [table.item(row, 1).background().color().name()]
+        for row in range(table.rowCount())
+    ]
+    state["tracks_tab_current"] = dock.panels.currentWidget() is dock.tracks_panel
+    shot("qgis_tracks_panel.png", dock)
+    # an oblique clip played to its end: the platform trail and the line of sight on the map
+    global trail_ground
+    trail_ground = iface.addRasterLayer(os.environ["SIAMMASK_TRAIL_GROUND"], "oblique clip ground")
+    state["trail_opened"] = dock.open_video(os.environ["SIAMMASK_TRAIL_VIDEO"])
+    later(1000, lambda: play_trail_clip(dock))
+
+
+def play_trail_clip(dock):
+    xdotool("mousemove", *centre(dock.play_button), "click", 1)
+    later(500, lambda: poll_playing(dock, 0))
+
+
+def poll_playing(dock, waited_ms):
+    if dock.playing and waited_ms < 30000:
+        return later(200, lambda: poll_playing(dock, waited_ms + 200))
+    layers = dock.playback_layers
+    trail = next(layers.trail.getFeatures()).geometry()
+    sight = next(layers.sight.getFeatures()).geometry()
+    state["trail"] = [dock.frame_index, len(trail.asPolyline()), trail.length(), sight.length()]
+    extent = trail.boundingBox()
+    for layer in (layers.sight, layers.footprint):
+        extent.combineExtentWith(layer.extent())
+    extent.scale(1.2)
+    iface.mapCanvas().setExtent(extent)
+    iface.mapCanvas().refresh()
+    later(2500, lambda: trail_shown(dock))
+
+
+def trail_shown(dock):
+    shot("qgis_trail.png")
     unloadPlugin("qgis_siammask")
     later(500, check_unloaded)  # let deleteLater() run first
 
@@ -257,8 +310,15 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     for tool in ("xvfb-run", "qgis", "xdotool"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed (make apt)")
+    from qgis_siammask.core.simulator import SimulationConfig, simulate
+
     clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     video_path, box_xywh = clip.video_path, targets[0][1]
+    boxes = [box for _, box in targets[:2]]
+    trail_clip = simulate(  # oblique: the line of sight is long on the map; 4 s of flight for the trail
+        SimulationConfig(out_dir=tmp_path / "oblique", seed=3, frames=TRAIL_FRAMES, width_px=320, height_px=180,
+                         oblique_deg=50.0, vehicle_count=1, write_masks=False)
+    )
     model_path = tracking_model(request)
     bundled = model_path == default_model_path()  # then the zip carries it: QGIS must find it there
     dist = tmp_path / "dist"
@@ -288,7 +348,10 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
         "SIAMMASK_DESKTOP_RESULT": str(result_path),
         "SIAMMASK_REPOSITORY": base_url + "plugins.xml",
         "SIAMMASK_VIDEO": str(video_path),
-        "SIAMMASK_BOX": ",".join(str(v) for v in box_xywh),
+        "SIAMMASK_BOXES": ";".join(",".join(str(v) for v in box) for box in boxes),
+        "SIAMMASK_LABELS": "car;van",
+        "SIAMMASK_TRAIL_VIDEO": str(trail_clip.video_path),
+        "SIAMMASK_TRAIL_GROUND": str(trail_clip.texture_path),
         "SIAMMASK_MODEL": "" if bundled else str(model_path),
         "SIAMMASK_BACKGROUND": str(clip.texture_path),
         "SIAMMASK_SCREENSHOTS": str(SCREENSHOTS),
@@ -332,17 +395,24 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert state["plugin_file"].startswith(str(plugins_dir))  # installed from the served zip
     if bundled:
         assert state["model_used"].startswith(str(plugins_dir / "qgis_siammask" / "models"))
-    assert len(state["boxes"]) == 1 and state["track_enabled"]  # the box came from the X mouse drag
-    assert abs(state["boxes"][0][0] - box_xywh[0]) < 3 and abs(state["boxes"][0][2] - box_xywh[2]) < 3
+    assert len(state["boxes"]) == 2 and state["track_enabled"]  # the boxes came from the X mouse drags
+    for drawn, box in zip(state["boxes"], boxes):
+        assert abs(drawn[0] - box[0]) < 3 and abs(drawn[2] - box[2]) < 3
     status, frames = state["outcome"]
     assert state["task_started"] and status == "success" and frames == FRAMES
-    assert state["counts"]["points"] == FRAMES and state["counts"]["footprints"] == FRAMES
+    assert state["counts"]["points"] == 2 * FRAMES and state["counts"]["footprints"] == FRAMES
     assert state["providers"] == ["ogr"] and Path(state["gpkg"]).parent == output_dir
     folder_shown, status_shown = state["output_shown"]  # the folder in the field, the file in the status
     assert folder_shown == str(output_dir) and state["gpkg"] in status_shown
     assert state["overlays"] >= 1
     assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the clip (all tracked)
-    assert all(state["screenshots"]) and len(state["screenshots"]) == 5
+    assert all(state["screenshots"]) and len(state["screenshots"]) == 7
+    assert state["tracks_tab_current"]  # one row per track: label, frames, status, its own colour
+    assert [row[:2] for row in state["track_rows"]] == [["car", str(FRAMES)], ["van", str(FRAMES)]]
+    assert len({row[3] for row in state["track_rows"]}) == 2
+    last_frame, trail_vertices, trail_deg, sight_deg = state["trail"]
+    assert state["trail_opened"] and last_frame == TRAIL_FRAMES - 1  # played to the end
+    assert trail_vertices >= 10 and trail_deg > 0 and sight_deg > 5 * trail_deg / TRAIL_FRAMES
     assert state["zoom"] == pytest.approx(1.25**6, rel=0.01)  # six wheel clicks over the frame
     assert (SCREENSHOTS / "qgis_dock.png").stat().st_size > 20000
     assert str(export_path) in state["export_status"] and export_path.is_file()
@@ -350,5 +420,5 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []
     assert state["provider_after_unload"] is False
     kept = [(name, count) for name, provider, count in state["layers_after_unload"] if provider == "ogr"]
-    assert ("points", FRAMES) in kept and ("footprints", FRAMES) in kept  # the run, from its GeoPackage
+    assert ("points", 2 * FRAMES) in kept and ("footprints", FRAMES) in kept  # the run, from its GeoPackage
     assert not [name for name, provider, _ in state["layers_after_unload"] if provider == "memory"]

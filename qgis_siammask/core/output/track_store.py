@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from array import array
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -162,7 +163,7 @@ class TrackStore:
         if self._ds is None:
             raise OutputError("cannot open the GeoPackage for writing", details=_gdal_error(), path=self.path)
         self._layers = {name: self._layer(name) for name in (*TRACK_LAYERS, LAYER_OUTLINES_PX)}
-        self._tracks: dict[int, _TrackLine] = {}
+        self._tracks: dict[int, TrackLine] = {}
         self._load_existing_tracks()
         self.frames_written = 0
         self.features_written = 0
@@ -239,7 +240,7 @@ class TrackStore:
             )
             self._create_outlines(track)
             if track.point is not None and track.status != STATUS_LOST:
-                line = self._tracks.setdefault(track.track_id, _TrackLine(track.track_id, track.label))
+                line = self._tracks.setdefault(track.track_id, TrackLine(track.track_id, track.label))
                 line.add(track.frame, track.time_utc, (track.point.x, track.point.y), track.lonlat_deg)
         self._refresh_lines(force=False)
         return written
@@ -283,21 +284,21 @@ class TrackStore:
 
         layer = self._layers[LAYER_LINES]
         for line in self._tracks.values():
-            if not (line.stale(force) and len(line.frames) >= 2):
+            if not (line.stale(force) and line.points >= 2):
                 continue
             feature = layer.GetFeature(line.fid) if line.fid is not None else None
             feature = feature or ogr.Feature(layer.GetLayerDefn())
             for name, value in line.attributes().items():
                 _set_field(feature, name, value)
             geometry = ogr.Geometry(ogr.wkbLineString)
-            for x, y in line.xy:
-                geometry.AddPoint_2D(x, y)
+            for index in range(0, len(line.xy), 2):
+                geometry.AddPoint_2D(line.xy[index], line.xy[index + 1])
             feature.SetGeometry(geometry)
             status = layer.SetFeature(feature) if line.fid is not None else layer.CreateFeature(feature)
             if status != 0:
                 raise OutputError("cannot write a track line", details=_gdal_error(), path=self.path)
             line.fid = feature.GetFID()
-            line.written_points = len(line.frames)
+            line.written_points = line.points
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -372,7 +373,7 @@ class TrackStore:
                 )
             )
         for track_id, frame, label, time_utc, xy, lonlat in sorted(rows, key=lambda row: (row[0], row[1])):
-            self._tracks.setdefault(track_id, _TrackLine(track_id, label)).add(frame, time_utc, xy, lonlat)
+            self._tracks.setdefault(track_id, TrackLine(track_id, label)).add(frame, time_utc, xy, lonlat)
         lines = self._layers[LAYER_LINES]
         lines.ResetReading()
         for feature in lines:
@@ -381,40 +382,49 @@ class TrackStore:
                 line.fid = feature.GetFID()
 
 
-class _TrackLine:
-    """One track's line, kept in memory in frame order; `written_points` is what the file holds."""
+class TrackLine:
+    """One track's line in frame order; `written_points` is what the file holds.
+
+    Only the vertices grow with the track, kept as a flat array (16 bytes a vertex, not a Python tuple,
+    float and list slot each: a long video's lines would otherwise hold a large share of the memory)."""
 
     def __init__(self, track_id: int, label: str):
         self.track_id, self.label = track_id, label
-        self.frames: list[int] = []
-        self.times: list[datetime | None] = []
-        self.xy: list[tuple[float, float]] = []
+        self.xy = array("d")  # x0, y0, x1, y1, ... in the output CRS
+        self.first_frame = self.last_frame = -1
+        self.start_utc: datetime | None = None
+        self.end_utc: datetime | None = None
         self.length_m = 0.0
         self._last_lonlat = None
         self.fid: int | None = None
         self.written_points = 0
 
+    @property
+    def points(self) -> int:
+        return len(self.xy) // 2
+
     def add(self, frame: int, time_utc, xy, lonlat) -> None:
-        self.frames.append(frame)
-        self.times.append(time_utc)
-        self.xy.append(xy)
+        if not self.xy:
+            self.first_frame, self.start_utc = frame, time_utc
+        self.last_frame, self.end_utc = frame, time_utc
+        self.xy.extend(xy)
         if self._last_lonlat is not None and lonlat is not None:
             self.length_m += ground_distance_heading(self._last_lonlat, lonlat)[0]
         self._last_lonlat = lonlat
 
     def stale(self, force: bool) -> bool:
-        pending = len(self.frames) - self.written_points
-        return pending > 0 and (force or pending >= max(1, int(len(self.frames) * LINE_REFRESH_FRACTION)))
+        pending = self.points - self.written_points
+        return pending > 0 and (force or pending >= max(1, int(self.points * LINE_REFRESH_FRACTION)))
 
     def attributes(self) -> dict:
         return {
             FIELD_TRACK_ID: self.track_id,
             FIELD_LABEL: self.label,
-            FIELD_FIRST_FRAME: self.frames[0],
-            FIELD_LAST_FRAME: self.frames[-1],
-            FIELD_START_UTC: self.times[0],
-            FIELD_END_UTC: self.times[-1],
-            FIELD_POINT_COUNT: len(self.frames),
+            FIELD_FIRST_FRAME: self.first_frame,
+            FIELD_LAST_FRAME: self.last_frame,
+            FIELD_START_UTC: self.start_utc,
+            FIELD_END_UTC: self.end_utc,
+            FIELD_POINT_COUNT: self.points,
             FIELD_LENGTH_M: self.length_m,
         }
 
