@@ -95,9 +95,55 @@ def test_run_frames_keep_a_bounded_window_and_read_the_rest(tmp_path):
     assert frames.frames_in_memory == 20 and frames.get(4) is None and frames.get(100) is None
     frames.delete_track(0)
     assert [t.track_id for t in frames.get(50).tracks] == [1]
-    frames.start_run()  # a run without a file (pixel run): all its frames kept, drawn over the first run's
+    frames.start_run(tmp_path / "later.gpkg")  # a later run: drawn over the first run's frames it tracked
+    with TrackStore(tmp_path / "later.gpkg") as store:
+        store.write_frame(frame_with_outlines(50))
     frames.add([frame_with_outlines(50)])
     assert [t.track_id for t in frames.get(50).tracks] == [0, 1] and frames.get(51).tracks[0].track_id == 1
+
+
+def _pixel_tracks(frame: int) -> list:
+    """Two tracks as the tracker gives them: track 1's mask a 12 x 8 px block moving right."""
+    import numpy as np
+
+    from qgis_siammask.core.records import Track
+
+    mask = np.zeros((60, 200), bool)
+    mask[20:28, frame : frame + 12] = True
+    corners = np.array([[frame, 20], [frame + 12, 20], [frame + 12, 28], [frame, 28]], dtype=np.float64)
+    return [
+        Track(0, "car", (frame, 20, 12, 8), corners, None, 0.8),
+        Track(1, "van", (frame, 20, 12, 8), corners + (0, 30), mask, 0.7, d.STATUS_LOST),
+    ]
+
+
+def test_a_pixel_run_is_read_back_from_its_json_lines_while_written(tmp_path):
+    """Records as the pixel job writes them (the track command's JSON lines), the newest line half written."""
+    import json
+
+    from qgis_siammask.core.commands.track import track_record
+    from qgis_siammask.core.output.geometry import frame_features
+
+    partial, final = tmp_path / "run.partial.jsonl", tmp_path / "run.jsonl"
+    frames = RunFrames(capacity_frames=5, chunk_frames=10)
+    frames.start_run(partial, final, pixel_records=True)
+    live = {}
+    with open(partial, "w") as out:
+        for frame in range(3, 40):
+            tracks = _pixel_tracks(frame)
+            out.writelines(json.dumps(track_record(frame, t)) + "\n" for t in tracks)
+            live[frame] = frame_features(tracks, None, frame, None)
+            frames.add([live[frame]])
+        out.write(json.dumps(track_record(40, _pixel_tracks(40)[0]))[:30])  # being written
+    read = frames.get(12)  # chunk 10-19, read from the partial file
+    assert [(t.track_id, t.label, t.status) for t in read.tracks] == [(0, "car", "tracking"), (1, "van", "lost")]
+    assert read.tracks[1].mask_px.equals(live[12].tracks[1].mask_px) and read.tracks[0].mask_px is None
+    assert read.tracks[0].box_px.equals(live[12].tracks[0].box_px) and read.tracks[1].score == 0.7
+    assert frames.get(3).tracks[0].box_px.bounds == (3.0, 20.0, 15.0, 28.0)  # the run's first frame
+    partial.rename(final)  # the run ended
+    frames.set_run_file(final)
+    assert frames.get(25).tracks[1].mask_px.equals(live[25].tracks[1].mask_px)
+    assert frames.frames_in_memory == 5
 
 
 def test_a_missing_run_file_is_said_once_per_chunk(tmp_path):

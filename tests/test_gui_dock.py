@@ -530,6 +530,7 @@ def test_video_without_telemetry_tracked_in_pixels(dock, clip, qtbot, tmp_path, 
     plain = _without_telemetry(result, tmp_path / "plain.mp4")
     assert dock.open_video(str(plain)) and dock.telemetry is None
     assert not dock.map_pick_button.isEnabled() and "No telemetry" in dock.map_hint.text()
+    dock.session.run_frames.capacity_frames, dock.session.run_frames.chunk_frames = 2, 2  # as a long video
     _draw_box(qtbot, dock.frame_view, targets[0][1])
     spin = dock.targets.end_frame_spin
     spin.selectAll()
@@ -543,6 +544,9 @@ def test_video_without_telemetry_tracked_in_pixels(dock, clip, qtbot, tmp_path, 
     assert [r["frame"] for r in records] == list(range(7)) and {r["track_id"] for r in records} == {1}
     x, y, w, h = records[-1]["bbox"]
     assert len(dock.frame_view._overlays) == 1 and dock.frame_index == 6  # drawn on the video
+    qtbot.keyClick(dock.frame_view, Qt.Key.Key_Home)  # frame 0 is out of memory: read from the JSON lines
+    (overlay,) = dock.frame_view._overlays
+    assert dock.frame_index == 0 and np.allclose(overlay.rotated_box[:4], records[0]["rotated_box"], atol=1e-3)
     assert QgsProject.instance().layerTreeRoot().findGroup("tracks 1") is None  # nothing on the map
     assert "pixels" in dock.status_label.text() and outcome.gpkg_path in dock.status_label.text()
     assert dock.output_edit.text() == str(tmp_path / "out")  # the folder; the run's file is in the status

@@ -360,7 +360,7 @@ class VideoDock(QDockWidget, MapSide):
         end_frame = self.targets.end_frame
         task = self.runs.start(self.session, self.group, start_frame, end_frame, self.boxes, output_gpkg)
         if task is not None:
-            self.session.start_run(task.job.output_gpkg)
+            self.session.start_run(task.job, task.pixels_only)
             self.tracks_panel.clear()
         self._update_controls()
         return task

@@ -71,9 +71,13 @@ class VideoSession:
             self.name, video.width, video.height, video.fps, video.frame_count, self.telemetry_status
         )
 
-    def start_run(self, results_path: str) -> None:
-        """A run starts: its frames' overlays, once out of memory, are read back from its file."""
-        self.run_frames.start_run(partial_path(results_path), results_path)
+    def start_run(self, job, pixels_only: bool) -> None:
+        """A run of `job` (core TrackingJob) starts: its frames' overlays, once out of memory, are read
+        back from its file (a pixel run's JSON lines without telemetry, else its GeoPackage)."""
+        from ..core.pixel_job import pixel_results_path
+
+        results = pixel_results_path(job) if pixels_only else Path(job.output_gpkg)
+        self.run_frames.start_run(partial_path(results), results, pixel_records=pixels_only)
 
     def frame_features(self, index: int):
         """The runs' tracked features on frame `index` (core FrameFeatures), None where none; the
