@@ -56,12 +56,12 @@ def _record(folder: Path) -> Path:
         )
     )
     width, height = simulation.config.width_px, simulation.config.height_px
-    boxes = [
-        tuple(float(c) for c in v["box_xywh"])
-        for v in simulation.frames[0]["vehicles"]
-        if v["box_xywh"] and v["box_xywh"][0] > 2 and v["box_xywh"][1] > 2
-        and v["box_xywh"][0] + v["box_xywh"][2] < width - 2 and v["box_xywh"][1] + v["box_xywh"][3] < height - 2
-    ][:TARGETS]
+
+    def inside(box) -> bool:  # wholly in the first frame, 2 px from its edges
+        return bool(box) and 2 < box[0] < width - 2 - box[2] and 2 < box[1] < height - 2 - box[3]
+
+    vehicles = simulation.frames[0]["vehicles"]
+    boxes = [tuple(map(float, v["box_xywh"])) for v in vehicles if inside(v["box_xywh"])][:TARGETS]
     frames = []
     job = TrackingJob(
         video_path=str(simulation.video_path), model_path=str(resolve_model(None)),
@@ -71,7 +71,9 @@ def _record(folder: Path) -> Path:
     print(f"recorded: {outcome.frames_tracked} frames x {len(boxes)} targets of a 480x270 simulated clip "
           f"({outcome.status}, {outcome.elapsed_s:.1f} s)", flush=True)
     recorded = folder / "frames.pkl"
-    recorded.write_bytes(pickle.dumps({"video": str(simulation.video_path), "boxes": boxes, "frames": frames}))
+    recorded.write_bytes(
+        pickle.dumps({"video": str(simulation.video_path), "boxes": boxes, "frames": frames})
+    )
     return recorded
 
 
@@ -202,7 +204,7 @@ def main() -> None:
         print(f"{side:10} {samples['start']:7.0f} " + " ".join(f"{samples[str(m)]:7.0f}" for m in MARKS)
               + f" {growth:7.0f} {samples['seconds']:6.1f}")
     dock = results["dock"]
-    print(f"dock: {dock['end of run']:.0f} MB at the end of the run ({dock['status']}, layers from the file), "
+    print(f"dock: {dock['end of run']:.0f} MB at the end of the run ({dock['status']}, the file's layers), "
           f"{dock['after seeking']:.0f} MB after showing frames 0-{SEEK_FRAMES - 1} again "
           f"({dock['overlays on frame 0']} overlays on frame 0)")
 

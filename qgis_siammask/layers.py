@@ -134,8 +134,9 @@ class TrackLayers:
 
     Live memory layers while the run goes on, holding its newest `live_window_frames` frames (and whole
     track lines), so their memory does not grow with the run: the run's GeoPackage has every frame, and
-    `load_geopackage` swaps the live layers for its tables when the run ends. Layers are found by id each time: the analyst may remove them (or the whole
-    group) at any moment, and the frames then only go to the GeoPackage.
+    `load_geopackage` swaps the live layers for its tables when the run ends. Layers are found by id
+    each time: the analyst may remove them (or the whole group) at any moment, and the frames then only
+    go to the GeoPackage.
     """
 
     live_window_frames = LIVE_LAYER_WINDOW_FRAMES
@@ -143,11 +144,11 @@ class TrackLayers:
     def __init__(self, group: VideoLayerGroup, crs: str, frame_duration_s: float, geopackage=None):
         """Live memory layers in `group`; with `geopackage` (a run's or an export's file) its tables."""
         self.group = group
-        self._live_ids: dict[str, deque] = {name: deque() for name in TRACK_LAYERS}  # (frame, feature id)
         self.crs = crs
         self.frame_duration_s = frame_duration_s
         self._layer_ids: dict[str, str] = {}
         self._lines: dict[int, TrackLine] = {}
+        self._live_ids: dict[str, deque] = {name: deque() for name in TRACK_LAYERS}  # (frame, feature id)
         self._categories: dict[int, str] = {}  # track id -> label
         self._times_utc: list = []  # first and last frame time seen (datetime)
         if geopackage is not None:

@@ -235,7 +235,8 @@ def exported(dock):
 def tracks_panel_shown(dock):
     table = dock.tracks_panel.table
     state["track_rows"] = [
-        [table.item(row, column).text() for column in (2, 3, 4)] + [table.item(row, 1).background().color().name()]
+        [table.item(row, column).text() for column in (2, 3, 4)]
+        + [table.item(row, 1).background().color().name()]
         for row in range(table.rowCount())
     ]
     state["tracks_tab_current"] = dock.panels.currentWidget() is dock.tracks_panel
@@ -313,11 +314,13 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     from qgis_siammask.core.simulator import SimulationConfig, simulate
 
     clip, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
-    video_path, box_xywh = clip.video_path, targets[0][1]
+    video_path = clip.video_path
     boxes = [box for _, box in targets[:2]]
     trail_clip = simulate(  # oblique: the line of sight is long on the map; 4 s of flight for the trail
-        SimulationConfig(out_dir=tmp_path / "oblique", seed=3, frames=TRAIL_FRAMES, width_px=320, height_px=180,
-                         oblique_deg=50.0, vehicle_count=1, write_masks=False)
+        SimulationConfig(
+            out_dir=tmp_path / "oblique", seed=3, frames=TRAIL_FRAMES, width_px=320, height_px=180,
+            oblique_deg=50.0, vehicle_count=1, write_masks=False,
+        )
     )
     model_path = tracking_model(request)
     bundled = model_path == default_model_path()  # then the zip carries it: QGIS must find it there

@@ -136,7 +136,8 @@ def test_a_pixel_run_is_read_back_from_its_json_lines_while_written(tmp_path):
             frames.add([live[frame]])
         out.write(json.dumps(track_record(40, _pixel_tracks(40)[0]))[:30])  # being written
     read = frames.get(12)  # chunk 10-19, read from the partial file
-    assert [(t.track_id, t.label, t.status) for t in read.tracks] == [(0, "car", "tracking"), (1, "van", "lost")]
+    labelled = [(t.track_id, t.label, t.status) for t in read.tracks]
+    assert labelled == [(0, "car", "tracking"), (1, "van", "lost")]
     assert read.tracks[1].mask_px.equals(live[12].tracks[1].mask_px) and read.tracks[0].mask_px is None
     assert read.tracks[0].box_px.equals(live[12].tracks[0].box_px) and read.tracks[1].score == 0.7
     assert frames.get(3).tracks[0].box_px.bounds == (3.0, 20.0, 15.0, 28.0)  # the run's first frame

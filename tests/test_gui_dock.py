@@ -546,7 +546,8 @@ def test_video_without_telemetry_tracked_in_pixels(dock, clip, qtbot, tmp_path, 
     assert len(dock.frame_view._overlays) == 1 and dock.frame_index == 6  # drawn on the video
     qtbot.keyClick(dock.frame_view, Qt.Key.Key_Home)  # frame 0 is out of memory: read from the JSON lines
     (overlay,) = dock.frame_view._overlays
-    assert dock.frame_index == 0 and np.allclose(overlay.rotated_box[:4], records[0]["rotated_box"], atol=1e-3)
+    assert dock.frame_index == 0
+    assert np.allclose(overlay.rotated_box[:4], records[0]["rotated_box"], atol=1e-3)
     assert QgsProject.instance().layerTreeRoot().findGroup("tracks 1") is None  # nothing on the map
     assert "pixels" in dock.status_label.text() and outcome.gpkg_path in dock.status_label.text()
     assert dock.output_edit.text() == str(tmp_path / "out")  # the folder; the run's file is in the status
