@@ -229,6 +229,11 @@ def exported(dock):
     tabs = dock.panels.tabBar()
     tab = tabs.mapToGlobal(tabs.tabRect(dock.panels.indexOf(dock.tracks_panel)).center())
     xdotool("mousemove", tab.x(), tab.y(), "click", 1)
+    handle = dock.split.handle(1)  # the split dragged up: room for the table's rows
+    grip = handle.mapToGlobal(handle.rect().center())
+    xdotool("mousemove", grip.x(), grip.y(), "mousedown", 1, "sleep", 0.2,
+            "mousemove", grip.x(), grip.y() - 60, "sleep", 0.2,
+            "mousemove", grip.x(), grip.y() - 120, "sleep", 0.2, "mouseup", 1)
     later(800, lambda: tracks_panel_shown(dock))
 
 
