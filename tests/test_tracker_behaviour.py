@@ -47,6 +47,18 @@ def test_bad_frames_and_ids_raise(tracker, frames):
         tracker.set_target_state(99, (1, 1), (5, 5))
 
 
+def test_given_track_ids_are_kept_and_fresh_ids_follow_them(tracker, frames):
+    """A track continued from an earlier run keeps its id; a box added later gets one above the highest."""
+    tracks = tracker.init(frames[0], [(306, 114, 162, 246), (600, 300, 80, 60)], reset=True, track_ids=(4, 2))
+    assert [t.track_id for t in tracks] == [4, 2]
+    assert [t.track_id for t in tracker.update(frames[1])] == [4, 2]
+    assert [t.track_id for t in tracker.init(frames[1], [(5, 5, 40, 40)])] == [5]
+    for ids, box_count in (((2,), 1), ((7, 7), 2), ((8,), 2)):  # in use, twice, one id for two boxes
+        with pytest.raises(TrackerError, match="track ids"):
+            tracker.init(frames[1], [(5, 5, 40, 40)] * box_count, track_ids=ids)
+    assert [t.track_id for t in tracker.targets] == [4, 2, 5]
+
+
 def test_batched_targets_match_single_targets(tracker, frames):
     boxes = [(306, 114, 162, 246), (600, 300, 80, 60), (5, 5, 40, 40)]
     tracker.init(frames[0], boxes, labels=["a", "b", "c"], reset=True)

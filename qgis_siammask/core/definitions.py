@@ -69,6 +69,13 @@ GEO_FLAG_PARTIAL = "partial"  # some outline vertices looked above the horizon a
 GEO_FLAG_OFF_GROUND = "off_ground"  # too few vertices reached the ground to make a geometry
 GEO_FLAG_COASTED = "coasted"  # the target was lost: the position is the telemetry's prediction, not seen
 GPKG_DRIVER = "GPKG"
+# the analyst's corrections of a run (a track re-seated, a target added mid-clip): a table, no geometry
+LAYER_CORRECTIONS = "corrections"
+FIELD_CORRECTION_KIND = "kind"
+CORRECTION_RESEAT = "reseat"  # a track's box drawn again on a frame: same id, tracked on from there
+CORRECTION_ADD = "add"  # a new target from a frame in the middle of the run
+FIELDS_BOX_PX = ("x_px", "y_px", "width_px", "height_px")  # the new pixel box of a correction
+FIELDS_PREVIOUS_BOX_PX = ("previous_x_px", "previous_y_px", "previous_width_px", "previous_height_px")
 
 # --- Geo-aware tracking (core/tracking/guidance.py) -------------------------------------------------
 GUIDANCE_MAX_COAST_S = 3.0  # a lost target's predicted ground position moves on this long, then stays

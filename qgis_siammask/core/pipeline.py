@@ -15,6 +15,11 @@ run to the same output starts); in both cases an earlier file at `output_gpkg` i
 file first. `JobResult.gpkg_path` is where the frames are: `output_gpkg`, or the partial file after a
 failure that kept frames.
 
+A continuation (`output_mode` "continue") corrects a finished run in its own file: from `start_frame` on
+the boxes' tracks (`track_ids`: a re-seated track keeps its id, an added target gets a new one) replace
+what the run had for them, and `corrections` are recorded (track_store.TrackStore.continue_tracks); it
+works on the partial copy like append mode, so a failed continuation leaves the run's file as it was.
+
 Without any telemetry the job fails with a clear error: a GeoPackage needs ground positions (the `track`
 command writes pixel-only results). A frame whose telemetry cannot define a camera (NaN position, zero
 FOV, gaps before the first record) is still tracked and written, flagged `no_camera`, without geometry.
@@ -48,7 +53,15 @@ from .errors import OutputError, ProjectionError, SiamMaskError
 from .output.atomic import commit as commit_output
 from .output.atomic import discard, partial_path
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
-from .output.track_store import MODE_APPEND, MODE_REPLACE, SQLITE_SIDE_FILES, TrackStore, check_writable
+from .output.track_store import (
+    MODE_APPEND,
+    MODE_CONTINUE,
+    MODE_REPLACE,
+    SQLITE_SIDE_FILES,
+    TrackStore,
+    check_writable,
+)
+from .records import Correction
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +71,9 @@ class TrackingJob:
     """Everything one run needs; built by the GUI, the Processing algorithm or the CLI.
 
     `boxes_xywh`: one (x, y, width, height) pixel box per target in frame `start_frame`;
-    `end_frame`: last frame tracked (inclusive), None for the end of the video.
+    `end_frame`: last frame tracked (inclusive), None for the end of the video; `track_ids`: one id per
+    box (None: 1, 2, ... after the ids already in an appended file); `corrections`: what a continuation
+    (`output_mode` "continue") records.
     """
 
     video_path: str
@@ -78,6 +93,8 @@ class TrackingJob:
     output_mode: str = MODE_REPLACE
     geo_guidance: bool = True  # search where the telemetry predicts each target; coast lost ones
     georef: str = GEOREF_ST0601  # how each frame is put on the ground (definitions.GEOREF_MODES)
+    track_ids: tuple[int, ...] | None = None
+    corrections: tuple[Correction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -167,7 +184,13 @@ class _Run:
             raise SiamMaskError(
                 f"unknown georeferencing {job.georef!r}: expected one of {', '.join(GEOREF_MODES)}"
             )
+        if job.track_ids is not None and len(job.track_ids) != len(job.boxes_xywh):
+            raise SiamMaskError(f"{len(job.track_ids)} track ids for {len(job.boxes_xywh)} boxes")
         check_writable(job.output_gpkg, job.output_mode)
+        continuing = job.output_mode == MODE_CONTINUE
+        if continuing and (job.track_ids is None or not Path(job.output_gpkg).is_file()):
+            raise OutputError("a continuation needs the run's file and the ids of the tracks it continues",
+                              path=job.output_gpkg)
         from .geo.terrain import DemTerrain
         from .ingest.telemetry import open_telemetry
         from .ingest.video import VideoReader
@@ -178,7 +201,7 @@ class _Run:
         self.tracker = self.load_tracker(job)
         discard(self.partial_gpkg, SQLITE_SIDE_FILES)  # a killed run's leftovers
         try:
-            if job.output_mode == MODE_APPEND and Path(job.output_gpkg).is_file():
+            if job.output_mode in (MODE_APPEND, MODE_CONTINUE) and Path(job.output_gpkg).is_file():
                 try:
                     shutil.copyfile(job.output_gpkg, self.partial_gpkg)
                 except OSError as error:
@@ -192,9 +215,10 @@ class _Run:
     def track(self, on_frame, progress, is_cancelled) -> str:
         from .tracking.guidance import GeoGuidance
 
-        job, video, motion = self.job, self.video, MotionEstimator()
+        job, video, store, motion = self.job, self.video, self.store, MotionEstimator()
         guidance = GeoGuidance() if job.geo_guidance else None
-        track_id_offset = self.store.next_track_id  # appended runs get new ids, not merged lines
+        # appended runs get new ids, not merged lines; given ids are kept
+        track_id_offset = self.store.next_track_id if job.track_ids is None else 0
         # frame_count may be an estimate: it sizes the progress bar, never ends the loop
         last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
         total = max(1, last_frame - job.start_frame + 1)
@@ -206,7 +230,10 @@ class _Run:
             record = self.telemetry.at(frame.time_s)
             camera, camera_error = self._camera(record)
             if frame.index == job.start_frame:
-                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=job_labels(job), reset=True)
+                tracks = self.tracker.init(frame.image, list(job.boxes_xywh), labels=job_labels(job),
+                                           reset=True, track_ids=job.track_ids)
+                if job.output_mode == MODE_CONTINUE:
+                    store.continue_tracks(job.track_ids, job.start_frame, job.corrections, record.time_utc)
             else:
                 hints = guidance.hints(camera, frame.time_s) if guidance is not None else None
                 tracks = self.tracker.update(frame.image, search_hints=hints)

@@ -118,3 +118,16 @@ class SearchHint:
 
     center_xy: tuple[float, float]
     scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The analyst's correction of a run on frame `frame`: track `track_id` re-seated on the pixel box
+    `box_xywh` (`kind` definitions.CORRECTION_RESEAT; `previous_box_xywh` is where the run had it) or
+    added there (CORRECTION_ADD, no previous box). The continuation tracks on from that frame."""
+
+    track_id: int
+    frame: int
+    kind: str
+    box_xywh: tuple[float, float, float, float]
+    previous_box_xywh: tuple[float, float, float, float] | None = None

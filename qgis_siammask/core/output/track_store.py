@@ -9,6 +9,11 @@ frame for the first hundred points), so the work stays linear in the track lengt
 every line up to date, and so does re-opening a file in append mode, so lines in a file whose writer
 died lag by at most 1% of a track.
 
+A run is corrected by continuing it (mode "continue", `continue_tracks`): the continued tracks' features
+and pixel outlines from the correction's frame on are deleted, their lines rebuilt from what is left, and
+each correction recorded in the `corrections` table (no geometry); the frames' footprints already there
+are kept.
+
 Written with GDAL/OGR (Debian GDAL, the library QGIS itself uses), never through qgis, so it runs
 headless. Errors are checked by return code: GDAL's exception mode is process-wide and must not be
 switched on under the QGIS plugins sharing this interpreter.
@@ -25,6 +30,7 @@ from pathlib import Path
 from ..definitions import (
     DEFAULT_CRS,
     FIELD_BOX_PX,
+    FIELD_CORRECTION_KIND,
     FIELD_END_UTC,
     FIELD_FIRST_FRAME,
     FIELD_FRAME,
@@ -42,8 +48,11 @@ from ..definitions import (
     FIELD_STATUS,
     FIELD_TIME_UTC,
     FIELD_TRACK_ID,
+    FIELDS_BOX_PX,
+    FIELDS_PREVIOUS_BOX_PX,
     GPKG_DRIVER,
     LAYER_BOXES,
+    LAYER_CORRECTIONS,
     LAYER_FOOTPRINTS,
     LAYER_LINES,
     LAYER_MASKS,
@@ -57,6 +66,8 @@ from .geometry import FrameFeatures, TrackFeature, ground_distance_heading
 
 MODE_REPLACE = "replace"
 MODE_APPEND = "append"
+MODE_CONTINUE = "continue"  # append to a run being corrected (see `continue_tracks`)
+MODES = (MODE_REPLACE, MODE_APPEND, MODE_CONTINUE)
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 LINE_REFRESH_FRACTION = 0.01  # rewrite a track's line once it has this many new points per point
 UTC_TZ_FLAG = 100  # OGR's time-zone flag for UTC
@@ -104,6 +115,13 @@ LAYER_FIELDS = {
         _Field(FIELD_POINT_COUNT, "int"),
         _Field(FIELD_LENGTH_M, "real"),
     ),
+    LAYER_CORRECTIONS: (
+        _Field(FIELD_TRACK_ID, "int"),
+        _Field(FIELD_FRAME, "int"),
+        _Field(FIELD_TIME_UTC, "datetime"),
+        _Field(FIELD_CORRECTION_KIND, "str"),
+        *(_Field(name, "real") for name in FIELDS_BOX_PX + FIELDS_PREVIOUS_BOX_PX),
+    ),
 }
 
 
@@ -128,7 +146,7 @@ def check_writable(path: str | Path, mode: str = MODE_REPLACE) -> Path:
     if path.exists():
         if not os.access(path, os.W_OK):
             raise OutputError("the output file is read-only", path=path)
-        if mode == MODE_APPEND and not _is_geopackage(path):
+        if mode in (MODE_APPEND, MODE_CONTINUE) and not _is_geopackage(path):
             raise OutputError("cannot append: the existing file is not a GeoPackage", path=path)
     return path
 
@@ -137,14 +155,15 @@ class TrackStore:
     """Incremental GeoPackage writer: `write_frame` per frame (one committed transaction), then `close`.
 
     mode "replace" deletes an existing file first; "append" adds to it (layers must be in the same CRS)
-    and `next_track_id` tells the caller where its track ids should start so runs do not merge.
+    and `next_track_id` tells the caller where its track ids should start so runs do not merge;
+    "continue" appends to the same run (see `continue_tracks`), writing no second footprint of a frame.
     """
 
     def __init__(self, path: str | Path, crs: str = DEFAULT_CRS, mode: str = MODE_REPLACE):
         from osgeo import ogr, osr
 
-        if mode not in (MODE_REPLACE, MODE_APPEND):
-            raise ValueError(f"mode must be {MODE_REPLACE!r} or {MODE_APPEND!r}, not {mode!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.path = check_writable(path, mode)
         self.crs = crs
         self._srs = osr.SpatialReference()
@@ -165,6 +184,7 @@ class TrackStore:
         self._layers = {name: self._layer(name) for name in (*TRACK_LAYERS, LAYER_OUTLINES_PX)}
         self._tracks: dict[int, TrackLine] = {}
         self._load_existing_tracks()
+        self._footprint_frames = self._frames_of(LAYER_FOOTPRINTS) if mode == MODE_CONTINUE else None
         self.frames_written = 0
         self.features_written = 0
         self._in_frame = False
@@ -185,6 +205,33 @@ class TrackStore:
         self.frames_written += 1
         self.features_written += written
         return written
+
+    def continue_tracks(self, track_ids, start_frame: int, corrections=(), time_utc=None) -> int:
+        """Make way for a continuation of `track_ids` from `start_frame` (one transaction): their masks,
+        boxes, points and pixel outlines at that frame and later are deleted, their lines rebuilt from what
+        is left, and `corrections` (records.Correction) recorded with `time_utc`. Returns the map
+        features deleted."""
+        if self._ds is None:
+            raise OutputError("the track store is closed", path=self.path)
+        corrections_layer = self._layer(LAYER_CORRECTIONS) if corrections else None
+        ids = ",".join(str(int(track_id)) for track_id in sorted(set(track_ids)))
+
+        def cut() -> int:
+            deleted = 0
+            if ids:
+                later = f"{FIELD_TRACK_ID} IN ({ids}) AND {FIELD_FRAME} >= {int(start_frame)}"
+                for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS):
+                    deleted += self._delete_where(name, later)
+                self._delete_where(LAYER_OUTLINES_PX, later)  # the video overlays read back
+                self._delete_where(LAYER_LINES, f"{FIELD_TRACK_ID} IN ({ids})")
+                self._tracks = {}
+                self._load_existing_tracks()
+                self._refresh_lines(force=True)
+            for correction in corrections:
+                self._write_correction(corrections_layer, correction, time_utc)
+            return deleted
+
+        return self._transaction(cut)
 
     def close(self) -> None:
         """Bring every track line up to date and close the file (idempotent)."""
@@ -221,12 +268,11 @@ class TrackStore:
         return result
 
     def _add_frame(self, features: FrameFeatures) -> int:
-        written = self._create(
-            LAYER_FOOTPRINTS,
-            features.footprint,
-            {FIELD_FRAME: features.frame, FIELD_TIME_UTC: features.time_utc,
-             FIELD_GEO_FLAG: features.geo_flag, FIELD_GEOREF: features.georef},
-        )
+        written = 0
+        if self._footprint_frames is None or features.frame not in self._footprint_frames:
+            values = {FIELD_FRAME: features.frame, FIELD_TIME_UTC: features.time_utc}
+            values.update({FIELD_GEO_FLAG: features.geo_flag, FIELD_GEOREF: features.georef})
+            written += self._create(LAYER_FOOTPRINTS, features.footprint, values)
         for track in features.tracks:
             attributes = _track_attributes(track)
             if track.mask is not None:
@@ -278,6 +324,34 @@ class TrackStore:
                 FIELD_MASK_PX: track.mask_px.wkb if track.mask_px is not None else None,
             },
         )
+    def _delete_where(self, layer_name: str, where: str) -> int:
+        """Delete the features of `layer_name` matching the OGR SQL filter `where`; how many."""
+        layer = self._layers[layer_name]
+        layer.SetAttributeFilter(where)
+        layer.ResetReading()
+        fids = [feature.GetFID() for feature in layer]
+        layer.SetAttributeFilter(None)
+        for fid in fids:
+            if layer.DeleteFeature(fid) != 0:
+                raise OutputError(f"cannot delete from {layer_name}", details=_gdal_error(), path=self.path)
+        return len(fids)
+
+    def _write_correction(self, layer, correction, time_utc) -> None:
+        from osgeo import ogr
+
+        feature = ogr.Feature(layer.GetLayerDefn())
+        values = {
+            FIELD_TRACK_ID: correction.track_id,
+            FIELD_FRAME: correction.frame,
+            FIELD_TIME_UTC: time_utc,
+            FIELD_CORRECTION_KIND: correction.kind,
+            **dict(zip(FIELDS_BOX_PX, correction.box_xywh)),
+            **dict(zip(FIELDS_PREVIOUS_BOX_PX, correction.previous_box_xywh or (None,) * 4)),
+        }
+        for name, value in values.items():
+            _set_field(feature, name, float(value) if name in FIELDS_BOX_PX and value is not None else value)
+        if layer.CreateFeature(feature) != 0:
+            raise OutputError("cannot record the correction", details=_gdal_error(), path=self.path)
 
     def _refresh_lines(self, force: bool) -> None:
         from osgeo import ogr
@@ -330,6 +404,7 @@ class TrackStore:
             LAYER_POINTS: ogr.wkbPoint,
             LAYER_LINES: ogr.wkbLineString,
             LAYER_FOOTPRINTS: ogr.wkbPolygon,
+            LAYER_CORRECTIONS: ogr.wkbNone,  # a table
         }[name]
         spatial = geometry_type != ogr.wkbNone
         layer = self._ds.CreateLayer(
@@ -346,6 +421,11 @@ class TrackStore:
         if not spatial:  # read back by frame range (frame_reader)
             self._ds.ExecuteSQL(f'CREATE INDEX "{name}_{FIELD_FRAME}" ON "{name}" ("{FIELD_FRAME}")')
         return layer
+
+    def _frames_of(self, layer_name: str) -> set[int]:
+        layer = self._layers[layer_name]
+        layer.ResetReading()
+        return {feature.GetField(FIELD_FRAME) for feature in layer}
 
     def _load_existing_tracks(self) -> None:
         """Rebuild the in-memory lines from an appended file's points (and find their line features)."""

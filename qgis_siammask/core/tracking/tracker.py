@@ -184,11 +184,13 @@ class SiamMaskTracker:
         the tracker was made with `time_stages`."""
         return dict(self._clock.seconds) if self._clock else {}
 
-    def init(self, frame_bgr: np.ndarray, boxes_xywh, labels=None, reset: bool = False) -> list[Track]:
+    def init(self, frame_bgr: np.ndarray, boxes_xywh, labels=None, reset: bool = False,
+             track_ids=None) -> list[Track]:
         """Start tracking `boxes_xywh` (x, y, w, h, top-left origin) on this frame; returns their tracks.
 
         With `reset` the existing targets are dropped first and ids restart at 1; otherwise the new
-        ones are added with fresh ids.
+        ones are added with fresh ids. `track_ids` gives the boxes their ids instead (a track continued
+        from an earlier run keeps its id); later fresh ids come after the highest.
         """
         frame = self._check_frame(frame_bgr, new_video=reset or not self._targets)
         boxes = [self._check_box(box, frame.shape) for box in boxes_xywh]
@@ -197,6 +199,7 @@ class SiamMaskTracker:
             raise TrackerError(f"{len(labels)} labels given for {len(boxes)} boxes")
         if reset:
             self._targets, self._kernels, self._kernel_batch, self._next_id = [], [], None, 1
+        ids = self._new_ids(len(boxes), track_ids)
         if reset or not self._targets:
             self._frame_wh = (frame.shape[1], frame.shape[0])
         if not boxes:
@@ -218,12 +221,24 @@ class SiamMaskTracker:
         new_targets = []
         for i in range(len(boxes)):
             label = str(labels[i]) if labels else ""
-            new_targets.append(TargetState(self._next_id, label, centers[i], sizes[i], fill, exemplars[i]))
-            self._next_id += 1
+            new_targets.append(TargetState(ids[i], label, centers[i], sizes[i], fill, exemplars[i]))
         self._kernels += list(kernels.split(1))
         self._kernel_batch = None
         self._targets += new_targets
         return [self._track_of(t, None, self._initial_box(t)) for t in new_targets]
+
+    def _new_ids(self, count: int, track_ids) -> list[int]:
+        """Ids for `count` new targets: `track_ids` (checked: one per box, none in use) or the next fresh
+        ones; the next fresh id moves past them."""
+        if track_ids is None:
+            ids = list(range(self._next_id, self._next_id + count))
+        else:
+            ids = [int(track_id) for track_id in track_ids]
+            in_use = {t.track_id for t in self._targets}
+            if len(ids) != count or len(set(ids)) != count or in_use & set(ids):
+                raise TrackerError(f"track ids {ids} for {count} boxes: one each, none already tracked")
+        self._next_id = max([self._next_id - 1, *ids]) + 1
+        return ids
 
     @property
     def confidence_rule(self) -> ConfidenceRule:
