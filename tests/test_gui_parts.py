@@ -190,3 +190,29 @@ def test_run_controller_alone_tracks_swaps_for_the_file_and_exports(
         session.close()
         runs.forget()
         QgsProject.instance().clear()
+
+
+def test_a_correction_plan_reseats_or_adds_with_the_tracks_not_lost(qgis_app):
+    """Re-seat: the track on the new box (its label kept), with the other tracks not lost on that frame
+    from their boxes; add: an id one above the highest known."""
+    from shapely.geometry import box as shapely_box
+
+    from qgis_siammask.core.output.geometry import FrameFeatures, TrackFeature
+    from qgis_siammask.gui.corrections import plan_correction
+    from qgis_siammask.gui.frame_view import DrawnBox
+
+    def track(track_id, status, x):
+        return TrackFeature(
+            track_id, f"t{track_id}", 7, None, 0.9, status, box_px=shapely_box(x, 10, x + 20, 40)
+        )
+
+    tracks = (track(1, "tracking", 0), track(2, "lost", 50), track(4, "tracking", 100))
+    frame = FrameFeatures(7, None, "EPSG:4326", None, tracks)
+    drawn = DrawnBox(5.0, 12.0, 22.0, 30.0, "vehicle", 7)
+    reseat = plan_correction(frame, drawn, 1, {1: "my car"}, known_ids=[1, 2, 4])
+    assert reseat.track_ids == (1, 4) and [b.label for b in reseat.boxes] == ["my car", "t4"]
+    assert reseat.boxes[0].xywh == drawn.xywh and reseat.boxes[1].xywh == (100, 10, 20, 30)
+    assert (reseat.correction.kind, reseat.correction.previous_box_xywh) == ("reseat", (0, 10, 20, 30))
+    add = plan_correction(frame, drawn, None, {}, known_ids=[1, 2, 4, 6])
+    assert add.track_ids == (7, 1, 4) and add.boxes[0].label == "vehicle"
+    assert add.correction.kind == "add" and add.correction.previous_box_xywh is None

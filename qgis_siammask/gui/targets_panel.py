@@ -76,17 +76,22 @@ class TargetsPanel(QWidget):
         label = self.label_edit.text().strip() or tr("target {}").format(len(self.boxes) + 1)
         self.add_box(x, y, width, height, label, frame)
 
-    def add_clicked_box(self, camera, x: float, y: float, frame: int) -> bool:
+    def add_clicked_box(self, camera, x: float, y: float, frame: int) -> str | None:
         """A click on a vehicle: a box as big as the settings' object size at pixel (x, y), from the
-        frame's camera model (core CameraModel, None when unknown); False where it cannot be sized."""
+        frame's camera model (core CameraModel, None when unknown); the problem where it cannot be sized."""
         from ..core.tracking.guidance import object_box_xywh
 
         settings = load_settings()
         size_m = (settings.object_length_m, settings.object_width_m)
         box = object_box_xywh(camera, (x, y), size_m) if camera is not None else None
-        if box is not None:
-            self.add_drawn_box(*box, frame)
-        return box is not None
+        if box is None:
+            return tr(
+                "A click starts a track only where the frame's camera model is known (telemetry with "
+                "position, attitude and field of view) and the spot is on the ground; drag a box around "
+                "the target instead."
+            )
+        self.add_drawn_box(*box, frame)
+        return None
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str, frame: int) -> None:
         """A target on video frame `frame` (a run starts on the frame its boxes were drawn on)."""

@@ -1,6 +1,6 @@
 """The run controller of the video dock: one tracking run at a time for the open clip, its live layers
-swapped for its GeoPackage's when it ends, the temporal controller offered the run's span, the output
-folder and export.
+swapped for its GeoPackage's when it ends, a finished run corrected in its file (a track re-seated, a
+target added mid-clip), the temporal controller offered the run's span, the output folder and export.
 
 An object without widgets of its own: the dock gives it the clip, the frame and the boxes, connects
 its signals (status, progress, frames tracked, run finished) and keeps the layout.
@@ -18,11 +18,12 @@ from qgis.PyQt.QtGui import QColor, QDesktopServices
 from qgis.PyQt.QtWidgets import QFileDialog
 
 from .. import track_edits
-from ..core.definitions import JOB_FAILED, PLUGIN_NAME
+from ..core.definitions import FIELD_FRAME, FIELD_TRACK_ID, JOB_FAILED, LAYER_POINTS, PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
 from ..settings import load_settings, run_output_path, save_settings
 from ..tasks import TrackingTask, build_job
+from .corrections import plan_correction
 from .dock_parts import ask_save_path, tr
 
 
@@ -57,6 +58,7 @@ class RunController(QObject):
         self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
         self.last_outcome = None
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
+        self.continuing = False  # the latest run corrects the one before in its file
 
     @property
     def results(self) -> str | None:
@@ -141,23 +143,77 @@ class RunController(QObject):
         if not pixels_only:
             run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=group)
             self.track_layers = TrackLayers(run_group, job.crs, 1.0 / session.fps)
-        last_frame = end_frame if end_frame is not None else int(session.video.frame_count) - 1
-        self._frames_to_track = max(last_frame - start_frame + 1, 1)
-        self.task = TrackingTask(
-            job,
-            tr("Tracking {} target(s) in {}").format(len(boxes), session.name),
-            pixels_only=pixels_only,
-        )
-        self.task.framesReady.connect(self._drain_task)
-        self.task.progressChanged.connect(self._task_progress)
-        self.task.outcomeReady.connect(self._tracking_finished)
-        self.progressChanged.emit(0)
+        self.continuing = False
         from ..core.pixel_job import pixel_results_path
 
         written = pixel_results_path(job) if pixels_only else job.output_gpkg  # the file the run writes
         self._status(tr("Tracking… (output {})").format(written))
+        description = tr("Tracking {} target(s) in {}").format(len(boxes), session.name)
+        return self._launch(job, session, description, pixels_only)
+
+    def continue_run(
+        self, session, boxes, frame: int, track_id: int | None, styles: dict, end_frame: int | None
+    ) -> TrackingTask | None:
+        """Correct the latest run in its own file from frame `frame` (shown), on the last of `boxes` (drawn
+        there): track `track_id` re-seated on it (None: added as a target, its id one above the run's
+        highest), tracked on together with the run's tracks not lost on that frame, from their boxes
+        there; `styles` (tracks panel) give the analyst's labels. None, said in the status, without a
+        finished run's file or such a box."""
+        from ..core.output.track_store import MODE_CONTINUE
+
+        if self.task is not None or self.result_gpkg is None:
+            return None
+        if not boxes or boxes[-1].frame != frame:
+            self._status(tr("Draw the new box on the frame shown, then click again"), Qgis.Warning)
+            return None
+        box, labels = boxes[-1], {track: style.label for track, style in styles.items()}
+        if self.boxes_frame([box], end_frame) is None:  # after the end frame
+            return None
+        known_ids = [*self._run_track_ids(), *labels]
+        plan = plan_correction(session.frame_features(frame), box, track_id, labels, known_ids)
+        job = dataclasses.replace(
+            self.make_job(session, box.frame, end_frame, plan.boxes, str(self.result_gpkg)),
+            output_mode=MODE_CONTINUE,
+            track_ids=plan.track_ids,
+            corrections=(plan.correction,),
+        )
+        self.continuing = True  # the map keeps the run's file (no live layers) until the corrected one
+        self._status(plan.text + " " + tr("(output {})").format(job.output_gpkg))
+        return self._launch(job, session, plan.text)
+
+    def _launch(self, job, session, description: str, pixels_only: bool = False) -> TrackingTask:
+        last_frame = job.end_frame if job.end_frame is not None else int(session.video.frame_count) - 1
+        self._frames_to_track = max(last_frame - job.start_frame + 1, 1)
+        self.task = TrackingTask(job, description, pixels_only=pixels_only)
+        self.task.framesReady.connect(self._drain_task)
+        self.task.progressChanged.connect(self._task_progress)
+        self.task.outcomeReady.connect(self._tracking_finished)
+        self.progressChanged.emit(0)
         QgsApplication.taskManager().addTask(self.task)
         return self.task
+
+    def frames_before(self, track_ids, frame: int) -> dict[int, int]:
+        """Frames of each of `track_ids` before `frame` in the run's points layer (0 without it)."""
+        from qgis.core import QgsFeatureRequest, QgsVectorLayer
+
+        counts = dict.fromkeys(track_ids, 0)
+        points: QgsVectorLayer | None = self.run_layers().get(LAYER_POINTS)
+        if points is not None:
+            request = QgsFeatureRequest().setFilterExpression(f'"{FIELD_FRAME}" < {int(frame)}')
+            request.setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(
+                [FIELD_TRACK_ID], points.fields()
+            )
+            for feature in points.getFeatures(request):
+                if feature[FIELD_TRACK_ID] in counts:
+                    counts[feature[FIELD_TRACK_ID]] += 1
+        return counts
+
+    def _run_track_ids(self) -> list[int]:
+        """The track ids in the run's file (its points layer), deleted tracks gone."""
+        points = self.run_layers().get(LAYER_POINTS)
+        if points is None:
+            return []
+        return [int(value) for value in points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID))]
 
     def stop(self) -> None:
         if self.task is not None:
@@ -173,7 +229,7 @@ class RunController(QObject):
         frames = task.take() if task is not None else []
         if not frames:
             return
-        if self.track_layers is not None:
+        if self.track_layers is not None and not self.continuing:
             self.track_layers.add_frames(frames)
         self.framesTracked.emit(frames)
 
@@ -202,8 +258,8 @@ class RunController(QObject):
         if outcome.frames_tracked and gpkg is not None and gpkg.is_file() and layers is not None:
             if layers.load_geopackage(gpkg):
                 self.result_gpkg = gpkg
-        elif layers is not None:  # nothing tracked: no empty group, nothing to export
-            layers.group.remove()
+        elif layers is not None and not self.continuing:  # a new run tracked nothing: no empty
+            layers.group.remove()  # group, nothing to export (a continuation leaves the run as it was)
             self.track_layers, self.result_gpkg, regrouped = None, None, False
         counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
         text = tr("Tracking {}: {} frames; {}").format(

@@ -1,5 +1,5 @@
 """The tracks panel: each track of the latest run with its colour, label, frames and status; show/hide,
-recolour, rename, delete.
+recolour, rename, delete; re-seat the selected track or add a target on the box just drawn.
 
 It only keeps the analyst's choices (`styles`) and says what changed (signals); the dock applies them
 to the video overlays and the run's layers.
@@ -48,6 +48,8 @@ class TracksPanel(QWidget):
     trackRecoloured = pyqtSignal(int, str)
     trackRenamed = pyqtSignal(int, str)
     trackDeleted = pyqtSignal(int)
+    # the selected track goes on from the box just drawn (its id), or the box becomes a new target (None)
+    correctionRequested = pyqtSignal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -61,13 +63,37 @@ class TracksPanel(QWidget):
         self.table.setMaximumHeight(120)
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellClicked.connect(self._cell_clicked)
+        self.table.itemSelectionChanged.connect(lambda: self.set_can_correct(self._can_correct))
         self.delete_button = QPushButton(tr("Delete track"), self)
         self.delete_button.clicked.connect(lambda: self._delete_selected())
+        self.reseat_button = QPushButton(tr("Re-seat"), self)
+        self.reseat_button.setToolTip(
+            tr("Select a track, draw its box again on this frame: it goes on from there with the same id")
+        )
+        self.reseat_button.clicked.connect(lambda: self.correctionRequested.emit(self.selected_track()))
+        self.add_button = QPushButton(tr("Add target"), self)
+        self.add_button.setToolTip(
+            tr("Draw a box on this frame: a new track from here, with the run's tracks")
+        )
+        self.add_button.clicked.connect(lambda: self.correctionRequested.emit(None))
+        self._can_correct = False
         layout.addWidget(self.table)
-        layout.addLayout(widget_row(self.delete_button))
+        layout.addLayout(widget_row(self.delete_button, self.reseat_button, self.add_button))
+        self.set_can_correct(False)
 
     def track_ids(self) -> list[int]:
         return sorted(self.styles)
+
+    def selected_track(self) -> int | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self._row_track(rows.pop()) if len(rows) == 1 else None
+
+    def set_can_correct(self, can_correct: bool) -> None:
+        """Whether the run can be corrected now (a finished run's file, a box drawn); Re-seat needs a
+        track selected too."""
+        self._can_correct = can_correct
+        self.reseat_button.setEnabled(can_correct and self.selected_track() is not None)
+        self.add_button.setEnabled(can_correct)
 
     def clear(self) -> None:
         self.styles = {}
@@ -83,6 +109,14 @@ class TracksPanel(QWidget):
                     track.label, track_color(track.track_id).name()
                 )
                 self.styles[track.track_id] = replace(style, frames=style.frames + 1, status=track.status)
+        self._refresh()
+
+    def restart_counts(self, frames_by_track: dict) -> None:
+        """Tracks tracked again from some frame on (a correction of the run): their frame counts start
+        again from what the run kept of them before it (`frames_by_track`: track id -> frames)."""
+        for track_id, frames in frames_by_track.items():
+            if track_id in self.styles:
+                self.styles[track_id] = replace(self.styles[track_id], frames=frames)
         self._refresh()
 
     def _refresh(self) -> None:

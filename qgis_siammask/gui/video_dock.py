@@ -132,6 +132,7 @@ class VideoDock(QDockWidget, MapSide):
         self.tracks_panel.trackDeleted.connect(
             lambda track_id: self.session and self.session.drop_track(track_id)
         )
+        self.tracks_panel.correctionRequested.connect(self._correct_run)
         for signal, edit in (
             (self.tracks_panel.trackVisibilityChanged, self.runs.set_track_visible),
             (self.tracks_panel.trackRecoloured, self.runs.set_track_color),
@@ -209,6 +210,7 @@ class VideoDock(QDockWidget, MapSide):
             self.tracking_enabled and has_video and bool(self.boxes), tracking, self.runs.results
         )
         self.tracks_panel.delete_button.setEnabled(not tracking)
+        self.tracks_panel.set_can_correct(bool(self.runs.result_gpkg and self.boxes) and not tracking)
         has_map = has_video and self.telemetry is not None
         self.map_pick_row.show_state(has_map)
         self.telemetry_table_button.setEnabled(has_map)
@@ -329,20 +331,16 @@ class VideoDock(QDockWidget, MapSide):
     # --- boxes -----------------------------------------------------------------------------------
     def _frame_clicked(self, x: float, y: float) -> None:
         """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
-        if not self.targets.add_clicked_box(self._camera_shown(), x, y, self.frame_index):
-            text = tr(
-                "A click starts a track only where the frame's camera model is known (telemetry with "
-                "position, attitude and field of view) and the spot is on the ground; drag a box around "
-                "the target instead."
-            )
-            self._set_status(text, Qgis.Warning)
+        problem = self.targets.add_clicked_box(self._camera_shown(), x, y, self.frame_index)
+        if problem:
+            self._set_status(problem, Qgis.Warning)
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         """A target on the frame shown (the run will start on it)."""
         self.targets.add_box(x, y, width, height, label, self.frame_index)
 
     def _boxes_changed(self) -> None:
-        if self.boxes:
+        if self.boxes and not self.tracks_panel.styles:  # with tracks, a box may re-seat one: they stay
             self.panels.setCurrentWidget(self.targets)
         self._redraw_overlays()
         self._update_controls()
@@ -368,10 +366,22 @@ class VideoDock(QDockWidget, MapSide):
     def stop_tracking(self) -> None:
         self.runs.stop()
 
+    def _correct_run(self, track_id: int | None) -> None:
+        """Re-seat track `track_id` (None: add a target) on the last box drawn, on the frame shown."""
+        styles, end_frame = self.tracks_panel.styles, self.targets.end_frame
+        task = self.runs.continue_run(self.session, self.boxes, self.frame_index, track_id, styles, end_frame)
+        if task is not None:
+            self.session.start_run(task.job, pixels_only=False)
+            self.tracks_panel.restart_counts(
+                self.runs.frames_before(task.job.track_ids, task.job.start_frame)
+            )
+            self.targets.clear_boxes()  # used
+        self._update_controls()
+
     def _frames_tracked(self, frames: list) -> None:
         """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""
         if self.session is not None:
-            self.session.run_frames.add(frames)
+            self.session.add_frames(frames, merge=self.runs.continuing)
         self.tracks_panel.update_tracks(frames)
         self.panels.setCurrentWidget(self.tracks_panel)
         if self.video is not None:

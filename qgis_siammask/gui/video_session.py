@@ -7,6 +7,7 @@ Kept apart from the dock so that what a frame means (its record, its camera) is 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,13 @@ class VideoSession:
         """A track of the latest run deleted by the analyst: gone from every frame's overlays."""
         self.run_frames.delete_track(track_id)
 
+    def add_frames(self, frames, merge: bool = False) -> None:
+        """Frames the latest run tracked (core FrameFeatures); with `merge` (a continuation tracks some of
+        the run before's tracks again) each frame keeps the other tracks the run before had there."""
+        if merge:
+            frames = [_merged(self.frame_features(features.frame), features) for features in frames]
+        self.run_frames.add(frames)
+
     def read(self, index: int):
         """The decoded frame `index` (core VideoFrame), None past the end or when it cannot be decoded."""
         from ..core.errors import SiamMaskError
@@ -129,7 +137,9 @@ class VideoSession:
 
         record = self.telemetry.at(time_s)
         try:
-            camera = frame_geometry(record, self.video.width, self.video.height, self.georef, terrain=self.terrain)
+            camera = frame_geometry(
+                record, self.video.width, self.video.height, self.georef, terrain=self.terrain
+            )
         except SiamMaskError as error:
             return record, None, error.user_message
         return record, camera, None
@@ -159,3 +169,12 @@ class VideoSession:
     def close(self) -> None:
         self.video.close()
         self.run_frames.clear()
+
+
+def _merged(earlier, features):
+    """`features` (core FrameFeatures) with the tracks of `earlier` (same frame, None: none) it has not."""
+    if earlier is None:
+        return features
+    ids = {track.track_id for track in features.tracks}
+    others = tuple(track for track in earlier.tracks if track.track_id not in ids)
+    return dataclasses.replace(features, tracks=others + tuple(features.tracks))
