@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from qgis.PyQt.QtCore import Qt
-from test_gui_dock import _click, _draw_box, dock  # noqa: F401
+from test_gui_dock import _click, _draw_box
 from test_plugin_support import simulated_clip
 
 FRAMES = 16
@@ -56,13 +56,13 @@ def _click_row(qtbot, table, row: int) -> None:
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
-def _wait_for_run(qtbot, dock):  # noqa: F811
+def _wait_for_run(qtbot, dock):
     assert dock.task is not None, dock.status_label.text()
     qtbot.waitUntil(lambda: dock.task is None, timeout=150_000)
     return dock.last_outcome
 
 
-def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):  # noqa: F811
+def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     result, boxes, targets = long_clip
     assert dock.open_video(str(result.video_path))
     (car, car_box), (van, van_box) = targets[:2]
@@ -94,6 +94,7 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot): 
     assert dock.tracks_panel.selected_track() == 1
     _click(qtbot, dock.tracks_panel.reseat_button)  # the last box is the run's own, on frame 0: refused
     assert dock.task is None and "Draw the new box on the frame shown" in dock.status_label.text()
+    qtbot.wait(100)  # the dock's layout settles after the longer status line (the video's size with it)
     new_box = boxes[reseat_frame][car]
     _draw_box(qtbot, dock.frame_view, new_box)
     assert dock.panels.currentWidget() is dock.tracks_panel  # the row stays in sight
