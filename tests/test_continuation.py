@@ -105,6 +105,8 @@ def test_reseat_then_add_continue_the_run_in_its_file(run, model_path, tmp_path)
     assert [(key(p), p["wkt"], p[d.FIELD_SCORE]) for p in earlier] == [(key(p), p["wkt"], p[d.FIELD_SCORE])
                                                                        for p in kept]
     assert sorted(f[d.FIELD_FRAME] for f in _rows(gpkg, d.LAYER_FOOTPRINTS)) == list(range(FRAMES))
+    outlines = sorted((o[d.FIELD_TRACK_ID], o[d.FIELD_FRAME]) for o in _rows(gpkg, d.LAYER_OUTLINES_PX))
+    assert outlines == sorted(key(p) for p in points)  # the video overlays read back: once per frame too
     lines = {line[d.FIELD_TRACK_ID]: line for line in _rows(gpkg, d.LAYER_LINES)}
     assert set(lines) == {1, 2} and lines[1][d.FIELD_FIRST_FRAME] == 0 and lines[1][d.FIELD_LAST_FRAME] == 9
     assert lines[1][d.FIELD_POINT_COUNT] == sum(
