@@ -52,7 +52,8 @@ from .core.definitions import (
     LIVE_LAYER_WINDOW_FRAMES,
     TRACK_LAYERS,
 )
-from .core.output.track_store import LAYER_FIELDS, TrackLine
+from .core.output.gpkg_format import LAYER_FIELDS
+from .core.output.track_line import TrackLine
 from .layer_tree import VideoLayerGroup
 
 # Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
@@ -121,7 +122,7 @@ def memory_fields(name: str) -> QgsFields:
 
 
 def memory_layer(geometry: str, crs: str, name: str, fields) -> QgsVectorLayer:
-    """A memory layer with the track store's fields (core.track_store.LAYER_FIELDS entries)."""
+    """A memory layer with the track store's fields (core.output.gpkg_format.LAYER_FIELDS entries)."""
     field_uri = "".join(f"&field={f.name}:{_MEMORY_TYPE[f.kind]}" for f in fields)
     layer = QgsVectorLayer(f"{geometry}?crs={crs}{field_uri}", name, "memory")
     if not layer.isValid():

@@ -19,7 +19,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .core.definitions import GEOREF_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
-from .core.output.track_store import LAYER_FIELDS
+from .core.output.gpkg_format import LAYER_FIELDS
 from .layer_tree import VideoLayerGroup
 from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_footprints
 

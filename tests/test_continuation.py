@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.output.track_store import MODE_CONTINUE
+from qgis_siammask.core.output.gpkg_format import MODE_CONTINUE
 from qgis_siammask.core.pipeline import TrackingJob, run_tracking_job
 from qgis_siammask.core.records import Correction
 

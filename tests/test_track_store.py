@@ -14,7 +14,8 @@ from shapely.geometry import Point, Polygon
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import OutputError
 from qgis_siammask.core.output.geometry import FrameFeatures, TrackFeature
-from qgis_siammask.core.output.track_store import LAYER_FIELDS, TrackStore, check_writable
+from qgis_siammask.core.output.gpkg_format import LAYER_FIELDS, check_writable
+from qgis_siammask.core.output.track_store import TrackStore
 
 START_UTC = datetime(2026, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 STEP_DEG = 2e-5  # ~1.5 m east per frame at 46 N

@@ -53,14 +53,8 @@ from .errors import OutputError, ProjectionError, SiamMaskError
 from .output.atomic import commit as commit_output
 from .output.atomic import discard, partial_path
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
-from .output.track_store import (
-    MODE_APPEND,
-    MODE_CONTINUE,
-    MODE_REPLACE,
-    SQLITE_SIDE_FILES,
-    TrackStore,
-    check_writable,
-)
+from .output.gpkg_format import MODE_APPEND, MODE_CONTINUE, MODE_REPLACE, check_writable
+from .output.track_store import SQLITE_SIDE_FILES, TrackStore
 from .records import Correction
 
 log = logging.getLogger(__name__)

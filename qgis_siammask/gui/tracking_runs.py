@@ -159,7 +159,7 @@ class RunController(QObject):
         highest), tracked on together with the run's tracks not lost on that frame, from their boxes
         there; `styles` (tracks panel) give the analyst's labels. None, said in the status, without a
         finished run's file or such a box."""
-        from ..core.output.track_store import MODE_CONTINUE
+        from ..core.output.gpkg_format import MODE_CONTINUE
 
         if self.task is not None or self.result_gpkg is None:
             return None

@@ -20,31 +20,20 @@ switched on under the QGIS plugins sharing this interpreter.
 """
 from __future__ import annotations
 
-import os
-import tempfile
-from array import array
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..definitions import (
     DEFAULT_CRS,
     FIELD_BOX_PX,
     FIELD_CORRECTION_KIND,
-    FIELD_END_UTC,
-    FIELD_FIRST_FRAME,
     FIELD_FRAME,
     FIELD_GEO_FLAG,
     FIELD_GEOREF,
     FIELD_HEADING_DEG,
     FIELD_LABEL,
-    FIELD_LAST_FRAME,
-    FIELD_LENGTH_M,
     FIELD_MASK_PX,
-    FIELD_POINT_COUNT,
     FIELD_SCORE,
     FIELD_SPEED_MPS,
-    FIELD_START_UTC,
     FIELD_STATUS,
     FIELD_TIME_UTC,
     FIELD_TRACK_ID,
@@ -62,93 +51,20 @@ from ..definitions import (
     TRACK_LAYERS,
 )
 from ..errors import OutputError
-from .geometry import FrameFeatures, TrackFeature, ground_distance_heading
-
-MODE_REPLACE = "replace"
-MODE_APPEND = "append"
-MODE_CONTINUE = "continue"  # append to a run being corrected (see `continue_tracks`)
-MODES = (MODE_REPLACE, MODE_APPEND, MODE_CONTINUE)
-SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
-LINE_REFRESH_FRACTION = 0.01  # rewrite a track's line once it has this many new points per point
-UTC_TZ_FLAG = 100  # OGR's time-zone flag for UTC
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    kind: str  # "int" | "real" | "str" | "datetime" | "binary"
-
-
-_TRACK_FIELDS = (
-    _Field(FIELD_TRACK_ID, "int"),
-    _Field(FIELD_LABEL, "str"),
-    _Field(FIELD_FRAME, "int"),
-    _Field(FIELD_TIME_UTC, "datetime"),
-    _Field(FIELD_SCORE, "real"),
-    _Field(FIELD_STATUS, "str"),
-    _Field(FIELD_GEO_FLAG, "str"),
+from .geometry import FrameFeatures, TrackFeature
+from .gpkg_format import (
+    LAYER_FIELDS,
+    MODE_CONTINUE,
+    MODE_REPLACE,
+    MODES,
+    check_writable,
+    get_datetime,
+    set_field,
 )
-LAYER_FIELDS = {
-    LAYER_MASKS: _TRACK_FIELDS,
-    LAYER_BOXES: _TRACK_FIELDS,
-    LAYER_POINTS: _TRACK_FIELDS + (_Field(FIELD_SPEED_MPS, "real"), _Field(FIELD_HEADING_DEG, "real")),
-    LAYER_FOOTPRINTS: (
-        _Field(FIELD_FRAME, "int"), _Field(FIELD_TIME_UTC, "datetime"), _Field(FIELD_GEO_FLAG, "str"),
-        _Field(FIELD_GEOREF, "str"),
-    ),
-    LAYER_OUTLINES_PX: (
-        _Field(FIELD_TRACK_ID, "int"),
-        _Field(FIELD_LABEL, "str"),
-        _Field(FIELD_FRAME, "int"),
-        _Field(FIELD_SCORE, "real"),
-        _Field(FIELD_STATUS, "str"),
-        _Field(FIELD_BOX_PX, "binary"),
-        _Field(FIELD_MASK_PX, "binary"),
-    ),
-    LAYER_LINES: (
-        _Field(FIELD_TRACK_ID, "int"),
-        _Field(FIELD_LABEL, "str"),
-        _Field(FIELD_FIRST_FRAME, "int"),
-        _Field(FIELD_LAST_FRAME, "int"),
-        _Field(FIELD_START_UTC, "datetime"),
-        _Field(FIELD_END_UTC, "datetime"),
-        _Field(FIELD_POINT_COUNT, "int"),
-        _Field(FIELD_LENGTH_M, "real"),
-    ),
-    LAYER_CORRECTIONS: (
-        _Field(FIELD_TRACK_ID, "int"),
-        _Field(FIELD_FRAME, "int"),
-        _Field(FIELD_TIME_UTC, "datetime"),
-        _Field(FIELD_CORRECTION_KIND, "str"),
-        *(_Field(name, "real") for name in FIELDS_BOX_PX + FIELDS_PREVIOUS_BOX_PX),
-    ),
-}
+from .track_line import TrackLine
 
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 
-def check_writable(path: str | Path, mode: str = MODE_REPLACE) -> Path:
-    """Fail with OutputError, before any tracking starts, when `path` cannot receive a GeoPackage.
-
-    Creates missing parent folders; proves the folder is writable by creating a file in it (SQLite also
-    needs its journal there), refuses folders and read-only files, and in append mode a file that is not
-    a GeoPackage.
-    """
-    path = Path(path)
-    if path.suffix.lower() != ".gpkg":
-        raise OutputError("the output file name must end with .gpkg", path=path)
-    if path.is_dir():
-        raise OutputError("the output path is a folder, not a file", path=path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as error:
-        raise OutputError("cannot write in the output folder", details=str(error), path=path) from error
-    if path.exists():
-        if not os.access(path, os.W_OK):
-            raise OutputError("the output file is read-only", path=path)
-        if mode in (MODE_APPEND, MODE_CONTINUE) and not _is_geopackage(path):
-            raise OutputError("cannot append: the existing file is not a GeoPackage", path=path)
-    return path
 
 
 class TrackStore:
@@ -297,7 +213,7 @@ class TrackStore:
         layer = self._layers[layer_name]
         feature = ogr.Feature(layer.GetLayerDefn())
         for name, value in attributes.items():
-            _set_field(feature, name, value)
+            set_field(feature, name, value)
         if geometry is not None:
             ogr_geometry = ogr.CreateGeometryFromWkb(geometry.wkb)
             if layer_name == LAYER_MASKS:
@@ -349,7 +265,7 @@ class TrackStore:
             **dict(zip(FIELDS_PREVIOUS_BOX_PX, correction.previous_box_xywh or (None,) * 4)),
         }
         for name, value in values.items():
-            _set_field(feature, name, float(value) if name in FIELDS_BOX_PX and value is not None else value)
+            set_field(feature, name, float(value) if name in FIELDS_BOX_PX and value is not None else value)
         if layer.CreateFeature(feature) != 0:
             raise OutputError("cannot record the correction", details=_gdal_error(), path=self.path)
 
@@ -363,7 +279,7 @@ class TrackStore:
             feature = layer.GetFeature(line.fid) if line.fid is not None else None
             feature = feature or ogr.Feature(layer.GetLayerDefn())
             for name, value in line.attributes().items():
-                _set_field(feature, name, value)
+                set_field(feature, name, value)
             geometry = ogr.Geometry(ogr.wkbLineString)
             for index in range(0, len(line.xy), 2):
                 geometry.AddPoint_2D(line.xy[index], line.xy[index + 1])
@@ -447,7 +363,7 @@ class TrackStore:
                     feature.GetField(FIELD_TRACK_ID),
                     feature.GetField(FIELD_FRAME),
                     feature.GetField(FIELD_LABEL) or "",
-                    _get_datetime(feature, FIELD_TIME_UTC),
+                    get_datetime(feature, FIELD_TIME_UTC),
                     (x, y),
                     to_lonlat.transform(x, y),
                 )
@@ -462,53 +378,6 @@ class TrackStore:
                 line.fid = feature.GetFID()
 
 
-class TrackLine:
-    """One track's line in frame order; `written_points` is what the file holds.
-
-    Only the vertices grow with the track, kept as a flat array (16 bytes a vertex, not a Python tuple,
-    float and list slot each: a long video's lines would otherwise hold a large share of the memory)."""
-
-    def __init__(self, track_id: int, label: str):
-        self.track_id, self.label = track_id, label
-        self.xy = array("d")  # x0, y0, x1, y1, ... in the output CRS
-        self.first_frame = self.last_frame = -1
-        self.start_utc: datetime | None = None
-        self.end_utc: datetime | None = None
-        self.length_m = 0.0
-        self._last_lonlat = None
-        self.fid: int | None = None
-        self.written_points = 0
-
-    @property
-    def points(self) -> int:
-        return len(self.xy) // 2
-
-    def add(self, frame: int, time_utc, xy, lonlat) -> None:
-        if not self.xy:
-            self.first_frame, self.start_utc = frame, time_utc
-        self.last_frame, self.end_utc = frame, time_utc
-        self.xy.extend(xy)
-        if self._last_lonlat is not None and lonlat is not None:
-            self.length_m += ground_distance_heading(self._last_lonlat, lonlat)[0]
-        self._last_lonlat = lonlat
-
-    def stale(self, force: bool) -> bool:
-        pending = self.points - self.written_points
-        return pending > 0 and (force or pending >= max(1, int(self.points * LINE_REFRESH_FRACTION)))
-
-    def attributes(self) -> dict:
-        return {
-            FIELD_TRACK_ID: self.track_id,
-            FIELD_LABEL: self.label,
-            FIELD_FIRST_FRAME: self.first_frame,
-            FIELD_LAST_FRAME: self.last_frame,
-            FIELD_START_UTC: self.start_utc,
-            FIELD_END_UTC: self.end_utc,
-            FIELD_POINT_COUNT: self.points,
-            FIELD_LENGTH_M: self.length_m,
-        }
-
-
 def _track_attributes(track: TrackFeature) -> dict:
     return {
         FIELD_TRACK_ID: track.track_id,
@@ -519,33 +388,6 @@ def _track_attributes(track: TrackFeature) -> dict:
         FIELD_STATUS: track.status,
         FIELD_GEO_FLAG: track.geo_flag,
     }
-
-
-def _set_field(feature, name: str, value) -> None:
-    if value is None:
-        feature.SetFieldNull(name)
-    elif isinstance(value, bytes):
-        feature.SetFieldBinaryFromHexString(name, value.hex())
-    elif isinstance(value, datetime):
-        utc = value.astimezone(timezone.utc) if value.tzinfo else value
-        seconds = utc.second + utc.microsecond / 1e6
-        feature.SetField(name, utc.year, utc.month, utc.day, utc.hour, utc.minute, seconds, UTC_TZ_FLAG)
-    else:
-        feature.SetField(name, value)
-
-
-def _get_datetime(feature, name: str) -> datetime | None:
-    if not feature.IsFieldSetAndNotNull(name):
-        return None
-    year, month, day, hour, minute, seconds, _ = feature.GetFieldAsDateTime(name)
-    whole = int(seconds)
-    return datetime(year, month, day, hour, minute, whole, round((seconds - whole) * 1e6), tzinfo=timezone.utc)
-
-
-def _is_geopackage(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        header = handle.read(72)
-    return header.startswith(b"SQLite format 3\x00") and header[68:72] == b"GPKG"
 
 
 def _gdal_error() -> str:
