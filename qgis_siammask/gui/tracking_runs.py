@@ -192,8 +192,10 @@ class RunController(QObject):
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
-    def frames_before(self, track_ids, frame: int) -> dict[int, int]:
-        """Frames of each of `track_ids` before `frame` in the run's points layer (0 without it)."""
+    def frames_before(self, job) -> dict[int, int]:
+        """Frames the run kept of each track a continuation `job` (core TrackingJob) tracks again: those
+        before its start frame in the run's points layer (0 without it)."""
+        track_ids, frame = job.track_ids, job.start_frame
         from qgis.core import QgsFeatureRequest, QgsVectorLayer
 
         counts = dict.fromkeys(track_ids, 0)

@@ -18,14 +18,7 @@ from ..core.definitions import PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..playback_layers import PlaybackLayers
 from .dock_map_side import MapSide
-from .dock_parts import (
-    ask_path,
-    format_time,
-    monospace_label,
-    telemetry_text,
-    toggle_detached,
-    tr,
-)
+from .dock_parts import ask_path, format_time, monospace_label, telemetry_text, toggle_detached, tr
 from .dock_rows import ClipRows, CompactTabs, RunRows, VideoSplit, ViewButtons
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .map_time_sync import MapTimeSync
@@ -129,9 +122,7 @@ class VideoDock(QDockWidget, MapSide):
 
         self.tracks_panel = TracksPanel(body)
         # a deleted track leaves the video's overlays first, then the run's layers (and file)
-        self.tracks_panel.trackDeleted.connect(
-            lambda track_id: self.session and self.session.drop_track(track_id)
-        )
+        self.tracks_panel.trackDeleted.connect(lambda track: self.session and self.session.drop_track(track))
         self.tracks_panel.correctionRequested.connect(self._correct_run)
         for signal, edit in (
             (self.tracks_panel.trackVisibilityChanged, self.runs.set_track_visible),
@@ -372,9 +363,7 @@ class VideoDock(QDockWidget, MapSide):
         task = self.runs.continue_run(self.session, self.boxes, self.frame_index, track_id, styles, end_frame)
         if task is not None:
             self.session.start_run(task.job, pixels_only=False)
-            self.tracks_panel.restart_counts(
-                self.runs.frames_before(task.job.track_ids, task.job.start_frame)
-            )
+            self.tracks_panel.restart_counts(self.runs.frames_before(task.job))
             self.targets.clear_boxes()  # used
         self._update_controls()
 
