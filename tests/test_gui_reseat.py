@@ -4,6 +4,7 @@ unchanged); then a target added mid-clip (a new id from that frame)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,8 @@ def _wait_for_run(qtbot, dock):
 
 
 def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
+    from qgis_siammask.settings import load_settings, save_settings
+
     result, boxes, targets = long_clip
     assert dock.open_video(str(result.video_path))
     (car, car_box), (van, van_box) = targets[:2]
@@ -99,8 +102,10 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     new_box = boxes[reseat_frame][car]
     _draw_box(qtbot, dock.frame_view, new_box)
     assert dock.panels.currentWidget() is dock.tracks_panel  # the row stays in sight
+    save_settings(dataclasses.replace(load_settings(), output_crs="EPSG:3857"))  # changed since the run
     _click(qtbot, dock.tracks_panel.reseat_button)
     assert "Re-seating track 1" in dock.status_label.text()
+    assert dock.task.job.crs == "EPSG:4326"  # the run's own parameters, not the settings' new CRS
     reseated = _wait_for_run(qtbot, dock)
     assert reseated.status == "success" and reseated.frames_tracked == FRAMES - reseat_frame, reseated
     assert Path(reseated.gpkg_path) == gpkg

@@ -57,6 +57,7 @@ class RunController(QObject):
         self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
         self.last_outcome = None
+        self.last_job = None  # the latest run's core TrackingJob: a correction tracks with its parameters
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
         self.continuing = False  # the latest run corrects the one before in its file
 
@@ -161,7 +162,7 @@ class RunController(QObject):
         finished run's file or such a box."""
         from ..core.output.gpkg_format import MODE_CONTINUE
 
-        if self.task is not None or self.result_gpkg is None:
+        if self.task is not None or self.result_gpkg is None or self.last_job is None:
             return None
         if not boxes or boxes[-1].frame != frame:
             self._status(tr("Draw the new box on the frame shown, then click again"), Qgis.Warning)
@@ -172,7 +173,12 @@ class RunController(QObject):
         known_ids = [*self._run_track_ids(), *labels]
         plan = plan_correction(session.frame_features(frame), box, track_id, labels, known_ids)
         job = dataclasses.replace(
-            self.make_job(session, box.frame, end_frame, plan.boxes, str(self.result_gpkg)),
+            self.last_job,  # the run's model, device, DEM, CRS, georeferencing, whatever the settings say now
+            start_frame=box.frame,
+            end_frame=end_frame,
+            boxes_xywh=tuple(planned.xywh for planned in plan.boxes),
+            labels=tuple(planned.label for planned in plan.boxes),
+            output_gpkg=str(self.result_gpkg),
             output_mode=MODE_CONTINUE,
             track_ids=plan.track_ids,
             corrections=(plan.correction,),
@@ -184,7 +190,7 @@ class RunController(QObject):
     def _launch(self, job, session, description: str, pixels_only: bool = False) -> TrackingTask:
         last_frame = job.end_frame if job.end_frame is not None else int(session.video.frame_count) - 1
         self._frames_to_track = max(last_frame - job.start_frame + 1, 1)
-        self.task = TrackingTask(job, description, pixels_only=pixels_only)
+        self.task, self.last_job = TrackingTask(job, description, pixels_only=pixels_only), job
         self.task.framesReady.connect(self._drain_task)
         self.task.progressChanged.connect(self._task_progress)
         self.task.outcomeReady.connect(self._tracking_finished)
@@ -301,7 +307,7 @@ class RunController(QObject):
     def forget(self) -> None:
         """File > New Project, another project or another clip opened: the latest run is not the dock's
         any more (nothing to export, no progress)."""
-        self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = None
+        self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = self.last_job = None
         self.progressChanged.emit(0)
 
     # --- one track edited on the run's layers --------------------------------------------------
