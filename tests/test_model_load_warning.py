@@ -13,7 +13,7 @@ DEMO_MODEL = Path(__file__).resolve().parent.parent / "model" / "default" / "sia
 
 def test_load_model_without_the_jit_deprecation_warning():
     pytest.importorskip("torch")
-    from qgis_siammask.core.tracking.tracker import load_model
+    from qgis_siammask.core.tracking.model_file import load_model
 
     if not DEMO_MODEL.is_file():
         pytest.skip(f"{DEMO_MODEL} is absent")

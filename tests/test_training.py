@@ -72,7 +72,7 @@ def test_exported_model_tracks(tiny_run):
 
 
 def test_export_command_line_exports_a_trained_light_checkpoint(tiny_run, tmp_path):
-    from qgis_siammask.core.tracking.tracker import load_model
+    from qgis_siammask.core.tracking.model_file import load_model
 
     _, result = tiny_run
     out = tmp_path / "light.pt"

@@ -68,7 +68,7 @@ class TrackerCache(WorkerPlugin):
 
     def device_for(self, device: str) -> str:
         """`auto`/`cuda` -> this worker's own GPU when several are present; `cpu` and `cuda:N` as given."""
-        from ..tracking.tracker import resolve_device
+        from ..tracking.model_file import resolve_device
 
         resolved = resolve_device(device)
         return f"cuda:{self._gpu_index}" if resolved == "cuda" else resolved

@@ -15,7 +15,7 @@ from ...definitions import MODEL_METADATA_FILE
 from ...errors import ModelError
 from ...models.download import sha256_of
 from ...output.atomic import atomic_output
-from ..tracker import jit_load
+from ..model_file import jit_load
 from .checkpoint import load_checkpoint
 from .config import ModelConfig, ModelMetadata
 from .inference import InferenceNet
