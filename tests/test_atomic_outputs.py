@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core.cli import attach_number_lists, main
-from qgis_siammask.core.output.atomic import atomic_output, partial_path
+from qgis_siammask.core.errors import OutputError
+from qgis_siammask.core.output.atomic import atomic_output, copy_database, partial_path
 
 EARLIER = b'{"frame": 0, "note": "an earlier run"}\n'
 
@@ -34,6 +35,37 @@ def test_failure_leaves_the_target_and_keeps_a_partial_file_only_when_asked_and_
         raise KeyboardInterrupt
     assert target.read_bytes() == EARLIER
     assert partial.exists() == kept
+
+
+def test_a_database_copy_keeps_what_another_connection_left_in_the_wal(tmp_path):
+    """QGIS keeps a run's GeoPackage open in WAL mode: a track it deleted is still in the -wal file, which a
+    plain file copy misses (checked below) and the database copy carries."""
+    import shutil
+    import sqlite3
+
+    source = tmp_path / "run.gpkg"
+    holder = sqlite3.connect(source)  # stays open, as QGIS's layers do: no checkpoint on close
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("PRAGMA wal_autocheckpoint=0")
+    holder.execute("CREATE TABLE points (track_id INTEGER)")
+    holder.executemany("INSERT INTO points VALUES (?)", [(1,), (2,)])
+    holder.commit()
+    holder.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    holder.execute("DELETE FROM points WHERE track_id = 2")  # the analyst deletes track 2
+    holder.commit()
+    shutil.copyfile(source, tmp_path / "plain.gpkg")
+    copy_database(source, tmp_path / "copy.gpkg")
+    holder.close()
+
+    def track_ids(path):
+        with sqlite3.connect(path) as read:
+            return sorted(row[0] for row in read.execute("SELECT track_id FROM points"))
+
+    assert track_ids(tmp_path / "plain.gpkg") == [1, 2]  # what a file copy made of it
+    assert track_ids(tmp_path / "copy.gpkg") == [1]
+    (tmp_path / "broken.gpkg").write_bytes(b"not a database" * 100)
+    with pytest.raises(OutputError, match="broken.gpkg"):
+        copy_database(tmp_path / "broken.gpkg", tmp_path / "copy2.gpkg")
 
 
 def test_negative_numbers_after_an_option_are_its_value():

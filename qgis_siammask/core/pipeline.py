@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +50,7 @@ from .definitions import (
 )
 from .errors import OutputError, ProjectionError, SiamMaskError
 from .output.atomic import commit as commit_output
-from .output.atomic import discard, partial_path
+from .output.atomic import copy_database, discard, partial_path
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
 from .output.gpkg_format import MODE_APPEND, MODE_CONTINUE, MODE_REPLACE, check_writable
 from .output.track_store import SQLITE_SIDE_FILES, TrackStore
@@ -196,11 +195,7 @@ class _Run:
         discard(self.partial_gpkg, SQLITE_SIDE_FILES)  # a killed run's leftovers
         try:
             if job.output_mode in (MODE_APPEND, MODE_CONTINUE) and Path(job.output_gpkg).is_file():
-                try:
-                    shutil.copyfile(job.output_gpkg, self.partial_gpkg)
-                except OSError as error:
-                    raise OutputError("cannot copy the GeoPackage to append to", details=str(error),
-                                      path=job.output_gpkg) from error
+                copy_database(job.output_gpkg, self.partial_gpkg)  # with the edits still in its WAL
             self.store = TrackStore(self.partial_gpkg, crs=job.crs, mode=job.output_mode)
         except BaseException:
             discard(self.partial_gpkg, SQLITE_SIDE_FILES)

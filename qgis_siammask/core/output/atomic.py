@@ -42,6 +42,23 @@ def commit(partial: str | Path, target: str | Path, side_suffixes: tuple[str, ..
     return target
 
 
+def copy_database(source: str | Path, target: str | Path) -> None:
+    """Copy the SQLite file `source` (a GeoPackage) to `target` through SQLite's backup, so what other
+    connections committed is copied too: QGIS keeps a run's layers open in WAL mode, and their edits
+    (a track renamed or deleted) stay in `source`-wal until a checkpoint, where a plain file copy misses
+    them. OutputError naming `source` when it cannot be read or `target` written."""
+    import sqlite3
+    from contextlib import closing
+
+    try:
+        with closing(sqlite3.connect(str(source))) as read, closing(sqlite3.connect(str(target))) as written:
+            read.backup(written)
+    except sqlite3.Error as error:
+        raise OutputError(
+            "cannot copy the GeoPackage to add to it", details=str(error), path=source
+        ) from error
+
+
 @contextmanager
 def atomic_output(target: str | Path, keep_on_failure: bool = False) -> Iterator[Path]:
     """Yield the partial path to write; on success it replaces `target`, on any exception it is removed
