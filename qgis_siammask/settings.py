@@ -104,8 +104,17 @@ class PluginSettings:
 
 
 def run_output_path(folder: Path, stem: str) -> Path:
-    """A run's new GeoPackage in `folder`: `STEM_YYYYmmdd_HHMMSS.gpkg` (UTC), so runs never overwrite."""
-    return folder / f"{stem}_{datetime.now(timezone.utc).strftime('%Y%m%d_%H%M%S')}.gpkg"
+    """A run's new GeoPackage in `folder`: `STEM_YYYYmmdd_HHMMSS.gpkg` (UTC), `..._2.gpkg`, `..._3.gpkg`
+    for more runs in the same second, so runs never overwrite one another (nor one still writing its
+    partial file)."""
+    from .core.output.atomic import partial_path
+
+    name = f"{stem}_{datetime.now(timezone.utc).strftime('%Y%m%d_%H%M%S')}"
+    path, number = folder / f"{name}.gpkg", 1
+    while path.exists() or partial_path(path).exists():
+        number += 1
+        path = folder / f"{name}_{number}.gpkg"
+    return path
 
 
 def load_settings(project: QgsProject | None = None) -> PluginSettings:
