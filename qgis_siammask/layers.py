@@ -45,6 +45,7 @@ from .core.definitions import (
     FIELD_TIME_UTC,
     FIELD_TRACK_ID,
     LAYER_BOXES,
+    LAYER_CORRECTIONS,
     LAYER_FOOTPRINTS,
     LAYER_LINES,
     LAYER_MASKS,
@@ -148,6 +149,7 @@ class TrackLayers:
         self.crs = crs
         self.frame_duration_s = frame_duration_s
         self._layer_ids: dict[str, str] = {}
+        self._corrections_id: str | None = None  # the file's corrections table, once it has rows
         self._lines: dict[int, TrackLine] = {}
         self._live_ids: dict[str, deque] = {name: deque() for name in TRACK_LAYERS}  # (frame, feature id)
         self._categories: dict[int, str] = {}  # track id -> label
@@ -165,6 +167,11 @@ class TrackLayers:
         """The run's layers still in the project, by name."""
         found = {name: self.group.layer(layer_id) for name, layer_id in self._layer_ids.items()}
         return {name: layer for name, layer in found.items() if layer is not None}
+
+    @property
+    def corrections(self) -> QgsVectorLayer | None:
+        """The run's corrections table (each re-seat or added target), while it is in the project."""
+        return self.group.layer(self._corrections_id) if self._corrections_id is not None else None
 
     @property
     def complete(self) -> bool:
@@ -196,10 +203,15 @@ class TrackLayers:
         points = loaded[LAYER_POINTS]
         for track_id in points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID)):
             self._categories.setdefault(int(track_id), f"track {track_id}")
-        self.group.remove_layers(list(self._layer_ids.values()))
+        table = [self._corrections_id] if self._corrections_id is not None else []
+        self.group.remove_layers([*self._layer_ids.values(), *table])
         self._layer_ids.clear()
         for name, layer in loaded.items():
             self._add(name, layer)
+        # a table without geometry, so the analyst sees each correction: frame, time, kind, boxes
+        corrections = QgsVectorLayer(f"{path}|layername={LAYER_CORRECTIONS}", LAYER_CORRECTIONS, "ogr")
+        has_rows = corrections.isValid() and corrections.featureCount() > 0
+        self._corrections_id = self.group.add(corrections).id() if has_rows else None
         return True
 
     def add_frames(self, frames) -> None:
