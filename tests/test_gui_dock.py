@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
-from qgis.PyQt.QtCore import QPoint, Qt
+from qgis.PyQt.QtCore import QPoint, Qt, QTimer
+from qgis.PyQt.QtWidgets import QApplication, QMessageBox
 from test_plugin_support import GUI_CLIP_FRAMES, StubInterface, truth_centres
 
 FRAMES = GUI_CLIP_FRAMES  # the conftest `clip`
@@ -20,6 +21,23 @@ FRAMES = GUI_CLIP_FRAMES  # the conftest `clip`
 def _click(qtbot, button):
     assert button.isEnabled(), button.text()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _answer_next_question(qtbot, button) -> list[str]:
+    """Click `button` (a QMessageBox.StandardButton) of the next message box once it shows; the list
+    gets its text."""
+    texts = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer)
+            return
+        texts.append(box.text())
+        qtbot.mouseClick(box.button(button), Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, answer)
+    return texts
 
 
 def _track_clicked(qtbot, dock, timeout_ms=150_000):
@@ -278,6 +296,7 @@ def test_group_moved_removed_and_new_project(dock, clip, qtbot):
     root.removeChildNode(other)
 
     dock.slider.setValue(0)
+    dock.add_box(*targets[0][1], "car")  # the first run used its box
     _click(qtbot, dock.track_button)
     qtbot.waitUntil(lambda: dock.track_layers.feature_counts()["points"] > 0, timeout=60_000)
     root.removeChildNode(root.findGroup(result.video_path.name))  # removed while tracking
@@ -314,8 +333,12 @@ def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):
     assert _gpkg_layers("tracks 1")["points"].featureCount() == outcome.frames_tracked
 
     save_settings(dataclasses.replace(load_settings(), model_path=str(tmp_path / "missing.pt")))
+    assert dock.boxes == []  # used by the stopped run
+    dock.slider.setValue(0)
+    dock.add_box(*targets[0][1], "car")
     outcome = _track_clicked(qtbot, dock)
     assert outcome.status == "failed" and "missing.pt" in dock.status_label.text()
+    assert len(dock.boxes) == 1  # a run that tracked nothing leaves its box to try again
     assert QgsProject.instance().layerTreeRoot().findGroup("tracks 2") is None
     assert not dock.export_button.isEnabled() and dock.track_button.isEnabled()
 
@@ -570,7 +593,7 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     """After a two-target run: the panel lists both tracks; hiding, recolouring, renaming and deleting
     with the mouse and keys change the video overlays and the run's GeoPackage layers."""
     from qgis.PyQt.QtGui import QColor
-    from qgis.PyQt.QtWidgets import QApplication, QColorDialog
+    from qgis.PyQt.QtWidgets import QColorDialog
 
     from qgis_siammask.gui.tracks_panel import COLOUR, LABEL, SHOWN
     from qgis_siammask.gui.tracks_panel import FRAMES as FRAMES_COLUMN
@@ -613,6 +636,12 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     assert labels == {(1, "car"), (2, "lorry")} and dock.frame_view._overlays[0].label == "lorry"
 
     _click_cell(qtbot, table, 1, FRAMES_COLUMN)
+    asked = _answer_next_question(qtbot, QMessageBox.StandardButton.No)  # asked first: nothing goes
+    _click(qtbot, dock.tracks_panel.delete_button)
+    assert len(asked) == 1 and 'track 2 "lorry"' in asked[0] and str(gpkg) in asked[0]
+    stored = QgsVectorLayer(f"{gpkg}|layername=boxes", "boxes", "ogr")
+    assert {f["track_id"] for f in stored.getFeatures()} == {1, 2} and table.rowCount() == 2
+    _answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
     _click(qtbot, dock.tracks_panel.delete_button)
     stored = QgsVectorLayer(f"{gpkg}|layername=boxes", "boxes", "ogr")
     assert {f["track_id"] for f in stored.getFeatures()} == {1} and table.rowCount() == 1

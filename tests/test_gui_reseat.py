@@ -50,6 +50,21 @@ def _corrections(gpkg: Path) -> list[dict]:
     return [feature.items() for feature in table] if table is not None else []
 
 
+def _assert_corrections_in_project(dock, expected: list) -> None:
+    """The run's corrections table is in its group, read from its file: (track id, frame, kind) rows with
+    a time and the drawn box."""
+    from qgis.core import QgsProject
+
+    table = dock.track_layers.corrections
+    assert table is not None and table.providerType() == "ogr" and not table.isSpatial()
+    node = QgsProject.instance().layerTreeRoot().findLayer(table.id())
+    assert node.parent().name() == dock.track_layers.group.find().name()
+    rows = list(table.getFeatures())
+    assert [(row["track_id"], row["frame"], row["kind"]) for row in rows] == expected
+    assert all(row["time_utc"] and row["width_px"] > 0 for row in rows)
+    assert len(dock.track_layers.group.find().findLayers()) == 6  # the five run layers and the table
+
+
 def _click_row(qtbot, table, row: int) -> None:
     from qgis_siammask.gui.tracks_panel import FRAMES as FRAMES_COLUMN
 
@@ -96,9 +111,9 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     table = dock.tracks_panel.table
     _click_row(qtbot, table, 0)  # track 1, the car
     assert dock.tracks_panel.selected_track() == 1
-    _click(qtbot, dock.tracks_panel.reseat_button)  # the last box is the run's own, on frame 0: refused
-    assert dock.task is None and "Draw the new box on the frame shown" in dock.status_label.text()
-    qtbot.wait(100)  # the dock's layout settles after the longer status line (the video's size with it)
+    assert dock.boxes == []  # the run's own boxes were used by it
+    assert not dock.tracks_panel.reseat_button.isEnabled()  # until a box is drawn on this frame
+    qtbot.wait(100)  # the dock's layout settles after the run's status lines (the video's size with it)
     new_box = boxes[reseat_frame][car]
     _draw_box(qtbot, dock.frame_view, new_box)
     assert dock.panels.currentWidget() is dock.tracks_panel  # the row stays in sight
@@ -120,6 +135,7 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     drawn = [correction[k] for k in ("x_px", "y_px", "width_px", "height_px")]
     assert drawn == pytest.approx(new_box, abs=2.0) and correction["previous_x_px"] is not None
     assert dock.track_layers.layers["points"].providerType() == "ogr"  # reloaded from the file
+    _assert_corrections_in_project(dock, [(1, reseat_frame, "reseat")])
     assert dock.track_layers.layers["points"].featureCount() == len(after)
     frames_column = [table.item(row, 3).text() for row in range(table.rowCount())]
     assert frames_column == [str(FRAMES), str(FRAMES)]
@@ -146,4 +162,5 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
         (3, add_frame, "add"),
     ]
     assert dock.tracks_panel.track_ids() == [1, 2, 3] and dock.tracks_panel.styles[3].label == "truck"
+    _assert_corrections_in_project(dock, [(1, reseat_frame, "reseat"), (3, add_frame, "add")])
     assert dock.tracks_panel.styles[3].frames == FRAMES - add_frame

@@ -66,6 +66,12 @@ class TargetsPanel(QWidget):
         self.end_frame_spin.setRange(0, last_frame)
         self.end_frame_spin.setValue(0)
 
+    def run_done(self) -> None:
+        """A run tracked from the boxes to the end frame: both are its own now (its tracks live in the
+        tracks panel), so the next run starts from new boxes and goes to the end of the video."""
+        self.end_frame_spin.setValue(0)
+        self.clear_boxes()
+
     @property
     def end_frame(self) -> int | None:
         """The last frame to track, None for the end of the video."""

@@ -60,6 +60,9 @@ class RunController(QObject):
         self.last_job = None  # the latest run's core TrackingJob: a correction tracks with its parameters
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
         self.continuing = False  # the latest run corrects the one before in its file
+        # the highest track id the latest run's file ever held (deleted tracks too): an added target's id
+        # is above it, so no id is used twice in one file
+        self.highest_track_id = 0
 
     @property
     def results(self) -> str | None:
@@ -141,6 +144,7 @@ class RunController(QObject):
             return None
         pixels_only = session.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
         self.track_layers = self.result_gpkg = self.result_pixels = None
+        self.highest_track_id = 0
         if not pixels_only:
             run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=group)
             self.track_layers = TrackLayers(run_group, job.crs, 1.0 / session.fps)
@@ -155,8 +159,8 @@ class RunController(QObject):
     def continue_run(
         self, session, boxes, frame: int, track_id: int | None, styles: dict, end_frame: int | None
     ) -> TrackingTask | None:
-        """Correct the latest run in its own file from frame `frame` (shown), on the last of `boxes` (drawn
-        there): track `track_id` re-seated on it (None: added as a target, its id one above the run's
+        """Correct the latest run in its own file from frame `frame` (shown), on the last of `boxes` drawn
+        there: track `track_id` re-seated on it (None: added as a target, its id one above the run's
         highest), tracked on together with the run's tracks not lost on that frame, from their boxes
         there; `styles` (tracks panel) give the analyst's labels. None, said in the status, without a
         finished run's file or such a box."""
@@ -164,13 +168,14 @@ class RunController(QObject):
 
         if self.task is not None or self.result_gpkg is None or self.last_job is None:
             return None
-        if not boxes or boxes[-1].frame != frame:
+        drawn_here = [box for box in boxes if box.frame == frame]
+        if not drawn_here:
             self._status(tr("Draw the new box on the frame shown, then click again"), Qgis.Warning)
             return None
-        box, labels = boxes[-1], {track: style.label for track, style in styles.items()}
+        box, labels = drawn_here[-1], {track: style.label for track, style in styles.items()}
         if self.boxes_frame([box], end_frame) is None:  # after the end frame
             return None
-        known_ids = [*self._run_track_ids(), *labels]
+        known_ids = [*self._run_track_ids(), *labels, self.highest_track_id]
         plan = plan_correction(session.frame_features(frame), box, track_id, labels, known_ids)
         job = dataclasses.replace(
             self.last_job,  # the run's model, device, DEM, CRS, georeferencing, whatever the settings say now
@@ -237,6 +242,8 @@ class RunController(QObject):
         frames = task.take() if task is not None else []
         if not frames:
             return
+        tracked_ids = [track.track_id for features in frames for track in features.tracks]
+        self.highest_track_id = max([self.highest_track_id, *tracked_ids])
         if self.track_layers is not None and not self.continuing:
             self.track_layers.add_frames(frames)
         self.framesTracked.emit(frames)
@@ -308,6 +315,7 @@ class RunController(QObject):
         """File > New Project, another project or another clip opened: the latest run is not the dock's
         any more (nothing to export, no progress)."""
         self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = self.last_job = None
+        self.highest_track_id = 0
         self.progressChanged.emit(0)
 
     # --- one track edited on the run's layers --------------------------------------------------

@@ -8,6 +8,7 @@ to the video overlays and the run's layers.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
@@ -15,6 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
     QHeaderView,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -54,6 +56,7 @@ class TracksPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.styles: dict[int, TrackStyle] = {}
+        self.run_file: Path | None = None  # the run's GeoPackage, where Delete removes a track's features
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.table = QTableWidget(0, len(_COLUMNS), self)
@@ -167,7 +170,25 @@ class TracksPanel(QWidget):
 
     def _delete_selected(self) -> None:
         rows = sorted({index.row() for index in self.table.selectedIndexes()})
-        for track_id in [self._row_track(row) for row in rows]:
+        track_ids = [self._row_track(row) for row in rows]
+        if not track_ids or not self._confirm_delete(track_ids):
+            return
+        for track_id in track_ids:
             del self.styles[track_id]
             self.trackDeleted.emit(track_id)
         self._refresh()
+
+    def _confirm_delete(self, track_ids: list[int]) -> bool:
+        """Ask before deleting: the tracks by id and label, and the file that loses their features (it
+        cannot be undone there)."""
+        named = ", ".join(f'{track_id} "{self.styles[track_id].label}"' for track_id in track_ids)
+        if self.run_file is not None:
+            text = tr("Delete track {} and all its features from {}?\nThis cannot be undone.").format(
+                named, self.run_file
+            )
+        else:
+            text = tr("Delete track {} from the video's overlays?").format(named)
+        question = QMessageBox(QMessageBox.Icon.Question, tr("Delete track"), text, parent=self)
+        question.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        question.setDefaultButton(QMessageBox.StandardButton.No)
+        return question.exec() == QMessageBox.StandardButton.Yes

@@ -201,10 +201,16 @@ class VideoDock(QDockWidget, MapSide):
             self.tracking_enabled and has_video and bool(self.boxes), tracking, self.runs.results
         )
         self.tracks_panel.delete_button.setEnabled(not tracking)
-        self.tracks_panel.set_can_correct(bool(self.runs.result_gpkg and self.boxes) and not tracking)
+        self.tracks_panel.run_file = self.runs.result_gpkg
+        self._enable_corrections()
         has_map = has_video and self.telemetry is not None
         self.map_pick_row.show_state(has_map)
         self.telemetry_table_button.setEnabled(has_map)
+
+    def _enable_corrections(self) -> None:
+        """Re-seat and Add target only with a finished run's file and a box drawn on the frame shown."""
+        drawn_here = any(box.frame == self.frame_index for box in self.boxes)
+        self.tracks_panel.set_can_correct(bool(self.runs.result_gpkg) and drawn_here and self.task is None)
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
         self.status_label.setText(text)
@@ -288,6 +294,7 @@ class VideoDock(QDockWidget, MapSide):
         self.telemetry_table.frame_shown(frame.time_s)
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         self._redraw_overlays()
+        self._enable_corrections()
         self._mark_map_point_on_video()
         self.player.show_position(frame.index, frame.time_s)
         self.map_time.frame_shown(frame.index)
@@ -380,6 +387,8 @@ class VideoDock(QDockWidget, MapSide):
         """The run's file is on the map: the analyst's track styles on it, map time spanning it."""
         if outcome.gpkg_path and self.session is not None:
             self.session.run_frames.set_run_file(outcome.gpkg_path)
+        if outcome.frames_tracked:  # its boxes and end frame used: none left to refuse the next run
+            self.targets.run_done()
         self.runs.apply_track_styles(self.tracks_panel.styles)
         self._redraw_overlays()
         shown = self.frame_index  # the controller starts at the span's first frame: the video stays
