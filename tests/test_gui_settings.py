@@ -112,3 +112,27 @@ def test_ok_refuses_a_model_reported_unusable(qgis_app, qtbot, dem_layer, reques
     assert dialog.model_label.text().startswith(Path(default_model_path()).stem + ": backbone")
     qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible() and load_settings().model_path == ""
+
+
+def test_runs_started_in_the_same_second_get_their_own_files(tmp_path, monkeypatch):
+    """The time names a run's file to the second: a second and a third run in it (one still writing its
+    partial file) get `_2` and `_3`, never the first run's file."""
+    from datetime import datetime
+
+    import qgis_siammask.settings as settings
+    from qgis_siammask.core.output.atomic import partial_path
+
+    class FrozenClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 1, 12, 0, 0, tzinfo=tz)
+
+    monkeypatch.setattr(settings, "datetime", FrozenClock)
+    first = settings.run_output_path(tmp_path, "clip")
+    first.touch()
+    second = settings.run_output_path(tmp_path, "clip")
+    partial_path(second).touch()  # a run still writing
+    third = settings.run_output_path(tmp_path, "clip")
+    stem = "clip_20260101_120000"
+    names = [path.name for path in (first, second, third)]
+    assert names == [f"{stem}.gpkg", f"{stem}_2.gpkg", f"{stem}_3.gpkg"]
