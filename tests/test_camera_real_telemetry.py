@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from qgis_siammask.core.definitions import CAMERA_FLAG_GEOID_UNKNOWN
 from qgis_siammask.core.errors import ProjectionError, SiamMaskError

@@ -17,12 +17,16 @@ import csv
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
 from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
 from .srt import relative_sensor_angles
+
+if TYPE_CHECKING:  # for annotations only: read_* import it when called (telemetry.py imports this module)
+    from .telemetry import TelemetrySeries
 
 FEET_TO_M = 0.3048
 # field -> known column names, normalised (see `normalise_column`), most specific first

@@ -30,6 +30,7 @@ import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,6 +38,9 @@ from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
 from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
+
+if TYPE_CHECKING:  # for annotations only: read_* import it when called (telemetry.py imports this module)
+    from .telemetry import TelemetrySeries
 
 _CUE_SPLIT = re.compile(r"\n\s*\n")
 _TIMECODE = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->")
