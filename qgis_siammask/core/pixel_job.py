@@ -108,9 +108,17 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
     )
 
 
-def jsonl_to_csv(jsonl_path: str | Path, csv_path: str | Path) -> Path:
+def jsonl_to_csv(
+    jsonl_path: str | Path,
+    csv_path: str | Path,
+    labels: dict[int, str] | None = None,
+    deleted_track_ids: frozenset[int] = frozenset(),
+) -> Path:
     """The records of a pixel run (or of the `track` command) as a CSV table, one row per track and frame
-    (box in pixels, top-left x, y); written beside the target and renamed when complete."""
+    (box in pixels, top-left x, y); written beside the target and renamed when complete. The analyst's
+    edits apply to the table, the JSON lines stay as tracked: `labels` (track id -> label) rename,
+    `deleted_track_ids` leave out."""
+    labels = labels or {}
     try:
         lines = Path(jsonl_path).read_text(encoding="utf-8").splitlines()
     except OSError as error:
@@ -122,8 +130,12 @@ def jsonl_to_csv(jsonl_path: str | Path, csv_path: str | Path) -> Path:
                 writer.writerow(PIXEL_CSV_COLUMNS)
                 for line in filter(None, lines):
                     record = json.loads(line)
+                    track_id = record[FIELD_TRACK_ID]
+                    if track_id in deleted_track_ids:
+                        continue
+                    label = labels.get(track_id, record[FIELD_LABEL])
                     writer.writerow(
-                        [record[FIELD_FRAME], record[FIELD_TRACK_ID], record[FIELD_LABEL], *record["bbox"]]
+                        [record[FIELD_FRAME], track_id, label, *record["bbox"]]
                         + [record[FIELD_SCORE], record[FIELD_STATUS]]
                     )
         except OSError as error:

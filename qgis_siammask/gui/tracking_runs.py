@@ -45,6 +45,7 @@ class RunController(QObject):
     `result_pixels` (a video without telemetry), and `last_outcome`."""
 
     statusChanged = pyqtSignal(str, object)  # text, Qgis message level
+    refused = pyqtSignal(str)  # why a correction did not start (the status keeps the run's file)
     progressChanged = pyqtSignal(int)  # percent of the frames to track
     framesTracked = pyqtSignal(list)  # core FrameFeatures just added to the live layers (main thread)
     runFinished = pyqtSignal(object)  # core JobResult, after the layers were swapped for the file's
@@ -56,6 +57,9 @@ class RunController(QObject):
         self.track_layers: TrackLayers | None = None  # of the latest run
         self.result_gpkg: Path | None = None  # the latest run's GeoPackage
         self.result_pixels: Path | None = None  # the latest pixel run's JSON lines (video without telemetry)
+        # the analyst's renames and deletions of the pixel run's tracks, applied when it is exported
+        self.pixel_labels: dict[int, str] = {}
+        self.pixel_deleted_ids: set[int] = set()
         self.last_outcome = None
         self.last_job = None  # the latest run's core TrackingJob: a correction tracks with its parameters
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
@@ -144,6 +148,7 @@ class RunController(QObject):
             return None
         pixels_only = session.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
         self.track_layers = self.result_gpkg = self.result_pixels = None
+        self.pixel_labels, self.pixel_deleted_ids = {}, set()
         self.highest_track_id = 0
         if not pixels_only:
             run_group = VideoLayerGroup(next_run_title(QgsProject.instance()), parent=group)
@@ -170,7 +175,7 @@ class RunController(QObject):
             return None
         drawn_here = [box for box in boxes if box.frame == frame]
         if not drawn_here:
-            self._status(tr("Draw the new box on the frame shown, then click again"), Qgis.Warning)
+            self.refused.emit(tr("Draw the new box on the frame shown, then click again"))
             return None
         box, labels = drawn_here[-1], {track: style.label for track, style in styles.items()}
         if self.boxes_frame([box], end_frame) is None:  # after the end frame
@@ -315,6 +320,7 @@ class RunController(QObject):
         """File > New Project, another project or another clip opened: the latest run is not the dock's
         any more (nothing to export, no progress)."""
         self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = self.last_job = None
+        self.pixel_labels, self.pixel_deleted_ids = {}, set()
         self.highest_track_id = 0
         self.progressChanged.emit(0)
 
@@ -329,9 +335,11 @@ class RunController(QObject):
         track_edits.set_track_color(self.run_layers(), track_id, QColor(color))
 
     def rename_track(self, track_id: int, label: str) -> None:
+        self.pixel_labels[track_id] = label  # a pixel run has no layers: its export renames
         track_edits.rename_track(self.run_layers(), track_id, label)
 
     def delete_track(self, track_id: int) -> None:
+        self.pixel_deleted_ids.add(track_id)
         track_edits.delete_track(self.run_layers(), track_id)
 
     def apply_track_styles(self, styles: dict) -> None:
@@ -379,12 +387,15 @@ class RunController(QObject):
             self.export_geopackage(path, add_to_project)
 
     def export_csv(self, path: str) -> Path | None:
-        """The latest pixel run's records as a CSV table (frame, track, label, box, score, status)."""
+        """The latest pixel run's records as a CSV table (frame, track, label, box, score, status), with the
+        analyst's renames and without the tracks deleted."""
         from ..core.errors import SiamMaskError
         from ..core.pixel_job import jsonl_to_csv
 
         try:
-            written = jsonl_to_csv(self.result_pixels, path)
+            written = jsonl_to_csv(
+                self.result_pixels, path, self.pixel_labels, frozenset(self.pixel_deleted_ids)
+            )
         except SiamMaskError as error:
             self._status(error.user_message, Qgis.Critical)
             return None
