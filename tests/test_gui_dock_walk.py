@@ -71,15 +71,16 @@ def test_labels_of_nearby_targets_do_not_overlap(dock, clip, qtbot):
 
 
 def test_video_size_scale_and_time_field(dock, clip, qtbot, tmp_path):
-    """The video takes most of the dock's height (the panels start compact), more when detached; the
+    """The video is the largest part of the dock (the panels start compact), larger when detached; the
     zoom label gives screen pixels per video pixel; another clip opens fitted; the time field is wide
     enough for a time and shows the frame's own time after a jump."""
     result, _ = clip
     assert dock.open_video(str(result.video_path))
     view, player = dock.frame_view, dock.player
     body = dock.widget().height()
-    assert view.height() >= 0.4 * body, (view.height(), body, dock.panels.height())
-    assert view.height() > 2 * dock.panels.height()
+    # the panels keep three table rows (second walkthrough): the video is still the dock's largest part
+    assert view.height() >= 0.25 * body, (view.height(), body, dock.panels.height())
+    assert view.height() > dock.panels.height()
     scale = view.image_rect().width() / result.config.width_px
     assert dock.zoom_label.text() == f"{100 * scale:.0f} %"
     _wheel(view, view.rect().center(), 3)

@@ -87,9 +87,10 @@ class MapSide:
         QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning if problem else Qgis.Info)
 
     def _clear_marks(self) -> None:
-        """No cross on the map, no mark on the video."""
+        """No cross on the map, no mark on the video, no text about them (the hint again)."""
         self.ground_marks.clear_marks()
         self.frame_view.set_marked_pixel(None)
+        self.map_pick_row.show_hint(self.session is not None, self.telemetry is not None)
 
     def _end_marks(self) -> None:
         """The clip or the project closed: the map tool put away, the marks cleared."""

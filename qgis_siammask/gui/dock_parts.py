@@ -13,9 +13,11 @@ from qgis.PyQt.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMainWindow,
     QProgressBar,
     QShortcut,
     QSlider,
+    QTableWidget,
     QToolButton,
     QWidget,
 )
@@ -23,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 from ..core.definitions import GEOREF_LABELS, GEOREF_ST0601
 from ..settings import SETTINGS_PREFIX
 
+PANEL_TABLE_ROWS = 3  # rows a panel's table shows at least before it scrolls
 SIDE_BY_SIDE_MIN_WIDTH_PX = 1100  # a detached window narrower than this keeps the panels under the video
 
 
@@ -103,6 +106,12 @@ def widget_row(*widgets) -> QHBoxLayout:
     return row
 
 
+def show_rows(table: QTableWidget, rows: int) -> None:
+    """`table` at least as high as its header and `rows` rows."""
+    header_px = table.horizontalHeader().sizeHint().height()
+    table.setMinimumHeight(header_px + rows * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
+
+
 def tool_button(icon, tooltip: str) -> QToolButton:
     button = QToolButton()
     button.setIcon(icon)
@@ -131,16 +140,26 @@ def monospace_label(text: str, parent: QWidget) -> QLabel:
 
 def toggle_detached(dock: QDockWidget) -> bool:
     """Float the dock as a large window (most of the screen), or dock it back; True when it is now a
-    window wide enough for the panels beside the video."""
+    window wide enough for the panels beside the video. The docked width is kept in `dock.docked_width_px`
+    (`restore_docked_width` gives it back)."""
     if dock.isFloating():
         dock.setFloating(False)
         return False
+    dock.docked_width_px = dock.width()
     dock.setFloating(True)
     screen = dock.screen().availableGeometry()
     margin_x, margin_y = screen.width() // 20, screen.height() // 20
     window = screen.adjusted(margin_x, margin_y, -margin_x, -margin_y)
     dock.setGeometry(window)
     return window.width() >= SIDE_BY_SIDE_MIN_WIDTH_PX
+
+
+def restore_docked_width(dock: QDockWidget) -> None:
+    """Docked again: as wide as before it was detached, not as the large window (the main window's other
+    docks keep their room)."""
+    window = dock.parentWidget()
+    if dock.docked_width_px and isinstance(window, QMainWindow):
+        window.resizeDocks([dock], [dock.docked_width_px], Qt.Orientation.Horizontal)
 
 
 def read_only_edit(parent: QWidget, placeholder: str = "", tooltip: str = "") -> QLineEdit:

@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -25,8 +26,7 @@ from ..settings import load_settings
 from .dock_parts import add_shortcut, read_only_edit, tr, widget_row
 from .frame_view import WHEEL_ZOOM_STEP
 
-PANELS_HEIGHT_PX = 130  # the targets / tracks / telemetry tabs to start with: five table rows
-PANELS_MIN_HEIGHT_PX = 90
+STATUS_LINES = 2  # the status line's height at most; the whole text in its tooltip
 SIDE_MAX_SHARE = 0.3  # of the split the panels get at most before the analyst drags it
 
 
@@ -94,10 +94,12 @@ class ViewButtons(QWidget):
             row.addWidget(widget)
 
     def control(self, frame_view, host: QWidget) -> None:
-        """Show `frame_view`'s scale, Fit it; its keys anywhere in `host`: + and - zoom, F fits."""
+        """Show `frame_view`'s scale, Fit it; its keys anywhere in `host`: + (or =) and - zoom, F fits."""
         frame_view.scaleChanged.connect(self.show_scale)
         self.fit_button.clicked.connect(lambda: frame_view.fit())
-        add_shortcut(host, Qt.Key.Key_Plus, lambda: frame_view.zoom_about(WHEEL_ZOOM_STEP))
+        # "+" is Shift + "=" on many keyboards, a key of its own on the keypad: all of them zoom in
+        for keys in (Qt.Key.Key_Plus, Qt.Modifier.SHIFT | Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            add_shortcut(host, keys, lambda: frame_view.zoom_about(WHEEL_ZOOM_STEP))
         add_shortcut(host, Qt.Key.Key_Minus, lambda: frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP))
         add_shortcut(host, Qt.Key.Key_F, frame_view.fit)
 
@@ -141,13 +143,11 @@ class VideoSplit(QSplitter):
 
 
 class CompactTabs(QTabWidget):
-    """The dock's panels: asks for PANELS_HEIGHT_PX only (its tables scroll), so the video gets the rest."""
+    """The dock's panels: asks for its minimum height only (its tables show their first rows and scroll),
+    so the video gets the rest."""
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().sizeHint().width(), PANELS_HEIGHT_PX)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt API)
-        return QSize(super().minimumSizeHint().width(), PANELS_MIN_HEIGHT_PX)
+        return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
 
 
 class MapPickRow(QWidget):
@@ -213,13 +213,34 @@ class RunRows(QWidget):
         self.status_label = QLabel("", self)
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths
+        # at most STATUS_LINES high, and never wider than the dock (a long path must not widen it): the
+        # panels above keep their height, the whole text is in the tooltip
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.status_label.setFixedHeight(STATUS_LINES * self.status_label.fontMetrics().lineSpacing() + 2)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         layout = _rows(self)
         layout.addLayout(widget_row(self.track_button, self.stop_button, self.progress, self.export_button))
         layout.addLayout(
             widget_row(QLabel(tr("Output")), self.output_edit, self.output_button, self.open_folder_button)
         )
         layout.addWidget(self.export_add_check)
+        self.notice_label = QLabel("", self)  # why the analyst's last click did nothing, under the status
+        self.notice_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice_label.hide()
         layout.addWidget(self.status_label)
+        layout.addWidget(self.notice_label)
+
+    def show_status(self, text: str) -> None:
+        """The run's status (its file, what it did), the whole text in the tooltip; a notice goes."""
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+        self.show_notice("")
+
+    def show_notice(self, text: str) -> None:
+        """Why a click did nothing, on its own line (hidden when `text` is empty)."""
+        self.notice_label.setText(text)
+        self.notice_label.setToolTip(text)
+        self.notice_label.setVisible(bool(text))
 
     def show_state(self, can_track: bool, tracking: bool, results: str | None) -> None:
         """Track while a run can start, Stop while one runs, Export for the latest run's `results`

@@ -1,5 +1,5 @@
-"""The player bar under the video: previous / play / next, the slider and the time label; playback speed,
-frame and time entry.
+"""The player under the video: the seek slider across the whole width; previous / play / next and the
+time label; playback speed, frame and time entry.
 
 It asks for frames (`frameRequested`) and is told what is shown (`show_position`); decoding and what a
 frame means stay with the dock and its video session.
@@ -26,6 +26,7 @@ from .dock_parts import add_shortcut, format_time, tool_button, tr
 
 PLAYBACK_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MIN_TICK_MS = 20  # faster than this, playing skips frames instead (decoding and the map keep up)
+SLIDER_MIN_WIDTH_PX = 200  # a seek bar one can drag, even in a narrow dock
 
 
 def parse_time(text: str) -> float | None:
@@ -67,8 +68,9 @@ class Player(QWidget):
         self.play_button.clicked.connect(lambda: self.toggle_play())
         self.step_button.clicked.connect(lambda: self.step(1))
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setMinimumWidth(SLIDER_MIN_WIDTH_PX)
         self.slider.valueChanged.connect(self.frameRequested)
-        self.time_label = QLabel("00:00.00 / 00:00.00  frame 0/0", self)
+        self.time_label = QLabel("00:00.00 / 00:00.00", self)  # the frame: in the frame field
         self.speed_combo = QComboBox(self)
         for speed in PLAYBACK_SPEEDS:
             self.speed_combo.addItem(f"{speed:g}×", speed)
@@ -86,11 +88,12 @@ class Player(QWidget):
         self._frames_per_tick = 1
         self._timer = QTimer(self)
         self._timer.timeout.connect(lambda: self._tick())
+        for button in (self.step_back_button, self.play_button, self.step_button):
+            button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # clicked, the focus is in the dock: keys work
         transport = QHBoxLayout()
-        for widget in (self.step_back_button, self.play_button, self.step_button):
+        for widget in (self.step_back_button, self.play_button, self.step_button, self.time_label):
             transport.addWidget(widget)
-        transport.addWidget(self.slider, 1)
-        transport.addWidget(self.time_label)
+        transport.addStretch(1)
         entry = QHBoxLayout()
         for widget in (
             QLabel(tr("Speed")),
@@ -105,6 +108,7 @@ class Player(QWidget):
         self.transport_row = transport  # the dock adds the view's buttons here (the rows' widths even out)
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
+        rows.addWidget(self.slider)  # a row of its own: the whole width to seek along
         rows.addLayout(transport)
         rows.addLayout(entry)
 
@@ -118,6 +122,7 @@ class Player(QWidget):
         self.slider.blockSignals(False)
         self.frame_spin.blockSignals(True)
         self.frame_spin.setRange(0, last_frame)
+        self.frame_spin.setSuffix(f" / {last_frame}")  # frame 12 of 0..119: "12 / 119"
         self.frame_spin.blockSignals(False)
 
     def show_position(self, index: int, time_s: float) -> None:
@@ -132,10 +137,7 @@ class Player(QWidget):
         self.time_s = time_s
         if not self.time_edit.hasFocus():
             self.time_edit.setText(format_time(time_s))
-        self.time_label.setText(
-            f"{format_time(time_s)} / {format_time(self.duration_s)}  "
-            + tr("frame {}/{}").format(index, self.last_frame)
-        )
+        self.time_label.setText(f"{format_time(time_s)} / {format_time(self.duration_s)}")
 
     def add_shortcuts(self, host: QWidget) -> None:
         """The player's keys anywhere inside `host`: Space plays or pauses, arrows step a frame (with

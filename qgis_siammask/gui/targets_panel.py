@@ -24,7 +24,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..settings import load_settings
-from .dock_parts import tr, widget_row
+from .dock_parts import PANEL_TABLE_ROWS, show_rows, tr, widget_row
 from .frame_view import DrawnBox
 
 _BOX_COLUMNS = ("label", "frame", "x", "y", "width", "height")
@@ -53,9 +53,9 @@ class TargetsPanel(QWidget):
         self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
         self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.box_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.box_table.setMaximumHeight(110)
+        show_rows(self.box_table, PANEL_TABLE_ROWS)  # no taller limit: a blank strip would sit above it
         self.box_table.itemChanged.connect(self._box_label_edited)
-        layout.addWidget(self.box_table)
+        layout.addWidget(self.box_table, 1)
         self.end_frame_spin = QSpinBox(self)
         self.end_frame_spin.setSpecialValueText(tr("end of video"))  # shown at the minimum, 0
         self.end_frame_spin.setToolTip(tr("Last frame to track; the run starts on the boxes' frame"))

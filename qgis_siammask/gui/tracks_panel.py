@@ -25,7 +25,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..layers import track_color
-from .dock_parts import tr, widget_row
+from .dock_parts import PANEL_TABLE_ROWS, show_rows, tr, widget_row
 
 _COLUMNS = ("shown", "colour", "label", "frames", "status")
 SHOWN, COLOUR, LABEL, FRAMES, STATUS = range(len(_COLUMNS))
@@ -63,7 +63,7 @@ class TracksPanel(QWidget):
         self.table.setHorizontalHeaderLabels([tr(c) for c in _COLUMNS])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setMaximumHeight(120)
+        show_rows(self.table, PANEL_TABLE_ROWS)  # no taller limit: a blank strip would sit above it
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellClicked.connect(self._cell_clicked)
         self.table.itemSelectionChanged.connect(lambda: self.set_can_correct(self._can_correct))
@@ -80,7 +80,7 @@ class TracksPanel(QWidget):
         )
         self.add_button.clicked.connect(lambda: self.correctionRequested.emit(None))
         self._can_correct = False
-        layout.addWidget(self.table)
+        layout.addWidget(self.table, 1)
         layout.addLayout(widget_row(self.delete_button, self.reseat_button, self.add_button))
         self.set_can_correct(False)
 

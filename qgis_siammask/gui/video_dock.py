@@ -11,14 +11,22 @@ import time
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from ..core.definitions import PLUGIN_NAME
 from ..layer_tree import VideoLayerGroup
 from ..playback_layers import PlaybackLayers
 from .dock_map_side import MapSide
-from .dock_parts import ask_path, format_time, monospace_label, telemetry_text, toggle_detached, tr
+from .dock_parts import (
+    ask_path,
+    format_time,
+    monospace_label,
+    restore_docked_width,
+    telemetry_text,
+    toggle_detached,
+    tr,
+)
 from .dock_rows import ClipRows, CompactTabs, RunRows, VideoSplit, ViewButtons
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .map_time_sync import MapTimeSync
@@ -60,6 +68,7 @@ class VideoDock(QDockWidget, MapSide):
         self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
         self.runs = RunController(iface, self)  # the task, the latest run's layers and files
         self._last_map_update_s = 0.0
+        self.docked_width_px = 0  # before Detach: the width to dock back to
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
         QgsApplication.instance().aboutToQuit.connect(self.shutdown)
@@ -114,7 +123,7 @@ class VideoDock(QDockWidget, MapSide):
         view_buttons.control(self.frame_view, body)
         # detached (a large window) the panels go beside the video; docked again, under it
         self.detach_button.clicked.connect(lambda: self.split.set_side_by_side(toggle_detached(self)))
-        self.topLevelChanged.connect(lambda floating: floating or self.split.set_side_by_side(False))
+        self.topLevelChanged.connect(lambda floating: floating or self._docked_again())
 
         self.telemetry_label = monospace_label(tr("No telemetry"), body)
 
@@ -166,6 +175,7 @@ class VideoDock(QDockWidget, MapSide):
         )
         self.open_folder_button.clicked.connect(lambda: self.runs.open_output_folder())
         self.runs.statusChanged.connect(self._set_status)
+        self.runs.refused.connect(self._notice)
         self.runs.progressChanged.connect(self.progress.setValue)
         self.runs.framesTracked.connect(self._frames_tracked)
         self.runs.runFinished.connect(self._run_finished)
@@ -213,8 +223,17 @@ class VideoDock(QDockWidget, MapSide):
         self.tracks_panel.set_can_correct(bool(self.runs.result_gpkg) and drawn_here and self.task is None)
 
     def _set_status(self, text: str, level=Qgis.Info) -> None:
-        self.status_label.setText(text)
+        self.run_rows.show_status(text)
         QgsMessageLog.logMessage(text, PLUGIN_NAME, level)
+
+    def _docked_again(self) -> None:
+        """The panels under the video again, the dock as wide as before Detach (once it is laid out)."""
+        self.split.set_side_by_side(False)
+        QTimer.singleShot(0, lambda: restore_docked_width(self))
+
+    def _notice(self, text: str) -> None:
+        self.run_rows.show_notice(text)
+        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning)
 
     # --- video -----------------------------------------------------------------------------------
     def _choose_video(self) -> None:
@@ -402,7 +421,7 @@ class VideoDock(QDockWidget, MapSide):
         if self.task is not None:  # a run in progress carries on (its group is added again)
             return
         self.runs.forget()
-        self.status_label.setText("")
+        self.run_rows.show_status("")
         self._update_controls()
 
     # --- teardown --------------------------------------------------------------------------------
