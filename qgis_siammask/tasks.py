@@ -12,7 +12,7 @@ import threading
 import time
 
 from qgis.core import Qgis, QgsMessageLog, QgsTask
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
 from .core.definitions import JOB_CANCELLED, JOB_FAILED, PLUGIN_NAME
 
@@ -80,6 +80,13 @@ class TrackingTask(QgsTask):
             QgsMessageLog.logMessage(f"tracking failed: {error!r}", PLUGIN_NAME, Qgis.Critical)
             self.outcome = JobResult(
                 JOB_FAILED, 0, 0, str(self.job.output_gpkg), f"unexpected error: {error}"
+            )
+        if self.outcome.status == JOB_CANCELLED:
+            # QGIS's own notice ("Task complete: ...") shows the description: it must say the run stopped
+            self.setDescription(
+                QCoreApplication.translate("TrackingTask", "{}: stopped, {} frame(s) kept").format(
+                    self.description(), self.outcome.frames_tracked
+                )
             )
         return self.outcome.status != JOB_FAILED
 

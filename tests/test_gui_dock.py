@@ -325,10 +325,14 @@ def test_cancel_progress_and_failed_click(dock, clip, qtbot, tmp_path):
     assert dock.open_video(str(result.video_path))
     dock.add_box(*targets[0][1], "car")
     _click(qtbot, dock.track_button)
-    dock.task.framesReady.connect(lambda: dock.stop_button.isEnabled() and _click(qtbot, dock.stop_button))
+    task, descriptions = dock.task, []
+    task.framesReady.connect(lambda: dock.stop_button.isEnabled() and _click(qtbot, dock.stop_button))
+    task.outcomeReady.connect(lambda _: descriptions.append(task.description()))  # the task goes after
     qtbot.waitUntil(lambda: dock.task is None, timeout=120_000)
     outcome = dock.last_outcome
     assert outcome.status == "cancelled" and 0 < outcome.frames_tracked < FRAMES
+    # QGIS's "Task complete" notice names the task: it says the run stopped
+    assert descriptions[0].endswith(f"stopped, {outcome.frames_tracked} frame(s) kept")
     assert dock.progress.value() == round(100 * outcome.frames_tracked / FRAMES)
     assert _gpkg_layers("tracks 1")["points"].featureCount() == outcome.frames_tracked
 
