@@ -9,6 +9,7 @@ and layer ids, and recreates the group where it went missing.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from qgis.core import QgsLayerTreeGroup, QgsMapLayer, QgsProject
 
@@ -21,6 +22,16 @@ def find_group(root: QgsLayerTreeGroup, key: str) -> QgsLayerTreeGroup | None:
         if group.customProperty(GROUP_KEY_PROPERTY) == key:
             return group
     return None
+
+
+def video_group_title(root: QgsLayerTreeGroup, video_path: Path, key: str) -> str:
+    """The file name of the video; with its parent folder ("clip2/video.ts") when another group (not the
+    one with `key`) already carries the file name."""
+    taken = any(
+        group.name() == video_path.name and group.customProperty(GROUP_KEY_PROPERTY) != key
+        for group in root.findGroups(True)
+    )
+    return f"{video_path.parent.name}/{video_path.name}" if taken else video_path.name
 
 
 class VideoLayerGroup:

@@ -18,12 +18,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .core.definitions import GEOREF_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
+from .core.definitions import GEOREF_SHORT_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
 from .core.output.gpkg_format import LAYER_FIELDS
 from .layer_tree import VideoLayerGroup
 from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_footprints
 
-PLAYBACK_FOOTPRINT = "frame footprint"
+PLAYBACK_FOOTPRINT = "footprint"
 PLAYBACK_PLATFORM = "platform"
 PLAYBACK_CENTRE = "frame centre"
 PLAYBACK_SIGHT = "line of sight"
@@ -101,7 +101,7 @@ class PlaybackLayers:
         if any(self._layer(name) is None for name in self._layer_ids):
             self._create()
         values = [frame_index, qdatetime(time_utc), "", georef]
-        label = QCoreApplication.translate("PlaybackLayers", GEOREF_LABELS[georef])
+        label = QCoreApplication.translate("PlaybackLayers", GEOREF_SHORT_LABELS[georef])
         footprint_name = f"{PLAYBACK_FOOTPRINT} ({label})"
         if self.footprint.name() != footprint_name:
             self.footprint.setName(footprint_name)

@@ -165,3 +165,44 @@ def test_pixel_run_export_has_the_analysts_renames_and_deletions(dock, clip, qtb
     assert [(row["track_id"], row["label"]) for row in rows] == [("1", "truck")] * 3
     records = [json.loads(line) for line in Path(outcome.gpkg_path).read_text().splitlines()]
     assert {(r["track_id"], r["label"]) for r in records} == {(1, "car"), (2, "van")}  # as tracked
+
+
+def test_opening_a_clip_elsewhere_moves_the_map_once(dock, clip, qtbot):
+    """The map shows another area: opening the clip brings its first footprint into view. Zoomed in on
+    the clip by the analyst, opening it again keeps that zoom."""
+    from qgis.core import (
+        QgsCoordinateReferenceSystem,
+        QgsCoordinateTransform,
+        QgsProject,
+        QgsRectangle,
+    )
+
+    result, _ = clip
+    canvas = dock.iface.mapCanvas()
+    canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
+    canvas.setExtent(QgsRectangle(1_000_000, 1_000_000, 1_010_000, 1_010_000))  # far from the clip
+    assert dock.open_video(str(result.video_path))
+    to_map = QgsCoordinateTransform(
+        QgsCoordinateReferenceSystem("EPSG:4326"), canvas.mapSettings().destinationCrs(), QgsProject.instance()
+    )
+    footprint = to_map.transformBoundingBox(dock.playback_layers.footprint.extent())
+    assert canvas.extent().contains(footprint), (canvas.extent().toString(), footprint.toString())
+
+    zoomed = QgsRectangle(footprint.center().x() - 20, footprint.center().y() - 20,
+                          footprint.center().x() + 20, footprint.center().y() + 20)
+    canvas.setExtent(zoomed)
+    kept = canvas.extent()
+    assert dock.open_video(str(result.video_path))
+    assert canvas.extent() == kept
+
+
+def test_groups_of_same_named_videos_name_their_folder(dock, clip, qtbot):
+    """A group "video.ts" of another clip is in the project: this clip's group is "FOLDER/video.ts"."""
+    from qgis.core import QgsProject
+
+    result, _ = clip
+    video = result.video_path
+    root = QgsProject.instance().layerTreeRoot()
+    root.addGroup(video.name)  # another clip's, left by its run
+    assert dock.open_video(str(video))
+    assert dock.group.find().name() == f"{video.parent.name}/{video.name}"

@@ -63,7 +63,7 @@ def test_georeferencing_chosen_in_the_settings_moves_and_names_the_footprint(qgi
         assert dock.open_video(str(horizon_clip.video_path))
         truth = horizon_clip.frames[0]["truth"]["lonlat_deg"][1:]  # UL, UR, LR, LL
         footprint = dock.playback_layers.footprint
-        assert footprint.name() == "frame footprint (ST 0601 camera model)"
+        assert footprint.name() == "footprint (ST 0601)"
         assert next(footprint.getFeatures())[FIELD_GEOREF] == "st0601"
         assert "ground  ST 0601 camera model" in dock.telemetry_label.text()
         st0601_errors = _corner_errors_m(footprint, truth)
@@ -71,7 +71,7 @@ def test_georeferencing_chosen_in_the_settings_moves_and_names_the_footprint(qgi
         _choose_in_settings(plugin, qtbot, 1)
         assert QgsProject.instance().readEntry(PROJECT_SCOPE, PROJECT_ENTRY_GEOREF)[0] == "horizon"
         footprint = dock.playback_layers.footprint
-        assert footprint.name() == "frame footprint (Horizon-level gimbal)"
+        assert footprint.name() == "footprint (horizon)"
         assert next(footprint.getFeatures())[FIELD_GEOREF] == "horizon"
         assert "ground  Horizon-level gimbal" in dock.telemetry_label.text()
         horizon_errors = _corner_errors_m(footprint, truth)
@@ -81,7 +81,7 @@ def test_georeferencing_chosen_in_the_settings_moves_and_names_the_footprint(qgi
 
         _choose_in_settings(plugin, qtbot, 1)  # the next one: the corners the KLV reports
         footprint = dock.playback_layers.footprint
-        assert footprint.name() == "frame footprint (Reported corners)"
+        assert footprint.name() == "footprint (corners)"
         assert _corner_errors_m(footprint, truth).max() < 1.0
     finally:
         plugin.unload()

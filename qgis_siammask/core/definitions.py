@@ -114,6 +114,11 @@ GEOREF_LABELS = {  # what the analyst reads (the plugin translates them)
     GEOREF_HORIZON: "Horizon-level gimbal",
     GEOREF_CORNERS: "Reported corners",
 }
+GEOREF_SHORT_LABELS = {  # in layer names, which the Layers panel cuts short
+    GEOREF_ST0601: "ST 0601",
+    GEOREF_HORIZON: "horizon",
+    GEOREF_CORNERS: "corners",
+}
 SIMULATOR_GIMBALS = (GEOREF_ST0601, GEOREF_HORIZON)  # how a simulated gimbal turns the picture
 FIELD_GEOREF = "georef"  # footprints: the georeferencing mode that placed the frame
 SIMULATION_JSON = "simulation.json"

@@ -8,13 +8,23 @@ each module to one job.
 
 from __future__ import annotations
 
-from qgis.core import Qgis, QgsMessageLog
+from qgis.core import (
+    Qgis,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCsException,
+    QgsMessageLog,
+    QgsProject,
+    QgsRectangle,
+)
 
 from ..core.definitions import PLUGIN_NAME
 from ..settings import load_settings
 from .dock_parts import lonlat, tr
 from .dock_rows import MapPickRow
 from .ground_marks import GroundMarks
+
+CLIP_VIEW_MARGIN = 1.5  # the clip's first footprint brought into view with room around it
 
 
 class MapSide:
@@ -59,6 +69,38 @@ class MapSide:
         self.playback_layers.show(
             frame_index, record.time_utc, footprint, platform, centre, trail, self.session.georef
         )
+
+    def _bring_clip_into_view(self) -> None:
+        """A clip just opened: the map goes to its first footprint (else its platform) when that is not in
+        view (a clip of another area); the analyst's zoom stays otherwise."""
+        canvas = self.iface.mapCanvas() if self.iface is not None and self.playback_layers is not None else None
+        if canvas is None:
+            return
+        extent = QgsRectangle()
+        extent.setMinimal()
+        for layer in (self.playback_layers.footprint, self.playback_layers.platform):
+            for feature in layer.getFeatures() if layer is not None else ():
+                if feature.hasGeometry():
+                    extent.combineExtentWith(feature.geometry().boundingBox())
+        if extent.xMinimum() > extent.xMaximum():  # nothing placed on frame 0
+            return
+        wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+        to_map = QgsCoordinateTransform(wgs84, canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        try:
+            in_map = to_map.transformBoundingBox(extent)
+        except QgsCsException:
+            return
+        if canvas.extent().intersects(in_map):
+            return
+        if in_map.width() == 0 or in_map.height() == 0:  # the platform alone: a point
+            in_map = in_map.buffered(max(canvas.extent().width(), canvas.extent().height()) / 2 or 0.01)
+        in_map.scale(CLIP_VIEW_MARGIN)
+        canvas.setExtent(in_map)
+        canvas.refresh()
+
+    def _refresh_map(self) -> None:
+        if self.iface is not None and self.iface.mapCanvas() is not None:
+            self.iface.mapCanvas().refresh()
 
     def _catch_up_map(self) -> None:
         """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""

@@ -15,7 +15,7 @@ from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from ..core.definitions import PLUGIN_NAME
-from ..layer_tree import VideoLayerGroup
+from ..layer_tree import VideoLayerGroup, video_group_title
 from ..playback_layers import PlaybackLayers
 from .dock_map_side import MapSide
 from .dock_parts import (
@@ -266,7 +266,9 @@ class VideoDock(QDockWidget, MapSide):
         self.clip_rows.show_telemetry(session.telemetry_path, session.telemetry_status)
         if session.telemetry is not None:  # without telemetry nothing goes on the map
             # one group per video file: reopening it replaces the playback layers, keeps earlier runs
-            self.group = VideoLayerGroup(session.name, key="video:" + str(Path(path).resolve()))
+            key = "video:" + str(Path(path).resolve())
+            title = video_group_title(QgsProject.instance().layerTreeRoot(), Path(path), key)
+            self.group = VideoLayerGroup(title, key=key)
             self.playback_layers = PlaybackLayers(self.group)
         self.trail_lonlat = {}
         video = session.video
@@ -276,6 +278,7 @@ class VideoDock(QDockWidget, MapSide):
         self._set_status(session.summary() + ("\n" + tr("Map time follows the video.") if follows else ""))
         self.frame_view.fit()  # the new clip whole, whatever the last one was zoomed to
         self.show_frame(0, update_map=True)
+        self._bring_clip_into_view()
         self._update_controls()
         return True
 
@@ -286,6 +289,7 @@ class VideoDock(QDockWidget, MapSide):
             self.session.close()
         if self.playback_layers is not None:
             self.playback_layers.remove()
+            self._refresh_map()  # the canvas would keep drawing the removed footprint until F5
         group = self.group.find() if self.group is not None else None
         if group is not None and not group.children():
             self.group.remove()
