@@ -214,5 +214,5 @@ def test_a_correction_plan_reseats_or_adds_with_the_tracks_not_lost(qgis_app):
     assert reseat.boxes[0].xywh == drawn.xywh and reseat.boxes[1].xywh == (100, 10, 20, 30)
     assert (reseat.correction.kind, reseat.correction.previous_box_xywh) == ("reseat", (0, 10, 20, 30))
     add = plan_correction(frame, drawn, None, {}, known_ids=[1, 2, 4, 6])
-    assert add.track_ids == (7, 1, 4) and add.boxes[0].label == "vehicle"
+    assert add.track_ids == (7, 1, 4) and add.boxes[0].label == "target 7"  # not the Targets tab's field
     assert add.correction.kind == "add" and add.correction.previous_box_xywh is None

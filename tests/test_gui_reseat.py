@@ -149,7 +149,7 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     assert dock.frame_index == add_frame
     assert sorted(overlay.track_id for overlay in dock.frame_view._overlays) == [1, 2]  # once each
     third = next(vehicle for vehicle in boxes[add_frame] if vehicle not in (car, van))
-    dock.label_edit.setText("truck")
+    dock.label_edit.setText("truck")  # on the Targets tab, hidden: not the added target's label
     _draw_box(qtbot, dock.frame_view, boxes[add_frame][third])
     _click(qtbot, dock.tracks_panel.add_button)
     added = _wait_for_run(qtbot, dock)
@@ -161,6 +161,6 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
         (1, reseat_frame, "reseat"),
         (3, add_frame, "add"),
     ]
-    assert dock.tracks_panel.track_ids() == [1, 2, 3] and dock.tracks_panel.styles[3].label == "truck"
+    assert dock.tracks_panel.track_ids() == [1, 2, 3] and dock.tracks_panel.styles[3].label == "target 3"
     _assert_corrections_in_project(dock, [(1, reseat_frame, "reseat"), (3, add_frame, "add")])
     assert dock.tracks_panel.styles[3].frames == FRAMES - add_frame

@@ -37,7 +37,7 @@ def plan_correction(
     """Track `track_id` re-seated on `box` (None: `box` added as a target, its id one above the highest
     of `known_ids` and the frame's tracks), with every track of `frame_features` (core FrameFeatures of
     `box`'s frame, None when unknown) that is not lost there, from its box; `labels`: the analyst's
-    label by track id (else the box's or the tracker's)."""
+    label by track id (else the tracker's; a re-seated track's box's; "target N" for an added one)."""
     from ..core.records import Correction
 
     tracks = {t.track_id: t for t in frame_features.tracks} if frame_features is not None else {}
@@ -55,7 +55,10 @@ def plan_correction(
         previous = pixel_bbox(before.box_px) if before is not None and before.box_px is not None else None
         correction = Correction(track_id, box.frame, CORRECTION_RESEAT, box.xywh, previous)
         text = tr("Re-seating track {} from frame {}…").format(track_id, box.frame)
-    boxes = [dataclasses.replace(box, label=labels.get(track_id, box.label))]
+    # an added target is "target N" (its id), renamed in the tracks panel: the Label field belongs to the
+    # Targets tab, hidden while the analyst works on Tracks
+    label = tr("target {}").format(track_id) if correction.kind == CORRECTION_ADD else box.label
+    boxes = [dataclasses.replace(box, label=labels.get(track_id, label))]
     boxes += [
         DrawnBox(*xywh, labels.get(other, tracks[other].label), box.frame) for other, xywh in live.items()
     ]
