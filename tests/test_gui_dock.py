@@ -183,7 +183,7 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
 
     opened = []
     monkeypatch.setattr(
-        tracking_runs.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+        run_export.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
     )
     _click(qtbot, dock.open_folder_button)
     assert opened == [str(output.parent)]

@@ -45,7 +45,7 @@ def test_track_starts_on_the_frame_the_boxes_were_drawn_on(dock, clip, qtbot):  
 def test_output_field_open_folder_and_new_project(dock, clip, qtbot, tmp_path, monkeypatch):  # noqa: F811
     """The Output field keeps the folder after a run; Open folder without a file manager names the
     folder; File > New Project forgets the run (status, bar, Export)."""
-    from qgis_siammask.gui import tracking_runs
+    from qgis_siammask.gui import run_export
     from qgis_siammask.settings import load_settings
 
     result, targets = clip
@@ -62,7 +62,7 @@ def test_output_field_open_folder_and_new_project(dock, clip, qtbot, tmp_path, m
     _click(qtbot, dock.export_button)
     assert Path(asked[0]).name == output.name  # the run's name suggested
 
-    monkeypatch.setattr(tracking_runs.QDesktopServices, "openUrl", lambda url: False)  # no file manager
+    monkeypatch.setattr(run_export.QDesktopServices, "openUrl", lambda url: False)  # no file manager
     _click(qtbot, dock.open_folder_button)
     assert dock.iface.messages[-1][1] == f"No file manager to open the folder: {output.parent}"
     assert str(output.parent) in dock.status_label.text()
