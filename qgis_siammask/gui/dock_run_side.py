@@ -1,0 +1,62 @@
+"""The run side of the video dock: the dock's clip, frame and boxes handed to the run controller (start,
+stop, correct a finished run), and what the run sends back shown on the video and in the tracks panel.
+
+A mixin of `VideoDock` (it uses the dock's session, player, panels and run controller), apart only to
+keep each module to one job.
+"""
+
+from __future__ import annotations
+
+
+class RunSide:
+    def start_tracking(self, output_gpkg: str | None = None):
+        """Track the boxes from their frame (shown first) to the end frame; the TrackingTask, None when
+        not started (the status says why)."""
+        if self.task is not None or self.video is None or not self.boxes or not self.tracking_enabled:
+            return None
+        self.player.pause()
+        start_frame = self.runs.boxes_frame(self.boxes, self.targets.end_frame)
+        if start_frame is None or not (start_frame == self.frame_index or self.show_frame(start_frame, True)):
+            return None
+        end_frame = self.targets.end_frame
+        task = self.runs.start(self.session, self.group, start_frame, end_frame, self.boxes, output_gpkg)
+        if task is not None:
+            self.session.start_run(task.job, task.pixels_only)
+            self.tracks_panel.clear()
+        self._update_controls()
+        return task
+
+    def stop_tracking(self) -> None:
+        self.runs.stop()
+
+    def _correct_run(self, track_id: int | None) -> None:
+        """Re-seat track `track_id` (None: add a target) on the last box drawn, on the frame shown."""
+        styles, end_frame = self.tracks_panel.styles, self.targets.end_frame
+        task = self.runs.continue_run(self.session, self.boxes, self.frame_index, track_id, styles, end_frame)
+        if task is not None:
+            self.session.start_run(task.job, pixels_only=False)
+            self.tracks_panel.restart_counts(self.runs.frames_before(task.job))
+            self.targets.clear_boxes()  # used
+        self._update_controls()
+
+    def _frames_tracked(self, frames: list) -> None:
+        """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""
+        if self.session is not None:
+            self.session.add_frames(frames, merge=self.runs.continuing)
+        self.tracks_panel.update_tracks(frames)
+        self.panels.setCurrentWidget(self.tracks_panel)
+        if self.video is not None:
+            self.show_frame(frames[-1].frame)
+
+    def _run_finished(self, outcome) -> None:
+        """The run's file is on the map: the analyst's track styles on it, map time spanning it."""
+        if outcome.gpkg_path and self.session is not None:
+            self.session.run_frames.set_run_file(outcome.gpkg_path)
+        if outcome.frames_tracked:  # its boxes and end frame used: none left to refuse the next run
+            self.targets.run_done()
+        self.runs.apply_track_styles(self.tracks_panel.styles)
+        self._redraw_overlays()
+        shown = self.frame_index  # the controller starts at the span's first frame: the video stays
+        if self.runs.offer_to_temporal_controller(self.map_time):
+            self.show_frame(shown, update_map=True)
+        self._update_controls()
