@@ -182,9 +182,8 @@ def test_opening_a_clip_elsewhere_moves_the_map_once(dock, clip, qtbot):
     canvas.setDestinationCrs(QgsCoordinateReferenceSystem("EPSG:3857"))
     canvas.setExtent(QgsRectangle(1_000_000, 1_000_000, 1_010_000, 1_010_000))  # far from the clip
     assert dock.open_video(str(result.video_path))
-    to_map = QgsCoordinateTransform(
-        QgsCoordinateReferenceSystem("EPSG:4326"), canvas.mapSettings().destinationCrs(), QgsProject.instance()
-    )
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    to_map = QgsCoordinateTransform(wgs84, canvas.mapSettings().destinationCrs(), QgsProject.instance())
     footprint = to_map.transformBoundingBox(dock.playback_layers.footprint.extent())
     assert canvas.extent().contains(footprint), (canvas.extent().toString(), footprint.toString())
 

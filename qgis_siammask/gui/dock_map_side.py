@@ -73,9 +73,9 @@ class MapSide:
     def _bring_clip_into_view(self) -> None:
         """A clip just opened: the map goes to its first footprint (else its platform) when that is not in
         view (a clip of another area); the analyst's zoom stays otherwise."""
-        canvas = self.iface.mapCanvas() if self.iface is not None and self.playback_layers is not None else None
-        if canvas is None:
+        if self.iface is None or self.playback_layers is None:
             return
+        canvas = self.iface.mapCanvas()
         extent = QgsRectangle()
         extent.setMinimal()
         for layer in (self.playback_layers.footprint, self.playback_layers.platform):

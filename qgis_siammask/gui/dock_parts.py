@@ -109,7 +109,8 @@ def widget_row(*widgets) -> QHBoxLayout:
 def show_rows(table: QTableWidget, rows: int) -> None:
     """`table` at least as high as its header and `rows` rows."""
     header_px = table.horizontalHeader().sizeHint().height()
-    table.setMinimumHeight(header_px + rows * table.verticalHeader().defaultSectionSize() + 2 * table.frameWidth())
+    rows_px = rows * table.verticalHeader().defaultSectionSize()
+    table.setMinimumHeight(header_px + rows_px + 2 * table.frameWidth())
 
 
 def tool_button(icon, tooltip: str) -> QToolButton:
