@@ -76,7 +76,7 @@ def _metres(lonlat_a, lonlat_b) -> float:
 def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     from qgis.PyQt.QtWidgets import QFileDialog
 
-    from qgis_siammask.gui import tracking_runs
+    from qgis_siammask.gui import run_export
     from qgis_siammask.layers import TrackLayers
 
     result, targets = clip
@@ -593,6 +593,19 @@ def _click_cell(qtbot, table, row, column):
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
 
 
+def _rename_track(qtbot, panel, row: int, track_id: int, label: str) -> None:
+    """Type `label` over the label of the tracks panel's `row` (track `track_id`): click, F2, Return."""
+    from qgis_siammask.gui.tracks_panel import LABEL
+
+    _click_cell(qtbot, panel.table, row, LABEL)
+    qtbot.keyClick(panel.table, Qt.Key.Key_F2)
+    editor = QApplication.focusWidget()
+    editor.selectAll()
+    qtbot.keyClicks(editor, label)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.styles[track_id].label == label)  # the view commits it queued
+
+
 def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch):
     """After a two-target run: the panel lists both tracks; hiding, recolouring, renaming and deleting
     with the mouse and keys change the video overlays and the run's GeoPackage layers."""
@@ -627,13 +640,7 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     assert categories[points.renderer().categoryIndexForValue(2)].symbol().color().name() == "#123456"
     assert dock.frame_view._overlays[0].color == "#123456"
 
-    _click_cell(qtbot, table, 1, LABEL)
-    qtbot.keyClick(table, Qt.Key.Key_F2)  # edit the label
-    editor = QApplication.focusWidget()
-    editor.selectAll()
-    qtbot.keyClicks(editor, "lorry")
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: dock.tracks_panel.styles[2].label == "lorry")  # the view commits it queued
+    _rename_track(qtbot, dock.tracks_panel, 1, 2, "lorry")
     gpkg = outcome.gpkg_path
     stored = QgsVectorLayer(f"{gpkg}|layername=points", "points", "ogr")
     labels = {(f["track_id"], f["label"]) for f in stored.getFeatures()}

@@ -133,10 +133,15 @@ def test_pixel_run_export_has_the_analysts_renames_and_deletions(dock, clip, qtb
     from pathlib import Path
 
     from qgis.PyQt.QtWidgets import QFileDialog, QMessageBox
-    from test_gui_dock import _answer_next_question, _click_cell, _track_clicked, _without_telemetry
+    from test_gui_dock import (
+        _answer_next_question,
+        _click_cell,
+        _rename_track,
+        _track_clicked,
+        _without_telemetry,
+    )
 
     from qgis_siammask.gui.tracks_panel import FRAMES as FRAMES_COLUMN
-    from qgis_siammask.gui.tracks_panel import LABEL
 
     result, targets = clip
     assert dock.open_video(str(_without_telemetry(result, tmp_path / "plain.mp4")))
@@ -146,13 +151,7 @@ def test_pixel_run_export_has_the_analysts_renames_and_deletions(dock, clip, qtb
     outcome = _track_clicked(qtbot, dock)
     assert outcome.status == "success" and outcome.frames_tracked == 3, outcome.message
     table = dock.tracks_panel.table
-    _click_cell(qtbot, table, 0, LABEL)
-    qtbot.keyClick(table, Qt.Key.Key_F2)
-    editor = QApplication.focusWidget()
-    editor.selectAll()
-    qtbot.keyClicks(editor, "truck")
-    qtbot.keyClick(editor, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: dock.tracks_panel.styles[1].label == "truck")
+    _rename_track(qtbot, dock.tracks_panel, 0, 1, "truck")
     _click_cell(qtbot, table, 1, FRAMES_COLUMN)
     _answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
     _click(qtbot, dock.tracks_panel.delete_button)
