@@ -65,8 +65,8 @@ def test_slider_panels_and_status_fit_a_narrow_dock(dock, clip, qtbot):
 
 
 def test_player_keys_after_clicking_play_and_zoom_keys(dock, clip, qtbot):
-    """Play clicked twice (focus on the button): Right and Shift + Right step; + typed as Shift + = and
-    = alone zoom in, like the keypad's +."""
+    """Play clicked twice (focus on the button): Right and Shift + Right step; + typed as Shift + = zooms
+    in, like + and the keypad's +."""
     result, _ = clip
     assert dock.open_video(str(result.video_path))
     qtbot.mouseClick(dock.play_button, Qt.MouseButton.LeftButton)
@@ -83,7 +83,7 @@ def test_player_keys_after_clicking_play_and_zoom_keys(dock, clip, qtbot):
     view = dock.frame_view
     for key, modifier in (
         (Qt.Key.Key_Plus, Qt.KeyboardModifier.ShiftModifier),  # Shift + = on a US keyboard
-        (Qt.Key.Key_Equal, Qt.KeyboardModifier.NoModifier),
+        (Qt.Key.Key_Plus, Qt.KeyboardModifier.NoModifier),
         (Qt.Key.Key_Plus, Qt.KeyboardModifier.KeypadModifier),
     ):
         zoom = view.zoom

@@ -94,11 +94,12 @@ class ViewButtons(QWidget):
             row.addWidget(widget)
 
     def control(self, frame_view, host: QWidget) -> None:
-        """Show `frame_view`'s scale, Fit it; its keys anywhere in `host`: + (or =) and - zoom, F fits."""
+        """Show `frame_view`'s scale, Fit it; its keys anywhere in `host`: + and - zoom, F fits."""
         frame_view.scaleChanged.connect(self.show_scale)
         self.fit_button.clicked.connect(lambda: frame_view.fit())
-        # "+" is Shift + "=" on many keyboards, a key of its own on the keypad: all of them zoom in
-        for keys in (Qt.Key.Key_Plus, Qt.Modifier.SHIFT | Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+        # "+" is Shift + "=" on a US keyboard (which X11 offers as Shift + "+" and as "="; a shortcut on "=" as
+        # well would make it ambiguous: none would fire), a key of its own elsewhere and on the keypad
+        for keys in (Qt.Key.Key_Plus, Qt.Modifier.SHIFT | Qt.Key.Key_Plus):
             add_shortcut(host, keys, lambda: frame_view.zoom_about(WHEEL_ZOOM_STEP))
         add_shortcut(host, Qt.Key.Key_Minus, lambda: frame_view.zoom_about(1.0 / WHEEL_ZOOM_STEP))
         add_shortcut(host, Qt.Key.Key_F, frame_view.fit)
