@@ -20,12 +20,20 @@ def _category_index(layer: QgsVectorLayer, track_id: int) -> int:
     return renderer.categoryIndexForValue(track_id)
 
 
+def _renderer_edited(layer: QgsVectorLayer) -> None:
+    """Tell the map, the Layers panel's legend and the project that a category was edited in place
+    (the legend reads the renderer again only on this signal)."""
+    layer.rendererChanged.emit()
+    layer.emitStyleChanged()
+    layer.triggerRepaint()
+
+
 def set_track_visible(layers: dict[str, QgsVectorLayer], track_id: int, visible: bool) -> None:
     for layer in layers.values():
         index = _category_index(layer, track_id)
         if index >= 0:
             layer.renderer().updateCategoryRenderState(index, visible)
-            layer.triggerRepaint()
+            _renderer_edited(layer)
 
 
 def set_track_color(layers: dict[str, QgsVectorLayer], track_id: int, color: QColor) -> None:
@@ -39,7 +47,7 @@ def set_track_color(layers: dict[str, QgsVectorLayer], track_id: int, color: QCo
         if name == LAYER_BOXES:  # an outline only: its stroke carries the colour
             symbol.symbolLayer(0).setStrokeColor(color)
         layer.renderer().updateCategorySymbol(index, symbol)
-        layer.triggerRepaint()
+        _renderer_edited(layer)
 
 
 def _track_features(layer: QgsVectorLayer, track_id: int) -> list[int]:
@@ -59,7 +67,7 @@ def rename_track(layers: dict[str, QgsVectorLayer], track_id: int, label: str) -
         index = _category_index(layer, track_id)
         if index >= 0:
             layer.renderer().updateCategoryLabel(index, f"{track_id}: {label}")
-        layer.triggerRepaint()
+        _renderer_edited(layer)
 
 
 def delete_track(layers: dict[str, QgsVectorLayer], track_id: int) -> None:
@@ -72,4 +80,4 @@ def delete_track(layers: dict[str, QgsVectorLayer], track_id: int) -> None:
         if index >= 0:
             layer.renderer().deleteCategory(index)
         layer.updateExtents()
-        layer.triggerRepaint()
+        _renderer_edited(layer)

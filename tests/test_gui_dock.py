@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import QgsLayerTreeModel, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QPoint, Qt, QTimer
 from qgis.PyQt.QtWidgets import QApplication, QMessageBox
 from test_plugin_support import GUI_CLIP_FRAMES, StubInterface, truth_centres
@@ -476,18 +476,20 @@ def test_video_pixel_and_map_point_mark_each_other(qgis_app, qtbot, clip, tmp_pa
         assert "lat" in dock.map_hint.text() and dock.status_label.text() == status  # the file line stays
 
         target = to_map.transform(QgsPointXY(*truth_centres(result, second_id)[0]))
-        iface.canvas.setExtent(
-            QgsRectangle(target.x() - 200, target.y() - 200, target.x() + 200, target.y() + 200)
+        iface.canvas.setExtent(  # the target off the map's centre: a click that re-centres would show
+            QgsRectangle(target.x() - 120, target.y() - 150, target.x() + 280, target.y() + 250)
         )
         iface.canvas.refresh()
         qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
         assert iface.canvas.mapTool() is dock.ground_marks.map_tool
         viewport = iface.canvas.viewport()
         at = iface.canvas.getCoordinateTransform().transform(target).toQPointF().toPoint()
+        extent = iface.canvas.extent()
         qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at)
         x, y, w, h = second_box
         assert np.allclose(view._marked, (x + w / 2, y + h / 2), atol=2.0), (view._marked, second_box)
         assert iface.canvas.mapTool() is pan and not dock.map_pick_button.isChecked()  # one pick, tool back
+        assert iface.canvas.extent() == extent  # the release went to the pick, not to Pan (it re-centres)
         qtbot.mouseClick(dock.step_button, Qt.MouseButton.LeftButton)
         assert view._marked is not None  # the marked ground point followed onto the next frame
         qtbot.mouseClick(dock.map_pick_button, Qt.MouseButton.LeftButton)
@@ -626,6 +628,11 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     assert table.rowCount() == 2 and [table.item(r, FRAMES_COLUMN).text() for r in range(2)] == ["4", "4"]
     assert [table.item(r, LABEL).text() for r in range(2)] == ["car", "van"]
     points = dock.track_layers.layers["points"]
+    legend = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot())  # the Layers panel's model
+
+    def legend_entries():  # (label, colour) of the points layer's legend, as the Layers panel shows it
+        nodes = legend.layerLegendNodes(QgsProject.instance().layerTreeRoot().findLayer(points.id()))
+        return [(n.data(Qt.ItemDataRole.DisplayRole), n.symbol().color().name()) for n in nodes]
 
     rect = table.visualItemRect(table.item(0, SHOWN))
     check_box = QPoint(rect.left() + 10, rect.center().y())  # the cell holds its check box alone, at the left
@@ -638,13 +645,14 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     _click_cell(qtbot, table, 1, COLOUR)
     categories = points.renderer().categories()
     assert categories[points.renderer().categoryIndexForValue(2)].symbol().color().name() == "#123456"
-    assert dock.frame_view._overlays[0].color == "#123456"
+    assert dock.frame_view._overlays[0].color == "#123456" and ("2: van", "#123456") in legend_entries()
 
     _rename_track(qtbot, dock.tracks_panel, 1, 2, "lorry")
     gpkg = outcome.gpkg_path
     stored = QgsVectorLayer(f"{gpkg}|layername=points", "points", "ogr")
     labels = {(f["track_id"], f["label"]) for f in stored.getFeatures()}
     assert labels == {(1, "car"), (2, "lorry")} and dock.frame_view._overlays[0].label == "lorry"
+    assert [label for label, _ in legend_entries()] == ["1: car", "2: lorry"]
 
     _click_cell(qtbot, table, 1, FRAMES_COLUMN)
     asked = _answer_next_question(qtbot, QMessageBox.StandardButton.No)  # asked first: nothing goes
@@ -656,6 +664,7 @@ def test_tracks_panel_hide_recolour_rename_delete(dock, clip, qtbot, monkeypatch
     _click(qtbot, dock.tracks_panel.delete_button)
     stored = QgsVectorLayer(f"{gpkg}|layername=boxes", "boxes", "ogr")
     assert {f["track_id"] for f in stored.getFeatures()} == {1} and table.rowCount() == 1
+    assert [label for label, _ in legend_entries()] == ["1: car"]
     assert dock.frame_view._overlays == []  # track 1 hidden, track 2 deleted
 
 

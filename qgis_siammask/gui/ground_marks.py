@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
-from qgis.gui import QgsMapToolEmitPoint, QgsVertexMarker
+from qgis.gui import QgsMapTool, QgsVertexMarker
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QObject, pyqtSignal
+from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 from .dock_parts import tr
 from .frame_view import MARK_COLOR
+
+
+class PointPickTool(QgsMapTool):
+    """Picks the map point where the left button is let go. Not on the press (as QgsMapToolEmitPoint):
+    the tool given back after the pick would get the release, and QGIS's Pan re-centres the map on it."""
+
+    picked = pyqtSignal(QgsPointXY)
+
+    def __init__(self, canvas):
+        super().__init__(canvas)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def canvasReleaseEvent(self, event) -> None:  # noqa: N802 (QGIS API)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.picked.emit(QgsPointXY(event.mapPoint()))
 
 
 class GroundMarks(QObject):
@@ -31,7 +46,7 @@ class GroundMarks(QObject):
         super().__init__(parent)
         self._iface = iface
         self._marker: QgsVertexMarker | None = None  # our own canvas item, not a layer
-        self.map_tool: QgsMapToolEmitPoint | None = None
+        self.map_tool: PointPickTool | None = None
         self._previous_tool = None  # the canvas's tool before ours: back after the pick
         self._leaving = False  # our tool is being deactivated by the canvas: do not set tools meanwhile
         self.map_point: QgsPointXY | None = None  # canvas CRS: the ground point the video marks
@@ -94,8 +109,8 @@ class GroundMarks(QObject):
             return
         if active:
             if self.map_tool is None:
-                self.map_tool = QgsMapToolEmitPoint(canvas)
-                self.map_tool.canvasClicked.connect(self._picked)
+                self.map_tool = PointPickTool(canvas)
+                self.map_tool.picked.connect(self._picked)
                 self.map_tool.deactivated.connect(self._deactivated)
             if canvas.mapTool() is not self.map_tool:
                 self._previous_tool = canvas.mapTool()
@@ -107,9 +122,8 @@ class GroundMarks(QObject):
             else:
                 canvas.unsetMapTool(self.map_tool)
 
-    def _picked(self, point: QgsPointXY, _button) -> None:
-        # a copy: the signal's point is the tool's own, gone or changed after the click
-        self.mapPointPicked.emit(QgsPointXY(point))
+    def _picked(self, point: QgsPointXY) -> None:
+        self.mapPointPicked.emit(point)
         self.use_map_tool(False)  # one pick per press of the button
 
     def _deactivated(self) -> None:
