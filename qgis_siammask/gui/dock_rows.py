@@ -7,7 +7,7 @@ buttons, which drive the frame view alone.
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QSize, Qt
+from qgis.PyQt.QtCore import QRect, QSize, Qt
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from .dock_parts import add_shortcut, read_only_edit, tr, widget_row
 from .frame_view import WHEEL_ZOOM_STEP
 
 STATUS_LINES = 2  # the status line's height at most; the whole text in its tooltip
+HINT_LINES = 2  # the map pick's hint: its height always, cut with "…" past it; the whole text in its tooltip
 SIDE_MAX_SHARE = 0.3  # of the split the panels get at most before the analyst drags it
 
 
@@ -151,6 +152,49 @@ class CompactTabs(QTabWidget):
         return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
 
 
+class FittedLabel(QLabel):
+    """Word-wrapped text always `lines` lines high, cut with "…" where it would need more; `text()` and the
+    tooltip give the whole text. A wrapped QLabel grows with its text while its layout counts one line: the
+    rows under it would be drawn over; this one's height never changes."""
+
+    def __init__(self, lines: int, parent=None):
+        super().__init__(parent)
+        self._whole_text = ""
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens the dock
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._whole_text = text
+        self.setToolTip(text)
+        self._fit()
+
+    def text(self) -> str:
+        return self._whole_text
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The longest start of the text (with "…") that wraps into the label's height at its width."""
+        area = QRect(0, 0, max(self.contentsRect().width(), 1), 1 << 20)
+        metrics = self.fontMetrics()
+
+        def fits(text: str) -> bool:
+            return metrics.boundingRect(area, Qt.TextFlag.TextWordWrap, text).height() <= self.height()
+
+        shown = self._whole_text
+        if not fits(shown):
+            kept, too_long = 0, len(shown)  # fits(shown[:kept] + "…"), and not with too_long characters
+            while too_long - kept > 1:
+                middle = (kept + too_long) // 2
+                kept, too_long = (middle, too_long) if fits(shown[:middle].rstrip() + "…") else (kept, middle)
+            shown = shown[:kept].rstrip() + "…"
+        super().setText(shown)
+
+
 class MapPickRow(QWidget):
     """Map → video (a checkable button: the next map click is marked on the video), Clear marks, and a
     line that gives the hint, then what the latest mark found (the run's status line stays the run's)."""
@@ -164,9 +208,8 @@ class MapPickRow(QWidget):
         )
         self.clear_marks_button = QPushButton(tr("Clear marks"), self)
         self.clear_marks_button.setToolTip(tr("Remove the cross on the map and the mark on the video (Esc)"))
-        self.map_hint = QLabel(self)
+        self.map_hint = FittedLabel(HINT_LINES, self)  # the panels' column may be narrow
         self.map_hint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # coordinates
-        self.map_hint.setWordWrap(True)  # the panels' column may be narrow
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.map_pick_button)
@@ -189,8 +232,7 @@ class MapPickRow(QWidget):
         )
 
     def show_mark(self, text: str) -> None:
-        self.map_hint.setText(text)
-        self.map_hint.setToolTip(text)
+        self.map_hint.setText(text)  # the whole text in its tooltip
 
 
 class RunRows(QWidget):
