@@ -1,11 +1,12 @@
 """What the third new-user walkthrough of the dock found, each checked with Qt events on the real dock:
-a long hint never pushes a row over the targets table."""
+a long hint never pushes a row over the targets table; opening a clip does not widen the dock."""
 
 from __future__ import annotations
 
 from qgis.PyQt.QtWidgets import QWidget
 from test_gui_dock import _draw_box, _without_telemetry
 from test_gui_dock_walk2 import DEFAULT_DOCK_WIDTH_PX, _rows_in_view
+from test_plugin_support import simulated_clip
 
 from qgis_siammask.gui.dock_parts import PANEL_TABLE_ROWS
 
@@ -44,3 +45,17 @@ def test_targets_table_keeps_three_rows_under_a_long_hint(dock, clip, qtbot, tmp
     hint = dock.map_hint
     assert hint.toolTip() == hint.text() and "No telemetry" in hint.text()
     assert hint.height() <= 3 * hint.fontMetrics().lineSpacing()
+
+
+def test_opening_a_clip_keeps_the_dock_width(dock, qtbot, tmp_path_factory):
+    """The dock as narrow as it may be, a clip of 120 frames opened ("0 / 119" in the frame field): the
+    dock keeps its width, and so does the player's row at its narrowest (the widest row in QGIS's font,
+    narrower than the offscreen one)."""
+    result, _ = simulated_clip(tmp_path_factory.getbasetemp(), 120)
+    width_px, player_px = dock.minimumSizeHint().width(), dock.player.minimumSizeHint().width()
+    dock.resize(width_px, 800)
+    qtbot.waitUntil(lambda: dock.width() == width_px)
+    assert dock.open_video(str(result.video_path))
+    qtbot.wait(50)
+    assert dock.player.frame_spin.suffix() == " / 119"
+    assert dock.width() == width_px and dock.player.minimumSizeHint().width() <= player_px

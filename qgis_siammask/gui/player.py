@@ -27,6 +27,7 @@ from .dock_parts import add_shortcut, format_time, tool_button, tr
 PLAYBACK_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 MIN_TICK_MS = 20  # faster than this, playing skips frames instead (decoding and the map keep up)
 SLIDER_MIN_WIDTH_PX = 200  # a seek bar one can drag, even in a narrow dock
+FRAME_FIELD_ROOM_LAST_FRAME = 999  # the frame field is as narrow as "999 / 999" whole allows, clip or not
 
 
 def parse_time(text: str) -> float | None:
@@ -38,6 +39,12 @@ def parse_time(text: str) -> float | None:
     if not 1 <= len(parts) <= 3 or any(part < 0 for part in parts):
         return None
     return sum(part * 60.0**power for power, part in enumerate(reversed(parts)))
+
+
+def _show_frame_range(spin: QSpinBox, last_frame: int) -> None:
+    """Frames 0..`last_frame`, the last one beside the number: frame 12 of 0..119 reads "12 / 119"."""
+    spin.setRange(0, last_frame)
+    spin.setSuffix(f" / {last_frame}")
 
 
 class Player(QWidget):
@@ -79,6 +86,11 @@ class Player(QWidget):
         self.speed_combo.currentIndexChanged.connect(lambda: self._restart_timer())
         self.frame_spin = QSpinBox(self)
         self.frame_spin.setToolTip(tr("Go to frame"))
+        # its minimum fixed before any clip: a longer " / 119" suffix would widen the dock when a clip opens
+        _show_frame_range(self.frame_spin, FRAME_FIELD_ROOM_LAST_FRAME)
+        self.frame_spin.setMinimumWidth(self.frame_spin.sizeHint().width())  # "119 / 119" whole
+        self.frame_spin.setRange(0, 0)
+        self.frame_spin.setSuffix("")  # no clip: "0"
         self.frame_spin.setKeyboardTracking(False)  # typing "120" visits 120 only, not 1 and 12 first
         self.frame_spin.valueChanged.connect(self.frameRequested)
         self.time_edit = QLineEdit(self)
@@ -121,8 +133,7 @@ class Player(QWidget):
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.frame_spin.blockSignals(True)
-        self.frame_spin.setRange(0, last_frame)
-        self.frame_spin.setSuffix(f" / {last_frame}")  # frame 12 of 0..119: "12 / 119"
+        _show_frame_range(self.frame_spin, last_frame)
         self.frame_spin.blockSignals(False)
 
     def show_position(self, index: int, time_s: float) -> None:
