@@ -32,6 +32,7 @@ def test_targets_table_keeps_three_rows_under_a_long_hint(dock, clip, qtbot, tmp
     qtbot.wait(50)
     table = dock.box_table
     assert table.rowCount() == 3 and _rows_in_view(table) >= PANEL_TABLE_ROWS, _rows_in_view(table)
+    assert dock.frame_view.box_captions == ["1: vehicle", "2: vehicle", "3: vehicle"]  # as in the table
     covered = [
         widget.objectName() or type(widget).__name__
         for widget in dock.widget().findChildren(QWidget)

@@ -117,6 +117,7 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     new_box = boxes[reseat_frame][car]
     _draw_box(qtbot, dock.frame_view, new_box)
     assert dock.panels.currentWidget() is dock.tracks_panel  # the row stays in sight
+    assert dock.frame_view.box_captions == ["new box"]  # not "1: van": its name comes with the button clicked
     save_settings(dataclasses.replace(load_settings(), output_crs="EPSG:3857"))  # changed since the run
     _click(qtbot, dock.tracks_panel.reseat_button)
     assert "Re-seating track 1" in dock.status_label.text()
@@ -151,6 +152,7 @@ def test_stop_reseat_a_track_and_add_a_target_mid_clip(dock, long_clip, qtbot):
     third = next(vehicle for vehicle in boxes[add_frame] if vehicle not in (car, van))
     dock.label_edit.setText("truck")  # on the Targets tab, hidden: not the added target's label
     _draw_box(qtbot, dock.frame_view, boxes[add_frame][third])
+    assert dock.frame_view.box_captions == ["new box"]  # not "1: truck": it becomes "3: target 3"
     _click(qtbot, dock.tracks_panel.add_button)
     added = _wait_for_run(qtbot, dock)
     assert added.status == "success" and added.frames_tracked == FRAMES - add_frame, added

@@ -75,7 +75,7 @@ class FrameView(QWidget):
         self.setMinimumSize(160, 120)
         self.setMouseTracking(False)
         self._image: QImage | None = None
-        self._boxes: list[tuple[int, DrawnBox]] = []  # (number in the targets table, box) on this frame
+        self._boxes: list[tuple[str, DrawnBox]] = []  # (caption, box) of the targets on this frame
         self._overlays: list[Overlay] = []
         self._drag_start: QPointF | None = None
         self._drag_end: QPointF | None = None
@@ -109,10 +109,20 @@ class FrameView(QWidget):
     def image_size(self) -> QSize:
         return self._image.size() if self._image is not None else QSize()
 
-    def set_boxes(self, boxes: list[DrawnBox], frame_index: int) -> None:
-        """The targets; those drawn on `frame_index` (the frame shown) are painted, numbered in the list."""
-        self._boxes = [(number, box) for number, box in enumerate(boxes, 1) if box.frame == frame_index]
+    def set_boxes(self, boxes: list[DrawnBox], frame_index: int, caption: str | None = None) -> None:
+        """The targets; those drawn on `frame_index` (the frame shown) are painted, captioned "number: label"
+        as the targets table lists them, or all `caption` (what a box will be named is not known yet)."""
+        self._boxes = [
+            (caption or f"{number}: {box.label}", box)
+            for number, box in enumerate(boxes, 1)
+            if box.frame == frame_index
+        ]
         self.update()
+
+    @property
+    def box_captions(self) -> list[str]:
+        """The captions of the targets painted on the frame shown."""
+        return [caption for caption, _ in self._boxes]
 
     def set_overlays(self, overlays: list[Overlay]) -> None:
         self._overlays = list(overlays)
@@ -281,8 +291,8 @@ class FrameView(QWidget):
         labels = _LabelPlaces(painter.fontMetrics())
         for overlay in self._overlays:
             self._paint_overlay(painter, overlay, labels)
-        for number, box in self._boxes:  # targets for the next run, over the tracks of this one
-            self._paint_box(painter, box, QColor("#ffffff"), f"{number}: {box.label}", labels)
+        for caption, box in self._boxes:  # targets for the next run, over the tracks of this one
+            self._paint_box(painter, box, QColor("#ffffff"), caption, labels)
         self.label_rects = labels.taken
         if self._marked is not None:
             centre = self.image_to_widget(*self._marked)

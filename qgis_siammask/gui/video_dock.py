@@ -333,7 +333,10 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         on it."""
         features = self.frame_features(self.frame_index)
         self.frame_view.set_overlays(overlays_from_features(features, self.tracks_panel.styles))
-        self.frame_view.set_boxes(self.boxes, self.frame_index)
+        # with a run's tracks a new box may re-seat one (its name), be added ("target N") or start a run of
+        # its own (the Label field's): none of these names is sure yet
+        caption = tr("new box") if self.tracks_panel.styles else None
+        self.frame_view.set_boxes(self.boxes, self.frame_index, caption)
 
     def _frame_requested(self, index: int) -> None:
         """The player asks for a frame (slider, step, playing): past the end, playing stops."""
