@@ -60,3 +60,7 @@ def test_opening_a_clip_keeps_the_dock_width(dock, qtbot, tmp_path_factory):
     qtbot.wait(50)
     assert dock.player.frame_spin.suffix() == " / 119"
     assert dock.width() == width_px and dock.player.minimumSizeHint().width() <= player_px
+    # the read-out's long lines (433 px in QGIS's font: the dock grew by 16 px) scroll in their tab instead
+    telemetry_page = dock.panels.widget(dock.panels.count() - 1)
+    assert "sensor" in dock.telemetry_label.text()
+    assert telemetry_page.minimumSizeHint().width() < dock.telemetry_label.minimumSizeHint().width() / 2

@@ -10,11 +10,13 @@ from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
     QProgressBar,
+    QScrollArea,
     QShortcut,
     QSlider,
     QTableWidget,
@@ -125,6 +127,16 @@ def add_shortcut(host: QWidget, keys, slot) -> None:
     shortcut = QShortcut(QKeySequence(keys), host)
     shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
     shortcut.activated.connect(slot)
+
+
+def scrolled(widget: QWidget, parent: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area: its long lines never widen the dock, the scroll bar reaches
+    them."""
+    area = QScrollArea(parent)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area
 
 
 def monospace_label(text: str, parent: QWidget) -> QLabel:

@@ -23,6 +23,7 @@ from .dock_parts import (
     format_time,
     monospace_label,
     restore_docked_width,
+    scrolled,
     telemetry_text,
     toggle_detached,
     tr,
@@ -155,7 +156,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.panels = CompactTabs(body)
         self.panels.addTab(self.targets, tr("Targets"))
         self.panels.addTab(self.tracks_panel, tr("Tracks"))
-        self.panels.addTab(self.telemetry_label, tr("Telemetry"))
+        self.panels.addTab(scrolled(self.telemetry_label, body), tr("Telemetry"))
         self.split.side_rows.addWidget(self.panels, 1)
 
         self.run_rows = run_rows = RunRows(body)
