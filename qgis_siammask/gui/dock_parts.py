@@ -8,10 +8,12 @@ from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -108,11 +110,18 @@ def widget_row(*widgets) -> QHBoxLayout:
     return row
 
 
-def show_rows(table: QTableWidget, rows: int) -> None:
-    """`table` at least as high as its header and `rows` rows."""
+def panel_table(columns, parent: QWidget) -> QTableWidget:
+    """A dock panel's table: `columns` (untranslated names) stretched to its width, whole rows selected,
+    at least as high as its header and PANEL_TABLE_ROWS rows (no taller limit: a blank strip would sit
+    above it)."""
+    table = QTableWidget(0, len(columns), parent)
+    table.setHorizontalHeaderLabels([tr(column) for column in columns])
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     header_px = table.horizontalHeader().sizeHint().height()
-    rows_px = rows * table.verticalHeader().defaultSectionSize()
+    rows_px = PANEL_TABLE_ROWS * table.verticalHeader().defaultSectionSize()
     table.setMinimumHeight(header_px + rows_px + 2 * table.frameWidth())
+    return table
 
 
 def tool_button(icon, tooltip: str) -> QToolButton:

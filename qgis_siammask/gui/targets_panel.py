@@ -11,20 +11,17 @@ import dataclasses
 
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..settings import load_settings
-from .dock_parts import PANEL_TABLE_ROWS, show_rows, tr, widget_row
+from .dock_parts import panel_table, tr, widget_row
 from .frame_view import DrawnBox
 
 _BOX_COLUMNS = ("label", "frame", "x", "y", "width", "height")
@@ -49,11 +46,7 @@ class TargetsPanel(QWidget):
         layout.addLayout(
             widget_row(QLabel(tr("Label")), self.label_edit, self.remove_button, self.clear_button)
         )
-        self.box_table = QTableWidget(0, len(_BOX_COLUMNS), self)
-        self.box_table.setHorizontalHeaderLabels([tr(c) for c in _BOX_COLUMNS])
-        self.box_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.box_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        show_rows(self.box_table, PANEL_TABLE_ROWS)  # no taller limit: a blank strip would sit above it
+        self.box_table = panel_table(_BOX_COLUMNS, self)
         self.box_table.itemChanged.connect(self._box_label_edited)
         layout.addWidget(self.box_table, 1)
         self.end_frame_spin = QSpinBox(self)

@@ -13,19 +13,16 @@ from pathlib import Path
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
     QColorDialog,
-    QHeaderView,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..layers import track_color
-from .dock_parts import PANEL_TABLE_ROWS, show_rows, tr, widget_row
+from .dock_parts import panel_table, tr, widget_row
 
 _COLUMNS = ("shown", "colour", "label", "frames", "status")
 SHOWN, COLOUR, LABEL, FRAMES, STATUS = range(len(_COLUMNS))
@@ -59,11 +56,7 @@ class TracksPanel(QWidget):
         self.run_file: Path | None = None  # the run's GeoPackage, where Delete removes a track's features
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.table = QTableWidget(0, len(_COLUMNS), self)
-        self.table.setHorizontalHeaderLabels([tr(c) for c in _COLUMNS])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        show_rows(self.table, PANEL_TABLE_ROWS)  # no taller limit: a blank strip would sit above it
+        self.table = panel_table(_COLUMNS, self)
         self.table.itemChanged.connect(self._item_changed)
         self.table.cellClicked.connect(self._cell_clicked)
         self.table.itemSelectionChanged.connect(lambda: self.set_can_correct(self._can_correct))
