@@ -85,22 +85,14 @@ def frames(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def model_path() -> Path:
-    from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR
-
-    models = sorted(DEFAULT_MODEL_DIR.glob("*.pt"))
-    if not models:
-        pytest.skip(f"no default model in {DEFAULT_MODEL_DIR}")
-    return models[0]
-
-
 @pytest.mark.parametrize("box, model", [("-50,-50,30,30", None), ("40,50,20,20", "missing.pt")])
-def test_failed_track_leaves_an_existing_results_file_byte_identical(frames, model_path, tmp_path, capsys,
-                                                                     box, model):
+def test_failed_track_leaves_an_existing_results_file_byte_identical(
+    frames, default_model_path, tmp_path, capsys, box, model
+):
     out = tmp_path / "results.jsonl"
     out.write_bytes(EARLIER)
-    code = main(["track", str(frames), "--model", str(tmp_path / model if model else model_path), "--box", box,
+    model_file = tmp_path / model if model else default_model_path
+    code = main(["track", str(frames), "--model", str(model_file), "--box", box,
                  "--out", str(out), "--device", "cpu", "--threads", "1"])
     assert code == 2
     assert out.read_bytes() == EARLIER and sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
@@ -109,10 +101,10 @@ def test_failed_track_leaves_an_existing_results_file_byte_identical(frames, mod
     assert "\nerror: " in "\n" + err  # on a line of its own, not after the progress bar
 
 
-def test_successful_track_replaces_the_results_file(frames, model_path, tmp_path):
+def test_successful_track_replaces_the_results_file(frames, default_model_path, tmp_path):
     out = tmp_path / "results.jsonl"
     out.write_bytes(EARLIER)
-    assert main(["track", str(frames), "--model", str(model_path), "--box", "40,50,20,20", "--out", str(out),
-                 "--device", "cpu", "--threads", "1"]) == 0
+    assert main(["track", str(frames), "--model", str(default_model_path), "--box", "40,50,20,20",
+                 "--out", str(out), "--device", "cpu", "--threads", "1"]) == 0
     assert [line[:11] for line in out.read_text().splitlines()] == [f'{{"frame": {i}' for i in range(4)]
     assert not partial_path(out).exists()
