@@ -16,6 +16,8 @@ from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
 from .core.definitions import (
     DEFAULT_CRS,
     DEFAULT_OBJECT_SIZE_M,
+    DEFAULT_SCORE_THRESHOLD,
+    DEVICES,
     GEOREF_MODES,
     GEOREF_ST0601,
     OUTPUT_SUBFOLDER,
@@ -29,8 +31,6 @@ from .core.definitions import (
 )
 
 SETTINGS_PREFIX = "qgis_siammask/"
-DEVICES = ("auto", "cuda", "cpu")
-DEFAULT_SCORE_THRESHOLD = 0.3
 PLUGIN_DIR = Path(__file__).resolve().parent
 _PLUGIN_WIDE = ("model_path", "device", "precision", "score_threshold", "default_output_folder",
                 "object_length_m", "object_width_m")

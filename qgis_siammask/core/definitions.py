@@ -18,6 +18,8 @@ PRECISION_FP16 = "fp16"  # CUDA only
 PRECISION_TF32 = "tf32"  # CUDA only: fp32 tensors, TF32 tensor-core convolutions (fp32 keeps TF32 off)
 # Appended, never reordered: the Processing algorithm stores the choice as an index into this tuple.
 PRECISIONS = (PRECISION_FP32, PRECISION_BF16, PRECISION_FP16, PRECISION_TF32)
+DEVICES = ("auto", "cuda", "cpu")  # auto: CUDA where torch sees a device, else the CPU
+DEFAULT_SCORE_THRESHOLD = 0.3  # a target scoring under it is weak (lost after several weak frames)
 
 # --- Output fields (GeoPackage layers, QGIS memory layers, JSONL results) ----------------------
 FIELD_TRACK_ID = "track_id"

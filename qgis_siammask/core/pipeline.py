@@ -39,6 +39,7 @@ from typing import Callable
 
 from .definitions import (
     DEFAULT_CRS,
+    DEFAULT_SCORE_THRESHOLD,
     GEO_FLAG_NO_CAMERA,
     GEOREF_MODES,
     GEOREF_ST0601,
@@ -81,7 +82,7 @@ class TrackingJob:
     crs: str = DEFAULT_CRS
     device: str = "auto"
     precision: str = PRECISION_FP32
-    score_threshold: float = 0.3
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
     simplify_tolerance_m: float = DEFAULT_SIMPLIFY_TOLERANCE_M
     output_mode: str = MODE_REPLACE
     geo_guidance: bool = True  # search where the telemetry predicts each target; coast lost ones

@@ -26,6 +26,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..core.definitions import DEVICES
 from ..core.models.catalogue import CATALOGUE, CatalogueEntry
 from ..core.models.install import InstalledModel, list_models
 from ..model_tasks import ModelConvertTask, ModelFetchTask, ModelTaskResult, user_model_dir
@@ -47,7 +48,7 @@ def available_devices() -> list[str]:
         cuda = torch.cuda.is_available()
     except ImportError:
         cuda = False
-    return ["auto", "cuda", "cpu"] if cuda else ["auto", "cpu"]
+    return [device for device in DEVICES if cuda or device != "cuda"]
 
 
 class ModelsDialog(QDialog):

@@ -19,8 +19,8 @@ from qgis.PyQt.QtWidgets import (
     QPushButton,
 )
 
-from ..core.definitions import GEOREF_LABELS, GEOREF_MODES, PRECISIONS
-from ..settings import DEVICES, PluginSettings, default_model_path, load_settings, save_settings
+from ..core.definitions import DEVICES, GEOREF_LABELS, GEOREF_MODES, PRECISIONS
+from ..settings import PluginSettings, default_model_path, load_settings, save_settings
 from .dock_parts import widget_row
 from .models_dialog import ModelsDialog, available_devices
 

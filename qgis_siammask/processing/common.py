@@ -13,8 +13,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.definitions import DEFAULT_CRS, PRECISIONS
-from ..settings import DEVICES, resource_path
+from ..core.definitions import DEFAULT_CRS, DEVICES, PRECISIONS
+from ..settings import resource_path
 
 
 def tr(text: str) -> str:

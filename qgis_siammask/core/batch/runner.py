@@ -36,6 +36,7 @@ from ..definitions import (
     BATCH_SUMMARY_FIELDS,
     BATCH_SUMMARY_FILE,
     DEFAULT_CRS,
+    DEFAULT_SCORE_THRESHOLD,
     PRECISION_FP32,
 )
 from ..errors import DependencyError, OutputError, SiamMaskError
@@ -55,7 +56,7 @@ class BatchSettings:
     scheduler_address: str | None = None
     device: str = "auto"
     precision: str = PRECISION_FP32
-    score_threshold: float = 0.3
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
     crs: str = DEFAULT_CRS
 
 

@@ -15,6 +15,8 @@ from ..definitions import (
     BATCH_STATUS_FAILED,
     BATCH_STATUS_SKIPPED,
     DEFAULT_CRS,
+    DEFAULT_SCORE_THRESHOLD,
+    DEVICES,
     PRECISION_FP32,
     PRECISIONS,
 )
@@ -41,10 +43,13 @@ def add_arguments(parser) -> None:
         default=None,
         help="address of a running Dask scheduler (tcp://host:8786) instead of a local cluster",
     )
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--precision", default=PRECISION_FP32, choices=PRECISIONS)
     parser.add_argument(
-        "--score-threshold", type=float, default=0.3, help="score under which a target is weak"
+        "--score-threshold",
+        type=float,
+        default=DEFAULT_SCORE_THRESHOLD,
+        help="score under which a target is weak",
     )
     parser.add_argument("--crs", default=DEFAULT_CRS, help=f"output CRS (default {DEFAULT_CRS})")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..definitions import (
+    DEVICES,
     FIELD_FRAME,
     FIELD_STATUS,
     GEOREF_MODES,
@@ -49,7 +50,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     parser.add_argument("--frames", type=int, default=100, help="frames to simulate and track (default 100)")
     parser.add_argument("--oblique", type=float, default=0.0, help="camera angle from nadir, degrees (default 0)")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--no-geo-guidance", dest="geo_guidance", action="store_false",
                         help="search around the last image position only (the authors' rule), not where "
                              "the telemetry predicts the target")

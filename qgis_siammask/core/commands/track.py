@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..definitions import (
+    DEFAULT_SCORE_THRESHOLD,
+    DEVICES,
     FIELD_FRAME,
     FIELD_LABEL,
     FIELD_SCORE,
@@ -47,10 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="initial box x,y,w,h in pixels on the start frame (repeat for several targets)")
     parser.add_argument("--label", action="append", default=[], help="label per --box, in the same order")
     parser.add_argument("--out", required=True, help="JSON lines file to write")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     parser.add_argument("--start-frame", type=int, default=0, help="frame index of the initial boxes")
     parser.add_argument("--end-frame", type=int, default=None, help="last frame to track (inclusive)")
-    parser.add_argument("--score-threshold", type=float, default=0.3, help="score under which a track counts as weak")
+    parser.add_argument("--score-threshold", type=float, default=DEFAULT_SCORE_THRESHOLD,
+                        help="score under which a track counts as weak")
     parser.add_argument("--lost-after", type=int, default=5, help="weak frames in a row before a track is lost")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--precision", default=PRECISION_FP32, choices=PRECISIONS,

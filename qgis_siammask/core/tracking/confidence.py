@@ -25,14 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..definitions import STATUS_LOST, STATUS_TRACKING
+from ..definitions import DEFAULT_SCORE_THRESHOLD, STATUS_LOST, STATUS_TRACKING
 
 
 @dataclass(frozen=True)
 class ConfidenceRule:
     """The thresholds of the lost rule (see the module docstring)."""
 
-    score_threshold: float = 0.3
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
     lost_after_frames: int = 5
     relative_score: float = 0.5
     area_jump: float = 2.5

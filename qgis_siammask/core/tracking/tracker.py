@@ -30,7 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..definitions import PRECISION_FP32, PRECISION_TF32, STATUS_LOST, STATUS_TRACKING
+from ..definitions import (
+    DEFAULT_SCORE_THRESHOLD,
+    PRECISION_FP32,
+    PRECISION_TF32,
+    STATUS_LOST,
+    STATUS_TRACKING,
+)
 from ..errors import TrackerError
 from ..records import SearchHint, Track
 from . import crops
@@ -63,8 +69,9 @@ class SiamMaskTracker:
     (crop, network, decode, paste; benchmarks only: it waits for the device around each stage).
     """
 
-    def __init__(self, model_path: str | Path, device: str = "auto", score_threshold: float = 0.3,
-                 lost_after_frames: int = 5, num_threads: int | None = None, precision: str = PRECISION_FP32,
+    def __init__(self, model_path: str | Path, device: str = "auto",
+                 score_threshold: float = DEFAULT_SCORE_THRESHOLD, lost_after_frames: int = 5,
+                 num_threads: int | None = None, precision: str = PRECISION_FP32,
                  device_steps: bool | None = None, time_stages: bool = False):
         self._torch = import_torch()
         if num_threads:
