@@ -13,6 +13,7 @@ from collections import deque
 from pathlib import Path
 
 from qgis.core import (
+    Qgis,
     QgsCategorizedSymbolRenderer,
     QgsCoordinateTransformContext,
     QgsDateTimeRange,
@@ -295,14 +296,14 @@ class TrackLayers:
             options.driverName = "GPKG"
             options.layerName = name
             options.actionOnExistingFile = (
-                QgsVectorFileWriter.CreateOrOverwriteFile
+                QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
                 if index == 0
-                else QgsVectorFileWriter.CreateOrOverwriteLayer
+                else QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteLayer
             )
             error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
                 layer, str(path), QgsCoordinateTransformContext(), options
             )
-            if error != QgsVectorFileWriter.NoError:
+            if error != QgsVectorFileWriter.WriterError.NoError:
                 raise OSError(f"{path}: could not write layer {name}: {message}")
         return path
 
@@ -352,7 +353,7 @@ class TrackLayers:
 
 
 def style_footprints(layer: QgsVectorLayer, outline: str = "#a0a0a0") -> None:
-    symbol = QgsSymbol.defaultSymbol(QgsWkbTypes.PolygonGeometry)
+    symbol = QgsSymbol.defaultSymbol(QgsWkbTypes.GeometryType.PolygonGeometry)
     symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
     symbol.symbolLayer(0).setStrokeColor(QColor(outline))
     symbol.symbolLayer(0).setStrokeWidth(0.3)
@@ -364,11 +365,11 @@ def _set_temporal(layer: QgsVectorLayer, name: str, frame_duration_s: float) -> 
     properties: QgsVectorLayerTemporalProperties = layer.temporalProperties()
     properties.setIsActive(True)
     if name == LAYER_LINES:
-        properties.setMode(QgsVectorLayerTemporalProperties.ModeFeatureDateTimeStartAndEndFromFields)
+        properties.setMode(Qgis.VectorTemporalMode.FeatureDateTimeStartAndEndFromFields)
         properties.setStartField(FIELD_START_UTC)
         properties.setEndField(FIELD_END_UTC)
     else:
-        properties.setMode(QgsVectorLayerTemporalProperties.ModeFeatureDateTimeInstantFromField)
+        properties.setMode(Qgis.VectorTemporalMode.FeatureDateTimeInstantFromField)
         properties.setStartField(FIELD_TIME_UTC)
-        properties.setDurationUnits(QgsUnitTypes.TemporalMilliseconds)
+        properties.setDurationUnits(QgsUnitTypes.TemporalUnit.TemporalMilliseconds)
         properties.setFixedDuration(max(1.0, frame_duration_s * 1000.0))

@@ -50,7 +50,7 @@ class _ModelTask(QgsTask):
     modelReady = pyqtSignal(object)  # ModelTaskResult, emitted on the main thread by finished()
 
     def __init__(self, description: str, model_dir: Path):
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.model_dir = Path(model_dir)
         self.result: ModelTaskResult | None = None
 
@@ -103,7 +103,10 @@ class ModelFetchTask(_ModelTask):
 
         offset = part.stat().st_size if part.exists() else 0
         request = QNetworkRequest(QUrl(url))
-        request.setAttribute(QNetworkRequest.FollowRedirectsAttribute, True)
+        request.setAttribute(  # FollowRedirectsAttribute is gone in Qt6; this policy is in Qt 5.9+ and 6
+            QNetworkRequest.Attribute.RedirectPolicyAttribute,
+            QNetworkRequest.RedirectPolicy.NoLessSafeRedirectPolicy,
+        )
         if offset:
             request.setRawHeader(b"Range", f"bytes={offset}-".encode())
         reply = QgsNetworkAccessManager.instance().get(request)
@@ -112,7 +115,7 @@ class ModelFetchTask(_ModelTask):
         def receive() -> None:
             block = bytes(reply.readAll())
             if state["out"] is None:
-                status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+                status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
                 if status is not None and int(status) >= 400:
                     return  # reported after the loop, with the reply's error
                 headers = {bytes(k).decode("latin-1"): bytes(reply.rawHeader(k)).decode("latin-1")
@@ -139,13 +142,13 @@ class ModelFetchTask(_ModelTask):
         reply.finished.connect(loop.quit)
         watch.start(100)
         if not reply.isFinished():
-            loop.exec_()
+            loop.exec()
         watch.stop()
         if reply.bytesAvailable():
             receive()
         if state["out"] is not None:
             state["out"].close()
-        status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         failure, message = reply.error(), reply.errorString()
         reply.deleteLater()
         if self.isCanceled():
@@ -154,7 +157,7 @@ class ModelFetchTask(_ModelTask):
             raise state["error"]
         if status is not None and int(status) >= 400:
             raise DownloadError(tr("cannot download {url}: HTTP {status}").format(url=url, status=int(status)))
-        if failure != QNetworkReply.NoError:
+        if failure != QNetworkReply.NetworkError.NoError:
             return False, message
         complete = state["out"] is not None and (state["total"] is None or state["done"] >= state["total"])
         return complete, "" if complete else tr("the connection closed before the end of the file")

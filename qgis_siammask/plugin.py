@@ -11,7 +11,12 @@ from pathlib import Path
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QPushButton
+from qgis.PyQt.QtWidgets import QPushButton
+
+try:
+    from qgis.PyQt.QtGui import QAction  # Qt6 (QGIS 4)
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction  # Qt5 (QGIS 3)
 
 from .core.definitions import PLUGIN_NAME
 from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
@@ -106,7 +111,7 @@ class SiamMaskPlugin:
 
     def _announce_missing(self, report: DependencyReport) -> None:
         """One short message bar entry with a button to the packages dialog, and the details in the log."""
-        QgsMessageLog.logMessage(report.summary(), PLUGIN_NAME, Qgis.Warning)
+        QgsMessageLog.logMessage(report.summary(), PLUGIN_NAME, Qgis.MessageLevel.Warning)
         if report.available(FEATURE_VIDEO):
             headline = tr("Tracking is off: {} missing.")
         else:
@@ -116,7 +121,7 @@ class SiamMaskPlugin:
         button = QPushButton(tr("Python packages…"), message)
         button.clicked.connect(lambda: self.show_dependencies())
         message.layout().addWidget(button)
-        bar.pushWidget(message, Qgis.Warning, 0)
+        bar.pushWidget(message, Qgis.MessageLevel.Warning, 0)
 
     def show_dock(self):
         """Create (once) and show the video dock; returns it, or None when video support is missing."""
@@ -126,7 +131,7 @@ class SiamMaskPlugin:
                 PLUGIN_NAME,
                 tr("The video dock needs Python packages that are missing."),
                 report.summary(),
-                Qgis.Critical,
+                Qgis.MessageLevel.Critical,
                 0,
             )
             if self.dock_action is not None:

@@ -58,7 +58,7 @@ class TrackingTask(QgsTask):
     outcomeReady = pyqtSignal(object)  # core.pipeline.JobResult, emitted on the main thread by finished()
 
     def __init__(self, job, description: str, pixels_only: bool = False):
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.job = job
         self.pixels_only = pixels_only  # no telemetry: core.pixel_job, JSON lines instead of a GeoPackage
         self.outcome = None  # core.pipeline.JobResult once run() returns
@@ -77,7 +77,7 @@ class TrackingTask(QgsTask):
                 self.job, on_frame=self._on_frame, progress=self.setProgress, is_cancelled=self.isCanceled
             )
         except Exception as error:  # noqa: BLE001 (user errors are results; a bug must not kill QGIS)
-            QgsMessageLog.logMessage(f"tracking failed: {error!r}", PLUGIN_NAME, Qgis.Critical)
+            QgsMessageLog.logMessage(f"tracking failed: {error!r}", PLUGIN_NAME, Qgis.MessageLevel.Critical)
             self.outcome = JobResult(
                 JOB_FAILED, 0, 0, str(self.job.output_gpkg), f"unexpected error: {error}"
             )

@@ -52,7 +52,7 @@ def set_track_color(layers: dict[str, QgsVectorLayer], track_id: int, color: QCo
 
 def _track_features(layer: QgsVectorLayer, track_id: int) -> list[int]:
     request = QgsFeatureRequest().setFilterExpression(f'"{FIELD_TRACK_ID}" = {int(track_id)}')
-    request.setFlags(QgsFeatureRequest.NoGeometry)
+    request.setFlags(QgsFeatureRequest.Flag.NoGeometry)
     return [feature.id() for feature in layer.getFeatures(request)]
 
 

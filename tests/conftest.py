@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("SIAMMASK_SHARED", REPO_ROOT.parent / "shared"))
+QT6_SITE = Path(os.environ.get("SIAMMASK_QT6_SITE", REPO_ROOT / ".venv" / "qt6"))  # requirements-qt6.txt
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,17 @@ def shared_dir() -> Path:
             pytest.fail(f"{SHARED_DIR} is missing: CI must have ../shared beside the checkout")
         pytest.skip(f"shared data folder {SHARED_DIR} is absent")
     return SHARED_DIR
+
+
+@pytest.fixture(scope="session")
+def qt6_env() -> dict:
+    """The environment of a child process that imports PyQt6 (from QT6_SITE, which `make setup` fills);
+    the test process itself never imports PyQt6."""
+    if not (QT6_SITE / "PyQt6").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"PyQt6 is missing from {QT6_SITE}: run make setup")
+        pytest.skip(f"PyQt6 is not installed in {QT6_SITE} (make setup, requirements-qt6.txt)")
+    return {**os.environ, "PYTHONPATH": str(QT6_SITE), "QT_QPA_PLATFORM": "offscreen"}
 
 
 @pytest.fixture(scope="session")

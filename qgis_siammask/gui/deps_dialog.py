@@ -24,7 +24,7 @@ class PipInstallTask(QgsTask):
     installFinished = pyqtSignal(bool)  # emitted on the main thread by finished()
 
     def __init__(self, commands: list[list[str]]):
-        super().__init__(tr("Installing Python packages for SiamMask"), QgsTask.CanCancel)
+        super().__init__(tr("Installing Python packages for SiamMask"), QgsTask.Flag.CanCancel)
         self.commands = commands
 
     def run(self) -> bool:

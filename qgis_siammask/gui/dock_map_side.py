@@ -51,7 +51,7 @@ class MapSide:
         problem = self.session.use_dem(settings.dem_path())
         if problem:
             text = tr("DEM not usable, the map assumes flat ground: {}").format(problem)
-            self._set_status(text, Qgis.Warning)
+            self._set_status(text, Qgis.MessageLevel.Warning)
 
     def _update_playback_layers(self, frame_index: int, record, camera) -> None:
         if self.playback_layers is None or record is None:
@@ -126,7 +126,8 @@ class MapSide:
     def _show_mark(self, text: str, problem: bool) -> None:
         """A mark's outcome on the mark row (the status line keeps the run's file) and in the log."""
         self.map_pick_row.show_mark(text)
-        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning if problem else Qgis.Info)
+        level = Qgis.MessageLevel.Warning if problem else Qgis.MessageLevel.Info
+        QgsMessageLog.logMessage(text, PLUGIN_NAME, level)
 
     def _clear_marks(self) -> None:
         """No cross on the map, no mark on the video, no text about them (the hint again)."""

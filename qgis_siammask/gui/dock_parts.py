@@ -19,12 +19,16 @@ from qgis.PyQt.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QScrollArea,
-    QShortcut,
     QSlider,
     QTableWidget,
     QToolButton,
     QWidget,
 )
+
+try:
+    from qgis.PyQt.QtGui import QShortcut  # Qt6 (QGIS 4)
+except ImportError:
+    from qgis.PyQt.QtWidgets import QShortcut  # Qt5 (QGIS 3)
 
 from ..core.definitions import GEOREF_LABELS, GEOREF_ST0601
 from ..settings import SETTINGS_PREFIX

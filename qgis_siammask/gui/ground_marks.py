@@ -7,7 +7,7 @@ cross there), a map point is lifted to the terrain's height and projected into t
 from __future__ import annotations
 
 import numpy as np
-from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
 from qgis.gui import QgsMapTool, QgsVertexMarker
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
@@ -69,7 +69,7 @@ class GroundMarks(QObject):
         lon, lat = (float(v) for v in ground.lonlat_deg[0])
         if self._marker is None:
             self._marker = QgsVertexMarker(canvas)
-            self._marker.setIconType(QgsVertexMarker.ICON_CROSS)
+            self._marker.setIconType(QgsVertexMarker.IconType.ICON_CROSS)
             self._marker.setColor(QColor(MARK_COLOR))
             self._marker.setIconSize(18)
             self._marker.setPenWidth(3)
@@ -97,7 +97,7 @@ class GroundMarks(QObject):
 
     def pixel_of_map_point(self, camera, point: QgsPointXY) -> tuple[float, float] | None:
         """The image pixel (x, y) showing a map point (canvas CRS) on the terrain; None outside the frame."""
-        lonlat = self._to_canvas().transform(point, QgsCoordinateTransform.ReverseTransform)
+        lonlat = self._to_canvas().transform(point, Qgis.TransformDirection.Reverse)
         lonlat_deg = np.array([[lonlat.x(), lonlat.y()]], dtype=np.float64)
         pixels, visible = camera.ground_to_pixels(lonlat_deg, camera.terrain.heights_m(lonlat_deg))
         return (float(pixels[0, 0]), float(pixels[0, 1])) if bool(visible[0]) else None

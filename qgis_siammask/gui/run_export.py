@@ -39,8 +39,8 @@ class RunExport:
         if QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
             return
         text = tr("No file manager to open the folder: {}").format(folder)
-        self._status(text, Qgis.Warning)
-        self._message_bar(text, Qgis.Warning, 0)
+        self._status(text, Qgis.MessageLevel.Warning)
+        self._message_bar(text, Qgis.MessageLevel.Warning, 0)
 
     def choose_export(self, add_to_project: bool) -> None:
         """Ask where to export the latest run (the dialogs suggest the run's name), then export it."""
@@ -68,7 +68,7 @@ class RunExport:
                 self.result_pixels, path, self.pixel_labels, frozenset(self.pixel_deleted_ids)
             )
         except SiamMaskError as error:
-            self._status(error.user_message, Qgis.Critical)
+            self._status(error.user_message, Qgis.MessageLevel.Critical)
             return None
         self._status(tr("Exported to {}").format(written))
         return written
@@ -76,12 +76,12 @@ class RunExport:
     def export_geopackage(self, path: str, add_to_project: bool) -> Path | None:
         """Write the latest run's layers to `path`; with `add_to_project`, add the file's layers."""
         if self.track_layers is None or not self.track_layers.complete:
-            self._status(tr("Nothing to export: the run's layers were removed"), Qgis.Warning)
+            self._status(tr("Nothing to export: the run's layers were removed"), Qgis.MessageLevel.Warning)
             return None
         try:
             written = self.track_layers.export_geopackage(path)
         except OSError as error:
-            self._status(str(error), Qgis.Critical)
+            self._status(str(error), Qgis.MessageLevel.Critical)
             return None
         if add_to_project:
             group = VideoLayerGroup(tr("exported {}").format(written.name))

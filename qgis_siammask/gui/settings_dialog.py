@@ -100,7 +100,7 @@ class SettingsDialog(QDialog):
             self.object_spins.append(spin)
             form.addRow(name, spin)
         self.dem_combo = QgsMapLayerComboBox(self)
-        self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.dem_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         self.dem_combo.setAllowEmptyLayer(True)
         self.dem_combo.setLayer(None)
         for index in range(self.dem_combo.count()):
@@ -124,7 +124,7 @@ class SettingsDialog(QDialog):
         self.crs_widget.setCrs(QgsCoordinateReferenceSystem(current.output_crs))
         form.addRow(tr("Output CRS"), self.crs_widget)
         self.output_widget = QgsFileWidget(self)
-        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.output_widget.setFilePath(current.output_folder)
         self.output_widget.lineEdit().setPlaceholderText(str(current.output_dir()))
         form.addRow(tr("Output folder (empty: beside the project)"), self.output_widget)
@@ -139,7 +139,7 @@ class SettingsDialog(QDialog):
     def show_models(self) -> None:
         dialog = ModelsDialog(self)
         dialog.modelChosen.connect(self.model_widget.setFilePath)
-        dialog.exec_()
+        dialog.exec()
 
     def check_model(self, path: str) -> bool:
         usable, text = describe_model(path or default_model_path())

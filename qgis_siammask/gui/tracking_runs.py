@@ -76,7 +76,7 @@ class RunController(QObject, RunExport):
             "gpkg" if self.result_gpkg is not None else "pixels" if self.result_pixels is not None else None
         )
 
-    def _status(self, text: str, level=Qgis.Info) -> None:
+    def _status(self, text: str, level=Qgis.MessageLevel.Info) -> None:
         self.statusChanged.emit(text, level)
 
     def _message_bar(self, text: str, level, duration_s: int) -> None:
@@ -122,12 +122,12 @@ class RunController(QObject, RunExport):
                 tr("The boxes were drawn on different frames ({}): clear them, draw all on one frame").format(
                     ", ".join(map(str, frames))
                 ),
-                Qgis.Warning,
+                Qgis.MessageLevel.Warning,
             )
             return None
         if end_frame is not None and end_frame < frames[0]:
             text = tr("The end frame {} is before the boxes' frame ({})").format(end_frame, frames[0])
-            self._status(text, Qgis.Warning)
+            self._status(text, Qgis.MessageLevel.Warning)
             return None
         return frames[0]
 
@@ -145,7 +145,7 @@ class RunController(QObject, RunExport):
         try:
             job = self.make_job(session, start_frame, end_frame, boxes, output_gpkg)
         except OSError as error:
-            self._status(tr("Cannot write the output folder: {}").format(error), Qgis.Critical)
+            self._status(tr("Cannot write the output folder: {}").format(error), Qgis.MessageLevel.Critical)
             return None
         pixels_only = session.telemetry is None  # tracked in pixels: overlays and JSON lines, no layers
         self.track_layers = self.result_gpkg = self.result_pixels = None
@@ -219,7 +219,7 @@ class RunController(QObject, RunExport):
         points: QgsVectorLayer | None = self.run_layers().get(LAYER_POINTS)
         if points is not None:
             request = QgsFeatureRequest().setFilterExpression(f'"{FIELD_FRAME}" < {int(frame)}')
-            request.setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(
+            request.setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes(
                 [FIELD_TRACK_ID], points.fields()
             )
             for feature in points.getFeatures(request):
@@ -259,8 +259,9 @@ class RunController(QObject, RunExport):
         self.task = None
         self.progressChanged.emit(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
         text = self.keep_results(outcome)
-        self._status(text, Qgis.Warning if outcome.status == JOB_FAILED else Qgis.Info)
-        self._message_bar(text, Qgis.Critical if outcome.status == JOB_FAILED else Qgis.Success, 8)
+        failed = outcome.status == JOB_FAILED
+        self._status(text, Qgis.MessageLevel.Warning if failed else Qgis.MessageLevel.Info)
+        self._message_bar(text, Qgis.MessageLevel.Critical if failed else Qgis.MessageLevel.Success, 8)
         self.runFinished.emit(outcome)
 
     def keep_results(self, outcome) -> str:
@@ -314,7 +315,8 @@ class RunController(QObject, RunExport):
         if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
             kept = self.keep_results(task.outcome)
         self._status(
-            tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept), Qgis.Warning
+            tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept),
+            Qgis.MessageLevel.Warning,
         )
 
     def forget(self) -> None:

@@ -224,7 +224,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         drawn_here = any(box.frame == self.frame_index for box in self.boxes)
         self.tracks_panel.set_can_correct(bool(self.runs.result_gpkg) and drawn_here and self.task is None)
 
-    def _set_status(self, text: str, level=Qgis.Info) -> None:
+    def _set_status(self, text: str, level=Qgis.MessageLevel.Info) -> None:
         self.run_rows.show_status(text)
         QgsMessageLog.logMessage(text, PLUGIN_NAME, level)
 
@@ -235,7 +235,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
 
     def _notice(self, text: str) -> None:
         self.run_rows.show_notice(text)
-        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.Warning)
+        QgsMessageLog.logMessage(text, PLUGIN_NAME, Qgis.MessageLevel.Warning)
 
     # --- video -----------------------------------------------------------------------------------
     def _choose_video(self) -> None:
@@ -256,7 +256,9 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         try:
             session = VideoSession.open(path, telemetry_path)
         except SiamMaskError as error:
-            self._set_status(tr("Cannot open the video: {}").format(error.user_message), Qgis.Warning)
+            self._set_status(
+                tr("Cannot open the video: {}").format(error.user_message), Qgis.MessageLevel.Warning
+            )
             return False
         self.close_video()
         if self.task is None:  # the previous clip's run: nothing of it to export from this clip
@@ -311,7 +313,9 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self._sync_terrain()
         record, camera, problem = self.session.camera_at(frame.time_s)
         if problem:
-            QgsMessageLog.logMessage(f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.Info)
+            QgsMessageLog.logMessage(
+                f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.MessageLevel.Info
+            )
         self._shown = (frame.index, record, camera)
         surface = Path(self.session.dem_path).name if self.session.terrain is not None else tr("flat ground")
         # every frame: the map alone is throttled
@@ -359,7 +363,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
         problem = self.targets.add_clicked_box(self._camera_shown(), x, y, self.frame_index)
         if problem:
-            self._set_status(problem, Qgis.Warning)
+            self._set_status(problem, Qgis.MessageLevel.Warning)
 
     def add_box(self, x: float, y: float, width: float, height: float, label: str) -> None:
         """A target on the frame shown (the run will start on it)."""

@@ -88,7 +88,7 @@ class VideoSession:
         try:
             return self.run_frames.get(index)
         except SiamMaskError as error:
-            QgsMessageLog.logMessage(error.user_message, PLUGIN_NAME, Qgis.Warning)
+            QgsMessageLog.logMessage(error.user_message, PLUGIN_NAME, Qgis.MessageLevel.Warning)
             return None
 
     def drop_track(self, track_id: int) -> None:

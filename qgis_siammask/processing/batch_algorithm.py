@@ -96,7 +96,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             QgsProcessingParameterNumber(
                 self.WORKERS,
                 tr("Worker processes (0: one per GPU, else per core)"),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 0,
                 minValue=0,
             )

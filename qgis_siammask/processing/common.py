@@ -72,7 +72,7 @@ def add_engine_parameters(algorithm: QgsProcessingAlgorithm, settings) -> None:
         QgsProcessingParameterNumber(
             SCORE_THRESHOLD,
             tr("Score below which a target counts as lost"),
-            QgsProcessingParameterNumber.Double,
+            QgsProcessingParameterNumber.Type.Double,
             settings.score_threshold,
             minValue=0.0,
             maxValue=1.0,

@@ -156,14 +156,14 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         self.addParameter(model_parameter(self.MODEL, settings))
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0
+                self.START_FRAME, tr("Start frame"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.END_FRAME,
                 tr("End frame (empty: to the end)"),
-                QgsProcessingParameterNumber.Integer,
+                QgsProcessingParameterNumber.Type.Integer,
                 optional=True,
                 minValue=0,
             )
