@@ -57,20 +57,8 @@ from .core.definitions import (
 from .core.output.gpkg_format import LAYER_FIELDS
 from .core.output.track_line import TrackLine
 from .layer_tree import VideoLayerGroup
+from .track_colors import track_color
 
-# Distinct colours (Okabe-Ito plus a few), the same for a track's overlay in the video and on the map.
-TRACK_PALETTE = (
-    "#e69f00",
-    "#56b4e9",
-    "#009e73",
-    "#f0e442",
-    "#0072b2",
-    "#d55e00",
-    "#cc79a7",
-    "#ff3b30",
-    "#7fff00",
-    "#00ced1",
-)
 SKIP_MEMORY_LAYER_CHECK = "skipMemoryLayersCheck"  # QGIS's own property: no "layers will be lost" prompt
 
 _MEMORY_TYPE = {"int": "integer", "real": "double", "str": "string", "datetime": "datetime"}
@@ -81,10 +69,6 @@ _LAYER_GEOMETRY = {
     LAYER_LINES: "LineString",
     LAYER_FOOTPRINTS: "Polygon",
 }
-
-
-def track_color(track_id: int) -> QColor:
-    return QColor(TRACK_PALETTE[int(track_id) % len(TRACK_PALETTE)])
 
 
 def _add_category(layer: QgsVectorLayer, name: str, track_id: int, label: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QFont, QKeySequence
 from qgis.PyQt.QtWidgets import (
@@ -31,7 +30,6 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QShortcut  # Qt5 (QGIS 3)
 
 from ..core.definitions import GEOREF_LABELS, GEOREF_ST0601
-from ..settings import SETTINGS_PREFIX
 
 PANEL_TABLE_ROWS = 3  # rows a panel's table shows at least before it scrolls
 SIDE_BY_SIDE_MIN_WIDTH_PX = 1100  # a detached window narrower than this keeps the panels under the video
@@ -86,6 +84,10 @@ def telemetry_text(record, georef: str = GEOREF_ST0601, problem: str | None = No
 def ask_path(parent, kind: str, title: str, file_filter: str, save: bool = False, file_name: str = "") -> str:
     """A file chosen in a dialog that opens in the folder last used for this kind of file (with
     `file_name` suggested there)."""
+    from qgis.core import QgsSettings  # here, not at the top: the Qt-only widgets import this module
+
+    from ..settings import SETTINGS_PREFIX
+
     key = f"{SETTINGS_PREFIX}last_folder/{kind}"
     settings = QgsSettings()
     ask = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName

@@ -14,7 +14,7 @@ from qgis.PyQt.QtCore import QPointF, QRectF, QSize, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPolygonF
 from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
-from ..layers import track_color
+from ..track_colors import track_color
 
 MIN_BOX_SIZE_PX = 4.0
 MARK_COLOR = "#ff2020"  # the pixel marked from the map, as the map's cross

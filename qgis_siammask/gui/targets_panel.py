@@ -20,7 +20,6 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..settings import load_settings
 from .dock_parts import panel_table, tr, widget_row
 from .frame_view import DrawnBox
 
@@ -79,6 +78,7 @@ class TargetsPanel(QWidget):
         """A click on a vehicle: a box as big as the settings' object size at pixel (x, y), from the
         frame's camera model (core CameraModel, None when unknown); the problem where it cannot be sized."""
         from ..core.tracking.guidance import object_box_xywh
+        from ..settings import load_settings  # qgis.core: the panel itself is Qt only
 
         settings = load_settings()
         size_m = (settings.object_length_m, settings.object_width_m)

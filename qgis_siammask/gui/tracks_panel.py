@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..layers import track_color
+from ..track_colors import track_color
 from .dock_parts import panel_table, tr, widget_row
 
 _COLUMNS = ("shown", "colour", "label", "frames", "status")
