@@ -29,12 +29,15 @@ def _is_enum_member(value) -> bool:
     return isinstance(value, enum.Enum) or type(type(value)).__name__ == "enumtype"
 
 
+def _same_member(candidate, value, enum_type) -> bool:
+    return candidate is value or (type(candidate) is enum_type and candidate == value)
+
+
 def _scoped_name(value, accessed_as: str) -> str:
     """`Qgis.TransformDirection.Reverse` for `QgsCoordinateTransform.ReverseTransform` (an alias of it)."""
     enum_type = type(value)
     names = [accessed_as] + [name for name in dir(enum_type) if not name.startswith("_")]
-    member = next(name for name in names if getattr(enum_type, name, None) is value or (
-        hasattr(enum_type, name) and getattr(enum_type, name) == value and type(getattr(enum_type, name)) is enum_type))
+    member = next(name for name in names if _same_member(getattr(enum_type, name, None), value, enum_type))
     return f"{enum_type.__qualname__}.{member}"
 
 

@@ -32,6 +32,8 @@ ORACLE = Path(__file__).with_name("qt_names.py")
 
 QT_MODULE_PREFIX = "qgis.PyQt."
 QGIS_MODULES = ("qgis.core", "qgis.gui")
+IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
+RESOURCES_GONE = "compiled resources ({}) are gone with pyrcc in Qt6: load files by path"
 FORBIDDEN_MODULES = ("PyQt4", "PyQt5", "PyQt6", "PySide2", "PySide6", "sip")
 REMOVED_NAMES = {
     "QRegExp": "QRegExp is gone in Qt6: QRegularExpression",
@@ -104,7 +106,7 @@ def _dotted(node: ast.AST) -> list[str] | None:
 
 def _catches_import_error(handler: ast.ExceptHandler) -> bool:
     names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(isinstance(name, ast.Name) and name.id in ("ImportError", "ModuleNotFoundError") for name in names)
+    return any(isinstance(name, ast.Name) and name.id in IMPORT_ERRORS for name in names)
 
 
 class _Scanner(ast.NodeVisitor):
@@ -135,7 +137,7 @@ class _Scanner(ast.NodeVisitor):
         for alias in node.names:
             self._check_module(node, alias.name)
             if alias.name.split(".")[-1].endswith("_rc"):
-                self.flag(node, f"compiled resources ({alias.name}) are gone with pyrcc in Qt6: load files by path")
+                self.flag(node, RESOURCES_GONE.format(alias.name))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
@@ -143,7 +145,7 @@ class _Scanner(ast.NodeVisitor):
         for alias in node.names:
             local = alias.asname or alias.name
             if alias.name.endswith("_rc") or (node.level and alias.name == "resources"):
-                self.flag(node, f"compiled resources ({alias.name}) are gone with pyrcc in Qt6: load files by path")
+                self.flag(node, RESOURCES_GONE.format(alias.name))
             if alias.name in REMOVED_NAMES:
                 self.flag(node, REMOVED_NAMES[alias.name])
             if module.startswith(QT_MODULE_PREFIX) or module in QGIS_MODULES:
@@ -151,7 +153,8 @@ class _Scanner(ast.NodeVisitor):
                 self.import_lines.setdefault(local, node.lineno)
                 if self._try_depth_guarded:
                     self.guarded_imports.add(local)
-                if module == "qgis.PyQt.QtWidgets" and alias.name in MOVED_TO_QTGUI and not self._try_depth_guarded:
+                moved = module == "qgis.PyQt.QtWidgets" and alias.name in MOVED_TO_QTGUI
+                if moved and not self._try_depth_guarded:
                     self.flag(
                         node,
                         f"{alias.name} moved to QtGui in Qt6: import it from qgis.PyQt.QtGui, "
@@ -209,7 +212,8 @@ class _Scanner(ast.NodeVisitor):
                 continue
             parts = _dotted(node)
             if parts and parts[0] in self.imported:
-                self.lookups.append(Lookup(self.path, node.lineno, tuple(self.imported[parts[0]]), ".".join(parts)))
+                modules = tuple(self.imported[parts[0]])
+                self.lookups.append(Lookup(self.path, node.lineno, modules, ".".join(parts)))
 
     def _collect_event_reads(self, function: ast.FunctionDef) -> None:
         arguments = function.args.args
@@ -217,7 +221,8 @@ class _Scanner(ast.NodeVisitor):
             return
         event_name, event_class = arguments[1].arg, EVENT_HANDLERS[function.name]
         for node in ast.walk(function):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == event_name:
+            read = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            if read and node.value.id == event_name:
                 dotted = f"{event_class}.{node.attr}"
                 self.lookups.append(Lookup(self.path, node.lineno, ("qgis.PyQt.QtGui",), dotted))
 
@@ -271,9 +276,8 @@ def _require_qgis() -> None:
 
 def test_plugin_code_has_no_qt5_only_construct(qt6_env):
     _require_qgis()
-    files = {
-        str(path.relative_to(REPO_ROOT)): path.read_text(encoding="utf-8") for path in sorted(PLUGIN_DIR.rglob("*.py"))
-    }
+    paths = sorted(PLUGIN_DIR.rglob("*.py"))
+    files = {str(path.relative_to(REPO_ROOT)): path.read_text(encoding="utf-8") for path in paths}
     assert len(files) > 50
     findings = check(files, qt6_env)
     assert not findings, "Qt5-only constructs:\n" + "\n".join(map(str, findings))
