@@ -39,18 +39,29 @@ class RunSide:
             self.targets.clear_boxes()  # used
         self._update_controls()
 
+    def _tracks_clip_shown(self) -> bool:
+        """Whether the run (running or just finished) tracks the clip open now: the analyst may open
+        another one while it runs, and the run goes on into its own file and layers."""
+        return self.session is not None and self.runs.run_session is self.session
+
     def _frames_tracked(self, frames: list) -> None:
         """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""
-        if self.session is not None:
-            self.session.add_frames(frames, merge=self.runs.continuing)
+        if not self._tracks_clip_shown():  # another clip opened meanwhile: its video stays as it is
+            return
+        self.session.add_frames(frames, merge=self.runs.continuing)
         self.tracks_panel.update_tracks(frames)
         self.panels.setCurrentWidget(self.tracks_panel)
-        if self.video is not None:
-            self.show_frame(frames[-1].frame)
+        self.show_frame(frames[-1].frame)
 
     def _run_finished(self, outcome) -> None:
-        """The run's file is on the map: the analyst's track styles on it, map time spanning it."""
-        if outcome.gpkg_path and self.session is not None:
+        """The run's file is on the map: the analyst's track styles on it, map time spanning it. When
+        another clip was opened while it ran, the run is not the dock's any more (nothing of it to
+        export or correct from this clip), as when a clip is opened after a run."""
+        if not self._tracks_clip_shown():
+            self.runs.forget()
+            self._update_controls()
+            return
+        if outcome.gpkg_path:
             self.session.run_frames.set_run_file(outcome.gpkg_path)
         if outcome.frames_tracked:  # its boxes and end frame used: none left to refuse the next run
             self.targets.run_done()

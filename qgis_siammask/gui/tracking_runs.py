@@ -63,6 +63,7 @@ class RunController(QObject, RunExport):
         self.pixel_deleted_ids: set[int] = set()
         self.last_outcome = None
         self.last_job = None  # the latest run's core TrackingJob: a correction tracks with its parameters
+        self.run_session = None  # the gui VideoSession the latest run tracked
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
         self.continuing = False  # the latest run corrects the one before in its file
         # the highest track id the latest run's file ever held (deleted tracks too): an added target's id
@@ -202,6 +203,7 @@ class RunController(QObject, RunExport):
         last_frame = job.end_frame if job.end_frame is not None else int(session.video.frame_count) - 1
         self._frames_to_track = max(last_frame - job.start_frame + 1, 1)
         self.task, self.last_job = TrackingTask(job, description, pixels_only=pixels_only), job
+        self.run_session = session  # the clip it tracks: the dock may open another one meanwhile
         self.task.framesReady.connect(self._drain_task)
         self.task.progressChanged.connect(self._task_progress)
         self.task.outcomeReady.connect(self._tracking_finished)
@@ -323,6 +325,7 @@ class RunController(QObject, RunExport):
         """File > New Project, another project or another clip opened: the latest run is not the dock's
         any more (nothing to export, no progress)."""
         self.track_layers = self.result_gpkg = self.result_pixels = self.last_outcome = self.last_job = None
+        self.run_session = None
         self.pixel_labels, self.pixel_deleted_ids = {}, set()
         self.highest_track_id = 0
         self.progressChanged.emit(0)
