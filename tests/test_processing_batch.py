@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from qgis.core import QgsApplication, QgsVectorLayer
@@ -133,3 +136,41 @@ def test_without_dask_the_plugin_loads_and_the_batch_algorithm_names_the_install
     )
     assert out["messages"] == []  # Dask is optional: nothing to announce at start-up
     assert "distributed (missing)" in out["error"] and "dask[distributed]" in out["error"]
+
+
+def test_batch_algorithm_in_qgis_starts_its_workers_with_qgis_python(
+    processing_ready, tmp_path, monkeypatch, qtbot  # noqa: F811
+):
+    """Inside QGIS sys.executable (and so multiprocessing's spawn) is the first `python3` on PATH, e.g.
+    a pyenv shim of another Python, which cannot start a worker; the algorithm, run in a task as the
+    Processing dialog runs it, must start its workers with the Python behind QGIS."""
+    pytest.importorskip("distributed", reason="batch tracking needs dask[distributed]")
+    from multiprocessing import spawn
+
+    from qgis.core import QgsProcessingAlgRunnerTask, QgsProcessingContext, QgsProcessingFeedback
+
+    shim = tmp_path / "pyenv" / "python3"
+    shim.parent.mkdir()
+    shim.write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path / 'shim_used'}\nexit 1\n")
+    shim.chmod(0o755)
+    monkeypatch.setattr("sys.executable", str(shim))  # what QGIS's embedded Python finds on PATH
+    monkeypatch.setattr(spawn, "_python_exe", str(shim))
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text("".join(json.dumps(simulated_job(tmp_path / f"clip{s}", s, 4)) + "\n" for s in (7, 8)))
+    out = tmp_path / "out"
+    parameters = {"JOBS": str(jobs), "WORKERS": 1, "DEVICE": 2, "OUTPUT": str(out)}  # DEVICE 2: cpu
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("siammask:batchtrackvideos")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
+    outcome = {}
+    task.executed.connect(lambda ok, results: outcome.update(ok=ok, results=results))
+    QgsApplication.taskManager().addTask(task)
+    qtbot.waitUntil(lambda: "ok" in outcome, timeout=240_000)
+
+    assert not (tmp_path / "shim_used").exists()
+    assert outcome["ok"] and (outcome["results"]["DONE"], outcome["results"]["FAILED"]) == (2, 0)
+    for name in ("clip7", "clip8"):
+        record = json.loads((out / f"{name}.job.json").read_text())
+        assert Path(record["python"]).name.startswith("python") and record["python"] != str(shim)
+        assert subprocess.run([record["python"], "-c", "import _csv, qgis.core"]).returncode == 0
+    assert os.fsdecode(spawn.get_executable()) == str(shim)  # multiprocessing is left as it was for other plugins

@@ -7,8 +7,7 @@ without it the algorithm says what to install when it runs.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from contextlib import contextmanager
 
 from qgis.core import (
     QgsProcessingException,
@@ -120,7 +119,6 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         report = check_dependencies(REQUIREMENTS + BATCH_REQUIREMENTS)
         if not (report.available(FEATURE_TRACKING) and report.available(FEATURE_BATCH)):
             raise QgsProcessingException(report.summary())
-        _spawn_workers_with_python()
         workers = self.parameterAsInt(parameters, self.WORKERS, context)
         settings = BatchSettings(
             out_dir=self.parameterAsString(parameters, self.OUTPUT, context),
@@ -131,7 +129,8 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         )
         try:
             jobs = read_jobs(self.parameterAsFile(parameters, self.JOBS, context))
-            summary = run_batch(jobs, settings, _FeedbackProgress(feedback))
+            with _workers_run_qgis_python():
+                summary = run_batch(jobs, settings, _FeedbackProgress(feedback))
         except SiamMaskError as error:
             raise QgsProcessingException(error.user_message) from error
         feedback.pushInfo(
@@ -153,13 +152,21 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         }
 
 
-def _spawn_workers_with_python() -> None:
-    """Dask starts worker processes with multiprocessing's spawn, which runs sys.executable: inside
-    QGIS that is the qgis binary, so point it at the Python interpreter behind QGIS instead."""
-    if not Path(sys.executable).name.lower().startswith("python"):
-        import multiprocessing
+@contextmanager
+def _workers_run_qgis_python():
+    """Dask's LocalCluster starts its workers with multiprocessing's spawn, which runs the interpreter
+    named by sys.executable when multiprocessing was imported. Inside QGIS that is never QGIS's Python:
+    it is QGIS itself, or (embedded Python on Linux and macOS) the first `python3` on PATH, e.g. a pyenv
+    Python that then fails on QGIS's standard library. So the workers are pointed at the interpreter
+    behind QGIS for the batch, and multiprocessing is given back as it was for other plugins."""
+    from multiprocessing import spawn
 
-        multiprocessing.set_executable(qgis_python_executable())
+    before = spawn.get_executable()
+    spawn.set_executable(qgis_python_executable())
+    try:
+        yield
+    finally:
+        spawn.set_executable(before)
 
 
 class _FeedbackProgress(BatchProgress):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -122,6 +123,7 @@ def track_on_worker(name: str, job: TrackingJob, job_record: dict) -> WorkerOutc
             "frames_tracked": result.frames_tracked,
             "seconds": round(result.elapsed_s, 3),
             "worker": worker.address,
+            "python": sys.executable,  # which interpreter ran it: a worker started with another fails early
         }
         try:
             write_job_record(job.output_gpkg, record)
