@@ -109,3 +109,61 @@ def test_translation_installed_with_the_plugin_and_removed_on_unload(iface, qtbo
         assert QCoreApplication.translate("VideoDock", "Track") == "Track"
     finally:
         settings.remove("locale/userLocale")
+
+
+def test_qgis_quitting_leaves_the_project_alone_and_unload_disconnects_everything(
+    iface, qtbot, tmp_path_factory, request
+):
+    """QGIS segfaulted in QgisApp::setMapStyleDockLayer after a run, the run's footprints layer removed and
+    QgsApplication.exit(0): the dock's aboutToQuit handler removed the playback layers while QGIS's
+    windows were being torn down. Quitting now edits neither the project nor the layer tree; unloading
+    leaves no connection of the plugin on QGIS's application, project or temporal controller."""
+    from qgis.PyQt.QtCore import Qt
+    from test_gui_dock import _draw_box
+    from test_plugin_support import simulated_clip, tracking_model
+
+    import qgis_siammask
+    from qgis_siammask.settings import PluginSettings, save_settings
+
+    save_settings(
+        PluginSettings(
+            model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path_factory.mktemp("quit"))
+        )
+    )
+    from qgis.core import QgsTemporalNavigationObject
+
+    app, project = QgsApplication.instance(), QgsProject.instance()
+    controller = QgsTemporalNavigationObject(iface.canvas)  # QGIS's temporal controller panel's
+    iface.canvas.setTemporalController(controller)
+    signals = (
+        (app, app.aboutToQuit),
+        (project, project.cleared),
+        (controller, controller.updateTemporalRange),
+    )
+    receivers_before = [owner.receivers(signal) for owner, signal in signals]
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    plugin = qgis_siammask.classFactory(iface)
+    plugin.initGui()
+    iface.toolbar_actions()[0].trigger()
+    dock = plugin.dock
+    assert dock.open_video(str(result.video_path))
+    _draw_box(qtbot, dock.frame_view, targets[0][1])
+    qtbot.mouseClick(dock.track_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dock.task is None, timeout=150_000)
+    footprints = dock.track_layers.layers["footprints"]
+    project.removeMapLayer(footprints.id())  # as the tester did in the Layers panel
+    del footprints
+    changes = []
+    project.layersWillBeRemoved.connect(removed := lambda ids: changes.append(("removed", ids)))
+    project.layersAdded.connect(added := lambda layers: changes.append(("added", len(layers))))
+    layer_count = len(project.mapLayers())
+
+    app.aboutToQuit.emit()  # what QgsApplication.exit(0) and File > Exit send before QGIS goes
+
+    project.layersWillBeRemoved.disconnect(removed)
+    project.layersAdded.disconnect(added)
+    assert changes == [] and len(project.mapLayers()) == layer_count
+    assert dock.session is None  # the video file is closed
+    plugin.unload()
+    assert [owner.receivers(signal) for owner, signal in signals] == receivers_before
+    project.clear()

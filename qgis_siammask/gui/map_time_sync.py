@@ -37,6 +37,15 @@ class MapTimeSync(QObject):
             controller.updateTemporalRange.connect(self._map_time_changed)
             self._listened = controller
 
+    def stop_listening(self) -> None:
+        """The dock goes (plugin unloaded): the canvas's controller no longer calls into it."""
+        if self._listened is not None:
+            try:
+                self._listened.updateTemporalRange.disconnect(self._map_time_changed)
+            except (TypeError, RuntimeError):  # the controller is gone already
+                pass
+        self._listened = self._session = None
+
     def controller(self) -> QgsTemporalNavigationObject | None:
         canvas = self._iface.mapCanvas() if self._iface is not None else None
         controller = canvas.temporalController() if canvas is not None else None

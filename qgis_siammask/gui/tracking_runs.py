@@ -304,8 +304,9 @@ class RunController(QObject, RunExport):
         extent = self.track_layers.time_extent() if self.track_layers is not None else None
         return extent is not None and map_time.follow_clip()
 
-    def shutdown(self) -> None:
-        """Plugin unloaded or QGIS quitting mid-run: cancel, wait, keep the frames committed so far."""
+    def shutdown(self, quitting: bool = False) -> None:
+        """Plugin unloaded or QGIS quitting mid-run: cancel, wait, keep the frames committed so far (in
+        the run's file; unloaded, also on the map: `quitting` leaves the project alone)."""
         if self.task is None:
             return
         task, self.task = self.task, None
@@ -314,7 +315,7 @@ class RunController(QObject, RunExport):
         task.cancel()
         task.waitForFinished(10000)
         kept = tr("the frames committed so far go to {}").format(task.job.output_gpkg)
-        if task.outcome is not None:  # finished() never runs for a task nobody listens to any more
+        if task.outcome is not None and not quitting:  # finished() never runs for a task nobody hears
             kept = self.keep_results(task.outcome)
         self._status(
             tr("The run was cut short (plugin unloaded or QGIS closing): {}").format(kept),

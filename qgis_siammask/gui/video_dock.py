@@ -73,7 +73,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.docked_width_px = 0  # before Detach: the width to dock back to
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
-        QgsApplication.instance().aboutToQuit.connect(self.shutdown)
+        QgsApplication.instance().aboutToQuit.connect(self._qgis_quitting)
         QgsProject.instance().cleared.connect(self._project_cleared)
         self._build_ui(tracking_disabled_reason)
         self._update_controls()
@@ -385,13 +385,35 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self._update_controls()
 
     # --- teardown --------------------------------------------------------------------------------
+    def _disconnect_from_qgis(self) -> None:
+        """What the dock connected to QGIS's application, project and canvas: nothing of QGIS calls into
+        it afterwards (unloaded, or QGIS quitting)."""
+        for signal, slot in (
+            (QgsApplication.instance().aboutToQuit, self._qgis_quitting),
+            (QgsProject.instance().cleared, self._project_cleared),
+        ):
+            try:
+                signal.disconnect(slot)
+            except (TypeError, RuntimeError):  # disconnected before (unload, then QGIS quitting)
+                pass
+        self.map_time.stop_listening()
+
+    def _qgis_quitting(self) -> None:
+        """QGIS quits (its event loop has ended; QgsApplication.exit or File > Exit): cancel the run, keep
+        its committed frames in its file, close the video file, and touch neither the project nor the
+        canvas. Removing layers now made QGIS's own windows react while they are being torn down (a
+        crash in QgisApp::setMapStyleDockLayer after QgsApplication.exit(0)); the project goes anyway."""
+        self._disconnect_from_qgis()
+        self.runs.shutdown(quitting=True)
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
     def shutdown(self) -> None:
-        """Cancel the task, close the video and its playback layers; the runs' layers stay (GeoPackage)."""
-        try:
-            QgsProject.instance().cleared.disconnect(self._project_cleared)
-        except TypeError:  # shut down before (unload, then QGIS quitting)
-            pass
+        """Plugin unloaded: cancel the task, close the video and its playback layers; the runs' layers
+        stay (GeoPackage)."""
         self.runs.shutdown()
         self.close_video()
         self.ground_marks.clear()
         self.runs.track_layers = None
+        self._disconnect_from_qgis()  # last: closing the video hands map time back to the controller
