@@ -50,11 +50,12 @@ from .core.definitions import (
     LAYER_FOOTPRINTS,
     LAYER_LINES,
     LAYER_MASKS,
+    LAYER_OUTLINES_PX,
     LAYER_POINTS,
     LIVE_LAYER_WINDOW_FRAMES,
     TRACK_LAYERS,
 )
-from .core.output.gpkg_format import LAYER_FIELDS
+from .core.output.gpkg_format import LAYER_FIELDS, gpkg_tables
 from .core.output.track_line import TrackLine
 from .layer_tree import VideoLayerGroup
 from .track_colors import track_color
@@ -194,9 +195,11 @@ class TrackLayers:
         for name, layer in loaded.items():
             self._add(name, layer)
         # a table without geometry, so the analyst sees each correction: frame, time, kind, boxes
-        corrections = QgsVectorLayer(f"{path}|layername={LAYER_CORRECTIONS}", LAYER_CORRECTIONS, "ogr")
-        has_rows = corrections.isValid() and corrections.featureCount() > 0
-        self._corrections_id = self.group.add(corrections).id() if has_rows else None
+        self._corrections_id = None
+        if LAYER_CORRECTIONS in gpkg_tables(path):  # only a corrected run has it
+            corrections = QgsVectorLayer(f"{path}|layername={LAYER_CORRECTIONS}", LAYER_CORRECTIONS, "ogr")
+            if corrections.isValid() and corrections.featureCount() > 0:
+                self._corrections_id = self.group.add(corrections).id()
         return True
 
     def add_frames(self, frames) -> None:
@@ -273,9 +276,25 @@ class TrackLayers:
         return {name: layer.featureCount() for name, layer in self.layers.items()}
 
     def export_geopackage(self, path: str | Path) -> Path:
-        """Write every layer into one GeoPackage (one table per layer, replacing tables of that name)."""
+        """Write every layer into one GeoPackage (one table per layer, replacing tables of that name),
+        with the run file's tables that are not map layers: its corrections (the record of each re-seat
+        or added target) and its pixel outlines (the video overlays), when it has them."""
         path = Path(path)
-        for index, (name, layer) in enumerate(self.layers.items()):
+        layers = dict(self.layers)
+        points = layers.get(LAYER_POINTS)
+        from_file = points is not None and points.providerType() == "ogr"  # live memory layers: no file yet
+        source = Path(points.source().split("|")[0]) if from_file else None
+        if source is not None and source.is_file() and source.resolve() != path.resolve():
+            tables = gpkg_tables(source)
+            for name in (LAYER_CORRECTIONS, LAYER_OUTLINES_PX):
+                if name in tables:
+                    layers[name] = QgsVectorLayer(f"{source}|layername={name}", name, "ogr")
+            if LAYER_OUTLINES_PX in layers:  # the tracks the analyst deleted stay out
+                kept = points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID)) or {-1}
+                layers[LAYER_OUTLINES_PX].setSubsetString(
+                    f'"{FIELD_TRACK_ID}" IN ({",".join(str(int(track)) for track in kept)})'
+                )
+        for index, (name, layer) in enumerate(layers.items()):
             options = QgsVectorFileWriter.SaveVectorOptions()
             options.driverName = "GPKG"
             options.layerName = name

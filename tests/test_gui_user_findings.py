@@ -39,3 +39,48 @@ def test_opening_another_clip_while_a_run_tracks_leaves_the_new_clip_alone(
     assert all(dock.session.frame_features(index) is None for index in range(len(result.frames)))
     assert dock.tracks_panel.table.rowCount() == 0
     assert not dock.tracks_panel.add_button.isEnabled()  # nothing of the old clip's run to correct here
+
+
+def test_export_keeps_the_corrections_and_pixel_outlines_and_ogr_never_misses_a_table(
+    dock, clip, qtbot, monkeypatch, tmp_path
+):
+    """A run, a target added on frame 5 (a correction), then Export: the exported file has the run file's
+    7 tables, its corrections (the record of the correction) and its pixel outlines with them; and QGIS's
+    log never shows "OGR: Cannot find layer corrections" (the table a run without corrections lacks)."""
+    from qgis.core import Qgis, QgsApplication, QgsVectorLayer
+    from test_gui_dock_walk import _go_to_frame
+    from test_gui_reseat import _wait_for_run
+
+    from qgis_siammask.core.output.gpkg_format import gpkg_tables
+
+    result, targets = clip
+    logged = []
+    log = QgsApplication.messageLog()
+    log.messageReceived[str, str, Qgis.MessageLevel].connect(record := lambda text, *_: logged.append(text))
+    try:
+        _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+        _draw_box(qtbot, dock.frame_view, targets[0][1])
+        _click(qtbot, dock.track_button)
+        first = _wait_for_run(qtbot, dock)
+        assert first.status == "success", first
+        _go_to_frame(qtbot, dock, 5)
+        other = {v["vehicle_id"]: v["box_xywh"] for v in result.frames[5]["vehicles"]}[targets[1][0]]
+        _draw_box(qtbot, dock.frame_view, other)
+        _click(qtbot, dock.tracks_panel.add_button)
+        added = _wait_for_run(qtbot, dock)
+        assert added.status == "success", added
+        export_path = tmp_path / "export.gpkg"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(export_path), ""))
+        _click(qtbot, dock.export_button)
+    finally:
+        log.messageReceived[str, str, Qgis.MessageLevel].disconnect(record)
+
+    assert not [text for text in logged if "Cannot find layer" in text], logged
+    run_file = added.gpkg_path
+    assert gpkg_tables(export_path) == gpkg_tables(run_file) and len(gpkg_tables(run_file)) == 7
+    for name in ("corrections", "outlines_px"):
+        exported = QgsVectorLayer(f"{export_path}|layername={name}", name, "ogr")
+        original = QgsVectorLayer(f"{run_file}|layername={name}", name, "ogr")
+        assert exported.featureCount() == original.featureCount() > 0, name
+    corrections = QgsVectorLayer(f"{export_path}|layername=corrections", "corrections", "ogr")
+    assert [(row["track_id"], row["frame"]) for row in corrections.getFeatures()] == [(2, 5)]

@@ -152,3 +152,20 @@ def is_geopackage(path: Path) -> bool:
     with open(path, "rb") as handle:
         header = handle.read(72)
     return header.startswith(b"SQLite format 3\x00") and header[68:72] == b"GPKG"
+
+
+def gpkg_tables(path: str | Path) -> set[str]:
+    """The tables of the GeoPackage at `path` (empty when it cannot be read), asked of SQLite directly
+    so that a table a run did not write (corrections, outlines_px) is never opened through OGR, which
+    logs "Cannot find layer" for it."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT table_name FROM gpkg_contents").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return set()
+    return {name for (name,) in rows}
