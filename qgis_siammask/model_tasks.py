@@ -94,8 +94,10 @@ class ModelFetchTask(_ModelTask):
             if complete:
                 self.setProgress(DOWNLOAD_SHARE)
                 return install_download(part, self.entry, self.model_dir, self.entry.url)
-        raise DownloadError(tr("cannot download {url} ({error}); try again to resume").format(
-            url=self.entry.url, error=last_error))
+        resumable = part.is_file() and part.stat().st_size > 0  # else there is nothing to resume
+        text = tr("cannot download {url} ({error}); try again to resume") if resumable else tr(
+            "cannot download {url} ({error})")
+        raise DownloadError(text.format(url=self.entry.url, error=last_error))
 
     def _request(self, url: str, part: Path) -> tuple[bool, str]:
         """One GET from the partial file's end: (whole file there, what went wrong)."""

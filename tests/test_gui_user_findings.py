@@ -84,3 +84,46 @@ def test_export_keeps_the_corrections_and_pixel_outlines_and_ogr_never_misses_a_
         assert exported.featureCount() == original.featureCount() > 0, name
     corrections = QgsVectorLayer(f"{export_path}|layername=corrections", "corrections", "ogr")
     assert [(row["track_id"], row["frame"]) for row in corrections.getFeatures()] == [(2, 5)]
+
+
+def test_offline_model_download_error_is_one_dismissable_line(dock, qtbot, tmp_path):
+    """Without internet, "Get the authors' model" turned the banner into a 5-line error that could not be
+    dismissed and shrank the video, and said "try again to resume" with nothing downloaded. Now: one
+    line (the whole message in its tooltip), the video keeps its size, ✕ hides the banner; "try again to
+    resume" only once a partial download exists."""
+    import dataclasses
+    import socket
+
+    from qgis.PyQt.QtCore import Qt
+
+    from qgis_siammask.core.models.install import partial_path
+
+    banner = dock.model_banner
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused, as offline
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/SiamMask_DAVIS.pth"
+    banner.entry = dataclasses.replace(banner.entry, url=url)
+    banner.model_dir = tmp_path / "models"
+    banner.refresh()
+    assert banner.isVisible() and not banner.close_button.isVisible()
+    qtbot.wait(50)
+    video_height, banner_height = dock.frame_view.height(), banner.height()
+
+    qtbot.mouseClick(banner.get_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: banner.task is None, timeout=60_000)
+    qtbot.wait(50)
+    assert "could not be fetched" in banner.label.toolTip() and url in banner.label.toolTip()
+    assert "try again" not in banner.label.toolTip()  # nothing was downloaded
+    assert "\n" not in banner.label.text() and not banner.label.wordWrap()
+    assert banner.height() <= banner_height and dock.frame_view.height() >= video_height
+    assert banner.close_button.isVisible()
+
+    partial_path(banner.model_dir, banner.entry).write_bytes(b"x" * 1000)  # an earlier download cut short
+    qtbot.mouseClick(banner.get_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: banner.task is None, timeout=60_000)
+    assert "try again to resume" in banner.label.toolTip()
+
+    qtbot.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
+    assert not banner.isVisible()
+    banner.refresh()  # e.g. the settings changed: dismissed stays dismissed
+    assert not banner.isVisible()

@@ -48,7 +48,8 @@ def download(url: str, part_path: Path, progress: Progress | None = None,
             raise DownloadError(f"cannot download {url}: HTTP {error.code} {error.reason}") from error
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             last_error = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
-    raise DownloadError(f"cannot download {url} ({last_error}); try again to resume", details=last_error)
+    resume = "; try again to resume" if part_path.is_file() and part_path.stat().st_size else ""
+    raise DownloadError(f"cannot download {url} ({last_error}){resume}", details=last_error)
 
 
 def _fetch_once(url: str, part_path: Path, progress: Progress | None, is_cancelled, timeout_s: float) -> bool:
