@@ -174,3 +174,22 @@ def test_batch_algorithm_in_qgis_starts_its_workers_with_qgis_python(
         assert Path(record["python"]).name.startswith("python") and record["python"] != str(shim)
         assert subprocess.run([record["python"], "-c", "import _csv, qgis.core"]).returncode == 0
     assert os.fsdecode(spawn.get_executable()) == str(shim)  # multiprocessing is left as it was for other plugins
+
+
+@pytest.mark.parametrize("algorithm_id", ["siammask:trackobjectsinvideo", "siammask:batchtrackvideos"])
+def test_the_processing_dialog_needs_no_horizontal_scroll_bar(processing_ready, qtbot, algorithm_id):  # noqa: F811
+    """The Processing dialog at its own size shows every parameter, file buttons included, without a
+    horizontal scroll bar: the walk-through found them behind one (labels up to 80 characters long)."""
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.PyQt.QtWidgets import QScrollArea
+
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
+    dialog = AlgorithmDialog(algorithm, False, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    areas = [area for area in dialog.findChildren(QScrollArea) if area.isVisible()]
+    assert areas
+    qtbot.waitUntil(lambda: not any(area.horizontalScrollBar().isVisible() for area in areas), timeout=3000)
+    assert all(area.widget().sizeHint().width() <= area.viewport().width() for area in areas)
+    assert "Precision: fp32 is exact" in algorithm.shortHelpString()  # the details moved to the help

@@ -40,6 +40,7 @@ from ..settings import default_model_path, load_settings
 from .common import (
     FmvAlgorithm,
     add_engine_parameters,
+    engine_help,
     engine_values,
     model_parameter,
 )
@@ -78,8 +79,8 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             "'x,y,w,h;x,y,w,h', labels 'a;b'). Jobs already done by an earlier run with the same "
             "parameters are skipped; a failed job does not stop the others.\n\n"
             "Workers 0: one per GPU, else one per core, on this machine. A scheduler address "
-            "(tcp://host:8786) sends the jobs to that cluster instead; its workers must see the same paths."
-        )
+            "(tcp://host:8786) sends the jobs to that cluster instead; its workers must see the same paths.\n\n"
+        ) + engine_help()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         settings = load_settings()
@@ -94,7 +95,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.WORKERS,
-                tr("Worker processes (0: one per GPU, else per core)"),
+                tr("Workers (0: automatic)"),
                 QgsProcessingParameterNumber.Type.Integer,
                 0,
                 minValue=0,
@@ -102,7 +103,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterString(
-                self.SCHEDULER, tr("Dask scheduler address (empty: a local cluster)"), optional=True
+                self.SCHEDULER, tr("Dask scheduler (empty: local)"), optional=True
             )
         )
         add_engine_parameters(self, settings)

@@ -17,6 +17,15 @@ from ..core.definitions import DEFAULT_CRS, DEVICES, PRECISIONS
 from ..settings import resource_path
 
 
+def engine_help() -> str:
+    """What the engine parameters' short names mean (the dialog's labels stay short enough to fit)."""
+    return tr(
+        "Model: a TorchScript file; empty uses the default model. Telemetry: KLV, SRT or CSV; empty finds "
+        "it automatically. Precision: fp32 is exact; bf16 is faster on CPUs with AVX512-BF16/AMX; fp16 "
+        "is for CUDA. Score threshold: a target whose score falls below it counts as lost."
+    )
+
+
 def tr(text: str) -> str:
     return QCoreApplication.translate("SiamMaskProcessing", text)
 
@@ -37,7 +46,7 @@ class FmvAlgorithm(QgsProcessingAlgorithm):
 def model_parameter(name: str, settings) -> QgsProcessingParameterFile:
     return QgsProcessingParameterFile(
         name,
-        tr("TorchScript model (empty: the default model)"),
+        tr("Model (empty: the default)"),
         optional=True,
         fileFilter="TorchScript (*.pt *.pth);;All files (*)",
         defaultValue=settings.model_path or None,
@@ -63,7 +72,7 @@ def add_engine_parameters(algorithm: QgsProcessingAlgorithm, settings) -> None:
     algorithm.addParameter(
         QgsProcessingParameterEnum(
             PRECISION,
-            tr("Precision (fp32: exact; bf16: faster on CPUs with AVX512-BF16/AMX; fp16: CUDA)"),
+            tr("Precision"),
             options=list(PRECISIONS),
             defaultValue=PRECISIONS.index(settings.precision),
         )
@@ -71,7 +80,7 @@ def add_engine_parameters(algorithm: QgsProcessingAlgorithm, settings) -> None:
     algorithm.addParameter(
         QgsProcessingParameterNumber(
             SCORE_THRESHOLD,
-            tr("Score below which a target counts as lost"),
+            tr("Score threshold (lost below)"),
             QgsProcessingParameterNumber.Type.Double,
             settings.score_threshold,
             minValue=0.0,

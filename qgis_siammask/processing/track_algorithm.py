@@ -36,6 +36,7 @@ from ..tasks import build_job, parse_boxes, parse_labels
 from .common import (
     FmvAlgorithm,
     add_engine_parameters,
+    engine_help,
     engine_values,
     model_parameter,
 )
@@ -139,8 +140,11 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
             "to a GeoPackage.\n\nBoxes are pixel boxes on the start frame, 'x,y,width,height', several "
             "separated by ';'. Labels are optional, separated by ';'. Telemetry is found automatically "
             "(embedded KLV, a same-name .srt or .csv) unless a file is given. Without a DEM the ground is "
-            "flat at the frame centre's elevation. Cancelling keeps the frames already written."
-        )
+            "flat at the frame centre's elevation. Cancelling keeps the frames already written.\n\n"
+            "Search where telemetry predicts: each target is looked for where the telemetry puts it, and a "
+            "lost one coasts on. Georeferencing: how each frame is put on the ground (ST 0601 camera model, "
+            "horizon-level gimbal or the reported corners).\n\n"
+        ) + engine_help()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         settings = load_settings()
@@ -148,7 +152,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         self.addParameter(
             QgsProcessingParameterFile(
                 self.TELEMETRY,
-                tr("Telemetry (KLV, SRT or CSV; empty: found automatically)"),
+                tr("Telemetry (empty: automatic)"),
                 optional=True,
                 fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
             )
@@ -162,14 +166,14 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.END_FRAME,
-                tr("End frame (empty: to the end)"),
+                tr("End frame (empty: the last)"),
                 QgsProcessingParameterNumber.Type.Integer,
                 optional=True,
                 minValue=0,
             )
         )
         self.addParameter(
-            QgsProcessingParameterString(self.BOXES, tr("Boxes on the start frame (x,y,width,height;...)"))
+            QgsProcessingParameterString(self.BOXES, tr("Boxes (x,y,w,h;x,y,w,h…)"))
         )
         self.addParameter(
             QgsProcessingParameterString(self.LABELS, tr("Labels (;-separated)"), optional=True)
@@ -180,13 +184,13 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
         add_engine_parameters(self, settings)
         self.addParameter(
             QgsProcessingParameterBoolean(
-                self.GEO_GUIDANCE, tr("Search where the telemetry predicts each target (coast lost ones)"), True
+                self.GEO_GUIDANCE, tr("Search where telemetry predicts"), True
             )
         )
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.GEOREF,
-                tr("Georeferencing (how each frame is put on the ground)"),
+                tr("Georeferencing"),
                 options=[tr(GEOREF_LABELS[mode]) for mode in GEOREF_MODES],
                 defaultValue=GEOREF_MODES.index(settings.georef),
             )
