@@ -127,3 +127,30 @@ def test_offline_model_download_error_is_one_dismissable_line(dock, qtbot, tmp_p
     assert not banner.isVisible()
     banner.refresh()  # e.g. the settings changed: dismissed stays dismissed
     assert not banner.isVisible()
+
+
+def test_map_time_follows_the_open_clip_again_after_file_new_project(dock, clip, qtbot, monkeypatch):
+    """File > New Project with a clip open: QGIS's temporal controller panel turns map time off, and the
+    map no longer followed the video until the clip was reopened. Now it follows again at once, with the
+    clip's footprint back on the map."""
+    from qgis.core import QgsProject, QgsTemporalNavigationObject
+    from test_gui_dock_walk import _go_to_frame
+
+    animated = QgsTemporalNavigationObject.NavigationMode.Animated
+    controller = QgsTemporalNavigationObject(dock.iface.canvas)
+    dock.iface.canvas.setTemporalController(controller)
+    result, _ = clip
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    assert controller.navigationMode() == animated
+    off = QgsTemporalNavigationObject.NavigationMode.NavigationOff
+    project = QgsProject.instance()
+    project.cleared.connect(reset := lambda: controller.setNavigationMode(off))  # what QGIS's panel does
+    try:
+        project.clear()  # File > New Project
+        qtbot.waitUntil(lambda: controller.navigationMode() == animated, timeout=3000)
+    finally:
+        project.cleared.disconnect(reset)
+    _go_to_frame(qtbot, dock, 6)
+    assert controller.currentFrameNumber() == 6
+    footprint = dock.playback_layers.footprint
+    assert footprint is not None and project.mapLayer(footprint.id()) is not None

@@ -378,11 +378,18 @@ class VideoDock(QDockWidget, MapSide, RunSide):
     def _project_cleared(self) -> None:
         """File > New Project or another project opened: the latest run is not in it any more."""
         self._end_marks()  # the cross is the canvas's own item: it would outlive the project
+        if self.session is not None:  # the clip stays open: once QGIS has reset its temporal controller
+            QTimer.singleShot(0, self._follow_clip_again)  # (its panel hears `cleared` too), map time follows
         if self.task is not None:  # a run in progress carries on (its group is added again)
             return
         self.runs.forget()
         self.run_rows.show_status("")
         self._update_controls()
+
+    def _follow_clip_again(self) -> None:
+        """Map time follows the open clip in the new project, its playback layers back on the map."""
+        if self.session is not None and self.map_time.follow_clip():
+            self.show_frame(self.frame_index, update_map=True)
 
     # --- teardown --------------------------------------------------------------------------------
     def _disconnect_from_qgis(self) -> None:
