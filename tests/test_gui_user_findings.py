@@ -154,3 +154,43 @@ def test_map_time_follows_the_open_clip_again_after_file_new_project(dock, clip,
     assert controller.currentFrameNumber() == 6
     footprint = dock.playback_layers.footprint
     assert footprint is not None and project.mapLayer(footprint.id()) is not None
+
+
+def test_delete_track_updates_the_status_and_the_output_field_follows_save_as(
+    dock, clip, qtbot, monkeypatch, tmp_path
+):
+    """After Delete track the status line kept the run's old counts; Delete track was enabled with nothing
+    to delete; the Output field kept the old folder after Save As. Now: Delete is enabled only with a
+    track selected, the status gives the counts left, and Save As moves the Output field at once."""
+    import dataclasses
+
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtWidgets import QMessageBox
+    from test_gui_dock import _answer_next_question
+    from test_gui_reseat import _click_row, _wait_for_run
+
+    from qgis_siammask.settings import load_settings, save_settings
+
+    result, targets = clip
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    _draw_box(qtbot, dock.frame_view, targets[0][1])
+    _click(qtbot, dock.track_button)
+    outcome = _wait_for_run(qtbot, dock)
+    assert outcome.status == "success" and "points 10" in dock.status_label.text()
+    panel = dock.tracks_panel
+    assert panel.table.rowCount() == 1 and not panel.delete_button.isEnabled()  # no row selected
+    _click_row(qtbot, panel.table, 0)
+    assert panel.delete_button.isEnabled()
+    _answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
+    _click(qtbot, panel.delete_button)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 0)
+    status = dock.status_label.text()
+    assert "Track 1 deleted" in status and "points 0" in status and "points 10" not in status, status
+    assert not panel.delete_button.isEnabled()  # an empty table
+
+    save_settings(dataclasses.replace(load_settings(), output_folder=""))  # the project's default folder
+    project_file = tmp_path / "saved" / "analysis.qgz"
+    project_file.parent.mkdir()
+    QgsProject.instance().setFileName(str(project_file))  # Project > Save As…, as QGIS does it
+    assert QgsProject.instance().write()
+    assert dock.output_edit.text() == str(project_file.parent / "siammask_tracks")

@@ -138,6 +138,8 @@ def test_qgis_quitting_leaves_the_project_alone_and_unload_disconnects_everythin
     signals = (
         (app, app.aboutToQuit),
         (project, project.cleared),
+        (project, project.homePathChanged),
+        (project, project.readProject),
         (controller, controller.updateTemporalRange),
     )
     receivers_before = [owner.receivers(signal) for owner, signal in signals]

@@ -348,6 +348,13 @@ class RunController(QObject, RunExport):
     def delete_track(self, track_id: int) -> None:
         self.pixel_deleted_ids.add(track_id)
         track_edits.delete_track(self.run_layers(), track_id)
+        counts = self.track_layers.feature_counts() if self.track_layers is not None else {}
+        text = tr("Track {} deleted").format(track_id)
+        if counts:  # the run's counts as they are now, not as the run ended
+            text += "; " + ", ".join(f"{name} {count}" for name, count in counts.items())
+        if self.result_gpkg is not None:
+            text += "\n" + tr("Saved in {}").format(self.result_gpkg)
+        self._status(text)
 
     def apply_track_styles(self, styles: dict) -> None:
         """The file's layers get what the analyst chose on the live ones (tracks panel TrackStyles)."""

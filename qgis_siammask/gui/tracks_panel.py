@@ -90,6 +90,7 @@ class TracksPanel(QWidget):
         self._can_correct = can_correct
         self.reseat_button.setEnabled(can_correct and self.selected_track() is not None)
         self.add_button.setEnabled(can_correct)
+        self.delete_button.setEnabled(bool(self.styles) and bool(self.table.selectedIndexes()))
 
     def clear(self) -> None:
         self.styles = {}
@@ -136,6 +137,7 @@ class TracksPanel(QWidget):
             for column, item in enumerate(items):
                 self.table.setItem(row, column, item)
         self.table.blockSignals(False)
+        self.set_can_correct(self._can_correct)  # Delete needs a row selected, and rows changed
 
     def _row_track(self, row: int) -> int:
         return self.track_ids()[row]

@@ -75,6 +75,9 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
         QgsApplication.instance().aboutToQuit.connect(self._qgis_quitting)
         QgsProject.instance().cleared.connect(self._project_cleared)
+        # Save As or another project opened: the output folder shown follows (it may be the project's)
+        QgsProject.instance().homePathChanged.connect(self._update_controls)
+        QgsProject.instance().readProject.connect(self._project_read)
         self._build_ui(tracking_disabled_reason)
         self._update_controls()
 
@@ -386,6 +389,9 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.run_rows.show_status("")
         self._update_controls()
 
+    def _project_read(self, _document) -> None:
+        self._update_controls()
+
     def _follow_clip_again(self) -> None:
         """Map time follows the open clip in the new project, its playback layers back on the map."""
         if self.session is not None and self.map_time.follow_clip():
@@ -398,6 +404,8 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         for signal, slot in (
             (QgsApplication.instance().aboutToQuit, self._qgis_quitting),
             (QgsProject.instance().cleared, self._project_cleared),
+            (QgsProject.instance().homePathChanged, self._update_controls),
+            (QgsProject.instance().readProject, self._project_read),
         ):
             try:
                 signal.disconnect(slot)
