@@ -194,3 +194,38 @@ def test_delete_track_updates_the_status_and_the_output_field_follows_save_as(
     QgsProject.instance().setFileName(str(project_file))  # Project > Save As…, as QGIS does it
     assert QgsProject.instance().write()
     assert dock.output_edit.text() == str(project_file.parent / "siammask_tracks")
+
+
+def test_a_correction_before_a_later_one_asks_first(dock, clip, qtbot, monkeypatch):
+    """Add target on an earlier frame silently re-tracked track 1 over its later Re-seat. Now the dock
+    asks first, naming the later correction; No leaves the run's file as it was."""
+    from qgis.PyQt.QtWidgets import QMessageBox
+    from test_gui_dock import _answer_next_question
+    from test_gui_dock_walk import _go_to_frame
+    from test_gui_reseat import _click_row, _corrections, _points, _wait_for_run
+
+    result, targets = clip
+    boxes = [{v["vehicle_id"]: v["box_xywh"] for v in f["vehicles"] if v["box_xywh"]} for f in result.frames]
+    (car, car_box), (van, _) = targets[:2]
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    _draw_box(qtbot, dock.frame_view, car_box)
+    _click(qtbot, dock.track_button)
+    run = _wait_for_run(qtbot, dock)
+    _go_to_frame(qtbot, dock, 7)
+    _click_row(qtbot, dock.tracks_panel.table, 0)
+    _draw_box(qtbot, dock.frame_view, boxes[7][car])
+    _click(qtbot, dock.tracks_panel.reseat_button)
+    assert _wait_for_run(qtbot, dock).status == "success"
+    before = (_points(run.gpkg_path), _corrections(run.gpkg_path))
+
+    _go_to_frame(qtbot, dock, 3)
+    _draw_box(qtbot, dock.frame_view, boxes[3][van])
+    asked = _answer_next_question(qtbot, QMessageBox.StandardButton.No)
+    _click(qtbot, dock.tracks_panel.add_button)
+    assert asked and "track 1 re-seated on frame 7" in asked[0], asked
+    assert dock.task is None and (_points(run.gpkg_path), _corrections(run.gpkg_path)) == before
+
+    asked = _answer_next_question(qtbot, QMessageBox.StandardButton.Yes)
+    _click(qtbot, dock.tracks_panel.add_button)
+    assert asked and _wait_for_run(qtbot, dock).status == "success"
+    assert [(row["track_id"], row["frame"]) for row in _corrections(run.gpkg_path)] == [(1, 7), (2, 3)]

@@ -142,6 +142,9 @@ def test_qgis_quitting_leaves_the_project_alone_and_unload_disconnects_everythin
         (project, project.readProject),
         (controller, controller.updateTemporalRange),
     )
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # earlier tests' widgets go now
     receivers_before = [owner.receivers(signal) for owner, signal in signals]
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
     plugin = qgis_siammask.classFactory(iface)

@@ -30,7 +30,11 @@ class RunSide:
         self.runs.stop()
 
     def _correct_run(self, track_id: int | None) -> None:
-        """Re-seat track `track_id` (None: add a target) on the last box drawn, on the frame shown."""
+        """Re-seat track `track_id` (None: add a target) on the last box drawn, on the frame shown; when
+        the run was corrected on a later frame, only once the analyst agrees to track over it."""
+        later = self.runs.corrections_after(self.frame_index) if self.runs.task is None else []
+        if later and not self._confirm_tracking_over(later):
+            return
         styles, end_frame = self.tracks_panel.styles, self.targets.end_frame
         task = self.runs.continue_run(self.session, self.boxes, self.frame_index, track_id, styles, end_frame)
         if task is not None:
@@ -43,6 +47,28 @@ class RunSide:
         """Whether the run (running or just finished) tracks the clip open now: the analyst may open
         another one while it runs, and the run goes on into its own file and layers."""
         return self.session is not None and self.runs.run_session is self.session
+
+    def _confirm_tracking_over(self, later: list) -> bool:
+        """Ask before a correction re-tracks the run's tracks over later corrections (frame, track, kind)."""
+        from qgis.PyQt.QtWidgets import QMessageBox
+
+        from ..core.definitions import CORRECTION_RESEAT
+        from .dock_parts import tr
+
+        reseated, added = tr("track {} re-seated on frame {}"), tr("track {} added on frame {}")
+        done = "; ".join(
+            (reseated if kind == CORRECTION_RESEAT else added).format(track_id, frame)
+            for frame, track_id, kind in later
+        )
+        text = tr(
+            "Tracking from frame {} tracks the run's tracks again from there, over the later correction(s): "
+            "{}. Those corrections' boxes are replaced. Go on?"
+        ).format(self.frame_index, done)
+        title = tr("Track over later corrections?")
+        question = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
+        question.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        question.setDefaultButton(QMessageBox.StandardButton.No)
+        return question.exec() == QMessageBox.StandardButton.Yes
 
     def _frames_tracked(self, frames: list) -> None:
         """Frames the run tracked (already in its live layers): on the video and in the tracks panel."""

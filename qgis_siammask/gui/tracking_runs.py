@@ -229,6 +229,20 @@ class RunController(QObject, RunExport):
                     counts[feature[FIELD_TRACK_ID]] += 1
         return counts
 
+    def corrections_after(self, frame: int) -> list[tuple[int, int, str]]:
+        """(frame, track id, kind) of the run's corrections after `frame`, from its file: a correction from
+        `frame` tracks the run's tracks again over them."""
+        from qgis.core import QgsVectorLayer
+
+        from ..core.definitions import FIELD_CORRECTION_KIND, LAYER_CORRECTIONS
+        from ..core.output.gpkg_format import gpkg_tables
+
+        if self.result_gpkg is None or LAYER_CORRECTIONS not in gpkg_tables(self.result_gpkg):
+            return []
+        table = QgsVectorLayer(f"{self.result_gpkg}|layername={LAYER_CORRECTIONS}", LAYER_CORRECTIONS, "ogr")
+        rows = [(f[FIELD_FRAME], f[FIELD_TRACK_ID], f[FIELD_CORRECTION_KIND]) for f in table.getFeatures()]
+        return sorted(row for row in rows if row[0] > frame)
+
     def _run_track_ids(self) -> list[int]:
         """The track ids in the run's file (its points layer), deleted tracks gone."""
         points = self.run_layers().get(LAYER_POINTS)
