@@ -127,7 +127,9 @@ def test_qgis_quitting_leaves_the_project_alone_and_unload_disconnects_everythin
 
     save_settings(
         PluginSettings(
-            model_path=tracking_model(request), device="cpu", output_folder=str(tmp_path_factory.mktemp("quit"))
+            model_path=tracking_model(request),
+            device="cpu",
+            output_folder=str(tmp_path_factory.mktemp("quit")),
         )
     )
     from qgis.core import QgsTemporalNavigationObject

@@ -173,7 +173,7 @@ def test_batch_algorithm_in_qgis_starts_its_workers_with_qgis_python(
         record = json.loads((out / f"{name}.job.json").read_text())
         assert Path(record["python"]).name.startswith("python") and record["python"] != str(shim)
         assert subprocess.run([record["python"], "-c", "import _csv, qgis.core"]).returncode == 0
-    assert os.fsdecode(spawn.get_executable()) == str(shim)  # multiprocessing is left as it was for other plugins
+    assert os.fsdecode(spawn.get_executable()) == str(shim)  # left as it was for other plugins
 
 
 @pytest.mark.parametrize("algorithm_id", ["siammask:trackobjectsinvideo", "siammask:batchtrackvideos"])

@@ -79,7 +79,8 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             "'x,y,w,h;x,y,w,h', labels 'a;b'). Jobs already done by an earlier run with the same "
             "parameters are skipped; a failed job does not stop the others.\n\n"
             "Workers 0: one per GPU, else one per core, on this machine. A scheduler address "
-            "(tcp://host:8786) sends the jobs to that cluster instead; its workers must see the same paths.\n\n"
+            "(tcp://host:8786) sends the jobs to that cluster instead; its workers must see the same "
+            "paths.\n\n"
         ) + engine_help()
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
