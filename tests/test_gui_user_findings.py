@@ -229,3 +229,36 @@ def test_a_correction_before_a_later_one_asks_first(dock, clip, qtbot, monkeypat
     _click(qtbot, dock.tracks_panel.add_button)
     assert asked and _wait_for_run(qtbot, dock).status == "success"
     assert [(row["track_id"], row["frame"]) for row in _corrections(run.gpkg_path)] == [(1, 7), (2, 3)]
+
+
+def test_a_re_seat_and_an_added_target_show_live_on_the_map(dock, clip, qtbot, monkeypatch):
+    """Nothing of a Re-seat or an added target showed on the map until the correction ended (it writes a
+    copy of the run's file). Now its frames grow live in a `correction (live)` sub-group, the added
+    target with its legend entry, and the sub-group goes when the corrected file's layers are read."""
+    from qgis.core import QgsProject
+    from test_gui_dock_walk import _go_to_frame
+    from test_gui_reseat import _wait_for_run
+
+    result, targets = clip
+    boxes = [{v["vehicle_id"]: v["box_xywh"] for v in f["vehicles"] if v["box_xywh"]} for f in result.frames]
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    _draw_box(qtbot, dock.frame_view, targets[0][1])
+    _click(qtbot, dock.track_button)
+    _wait_for_run(qtbot, dock)
+    _go_to_frame(qtbot, dock, 4)
+    _draw_box(qtbot, dock.frame_view, boxes[4][targets[1][0]])
+    seen = []
+
+    def look(_frames):
+        live = dock.runs.correction_layers
+        points = live.layers["points"] if live is not None else None
+        legend = [c.value() for c in points.renderer().categories()] if points is not None else []
+        seen.append((points.featureCount() if points is not None else 0, legend))
+
+    dock.runs.framesTracked.connect(look)
+    _click(qtbot, dock.tracks_panel.add_button)
+    assert _wait_for_run(qtbot, dock).status == "success"
+    dock.runs.framesTracked.disconnect(look)
+    assert seen and seen[-1][0] > 0 and 2 in seen[-1][1], seen  # the added target, live, in the legend
+    assert dock.runs.correction_layers is None
+    assert QgsProject.instance().layerTreeRoot().findGroup("correction (live)") is None

@@ -66,6 +66,7 @@ class RunController(QObject, RunExport):
         self.run_session = None  # the gui VideoSession the latest run tracked
         self._frames_to_track = 1  # frames from the run's start frame to its end frame
         self.continuing = False  # the latest run corrects the one before in its file
+        self.correction_layers: TrackLayers | None = None  # a correction's frames, live, until it ends
         # the highest track id the latest run's file ever held (deleted tracks too): an added target's id
         # is above it, so no id is used twice in one file
         self.highest_track_id = 0
@@ -197,6 +198,9 @@ class RunController(QObject, RunExport):
         )
         self.continuing = True  # the map keeps the run's file (no live layers) until the corrected one
         self._status(plan.text + " " + tr("(output {})").format(job.output_gpkg))
+        if self.track_layers is not None:  # the file is read again when it ends: live in a sub-group till then
+            live = VideoLayerGroup(tr("correction (live)"), parent=self.track_layers.group)
+            self.correction_layers = TrackLayers(live, job.crs, self.track_layers.frame_duration_s)
         return self._launch(job, session, plan.text)
 
     def _launch(self, job, session, description: str, pixels_only: bool = False) -> TrackingTask:
@@ -268,11 +272,19 @@ class RunController(QObject, RunExport):
         self.highest_track_id = max([self.highest_track_id, *tracked_ids])
         if self.track_layers is not None and not self.continuing:
             self.track_layers.add_frames(frames)
+        elif self.correction_layers is not None:
+            self.correction_layers.add_frames(frames)
         self.framesTracked.emit(frames)
+
+    def _drop_correction_layers(self) -> None:
+        if self.correction_layers is not None:
+            self.correction_layers.group.remove()
+            self.correction_layers = None
 
     def _tracking_finished(self, outcome) -> None:
         self.last_outcome = outcome
         self.task = None
+        self._drop_correction_layers()  # the corrected file's layers show its frames now
         self.progressChanged.emit(int(round(100.0 * outcome.frames_tracked / self._frames_to_track)))
         text = self.keep_results(outcome)
         failed = outcome.status == JOB_FAILED
@@ -328,6 +340,8 @@ class RunController(QObject, RunExport):
         task.outcomeReady.disconnect()
         task.cancel()
         task.waitForFinished(10000)
+        if not quitting:
+            self._drop_correction_layers()
         kept = tr("the frames committed so far go to {}").format(task.job.output_gpkg)
         if task.outcome is not None and not quitting:  # finished() never runs for a task nobody hears
             kept = self.keep_results(task.outcome)
