@@ -198,7 +198,7 @@ class RunController(QObject, RunExport):
         )
         self.continuing = True  # the map keeps the run's file (no live layers) until the corrected one
         self._status(plan.text + " " + tr("(output {})").format(job.output_gpkg))
-        if self.track_layers is not None:  # the file is read again when it ends: live in a sub-group till then
+        if self.track_layers is not None:  # the file is read again at the end: live in a sub-group till then
             live = VideoLayerGroup(tr("correction (live)"), parent=self.track_layers.group)
             self.correction_layers = TrackLayers(live, job.crs, self.track_layers.frame_duration_s)
         return self._launch(job, session, plan.text)
