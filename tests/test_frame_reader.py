@@ -121,8 +121,8 @@ def test_a_pixel_run_is_read_back_from_its_json_lines_while_written(tmp_path):
     """Records as the pixel job writes them (the track command's JSON lines), the newest line half written."""
     import json
 
-    from qgis_siammask.core.commands.track import track_record
     from qgis_siammask.core.output.geometry import frame_features
+    from qgis_siammask.core.output.jsonl_format import track_record
 
     partial, final = tmp_path / "run.partial.jsonl", tmp_path / "run.jsonl"
     frames = RunFrames(capacity_frames=5, chunk_frames=10)

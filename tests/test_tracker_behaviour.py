@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from qgis_siammask.core.commands.track import mask_to_rle, rle_to_mask
 from qgis_siammask.core.definitions import STATUS_LOST, STATUS_TRACKING
 from qgis_siammask.core.errors import ModelError, TrackerError
+from qgis_siammask.core.output.jsonl_format import mask_to_rle, rle_to_mask
 from qgis_siammask.core.tracking.tracker import SiamMaskTracker
 
 TENNIS = "data/tracking/tennis/JPEGImages"

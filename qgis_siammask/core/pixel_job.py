@@ -1,9 +1,9 @@
 """Tracking a video without telemetry: pixels only.
 
 The same TrackingJob as a ground run, but nothing is projected: the records are the `track` command's
-JSON lines (frame, track id, label, box, rotated box, score, status, mask RLE), written beside where the
-GeoPackage would go (`NAME.jsonl`) through a partial file, and each frame's pixel outlines go to
-`on_frame` so the video can draw them. `jsonl_to_csv` turns the records into a table.
+JSON lines (`output.jsonl_format`: frame, track id, label, box, rotated box, score, status, mask RLE),
+written beside where the GeoPackage would go (`NAME.jsonl`) through a partial file, and each frame's
+pixel outlines go to `on_frame` so the video can draw them. `jsonl_to_csv` turns the records into a table.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .definitions import (
 from .errors import OutputError, SiamMaskError
 from .output.atomic import atomic_output, partial_path
 from .output.geometry import frame_features
+from .output.jsonl_format import track_record
 from .pipeline import JobResult, TrackingJob, frames_from, job_labels, new_tracker
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,6 @@ def run_pixel_job(job: TrackingJob, on_frame=None, progress=None, is_cancelled=N
     try:
         if not job.boxes_xywh:
             raise SiamMaskError("draw at least one box around a target to track")
-        from .commands.track import track_record
         from .ingest.video import VideoReader
 
         tracker = new_tracker(job)

@@ -14,21 +14,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from ..definitions import (
-    DEFAULT_SCORE_THRESHOLD,
-    DEVICES,
-    FIELD_FRAME,
-    FIELD_LABEL,
-    FIELD_SCORE,
-    FIELD_STATUS,
-    FIELD_TRACK_ID,
-    PRECISION_FP32,
-    PRECISIONS,
-)
+from ..definitions import DEFAULT_SCORE_THRESHOLD, DEVICES, PRECISION_FP32, PRECISIONS
 from ..errors import OutputError, SiamMaskError, TrackerError
 from ..output.atomic import atomic_output, partial_path
+from ..output.jsonl_format import track_record
 
 
 def parse_box(text: str) -> tuple[float, float, float, float]:
@@ -60,33 +49,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="network arithmetic: fp32 (default, matches the original code; TF32 off on CUDA), "
                              "bf16 (CPUs with AVX512-BF16/AMX, or CUDA; faster, slightly different scores), "
                              "fp16 (CUDA), tf32 (CUDA, Ampere or newer: fp32 with TF32 convolutions)")
-
-
-def mask_to_rle(mask: np.ndarray) -> dict:
-    """(H, W) bool -> {"size": [H, W], "counts": run lengths, row-major, first run of zeros}."""
-    flat = mask.ravel().astype(np.int8)
-    changes = np.flatnonzero(np.diff(flat)) + 1
-    bounds = np.concatenate(([0], changes, [flat.size]))
-    counts = np.diff(bounds).tolist()
-    if flat.size and flat[0]:
-        counts.insert(0, 0)
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
-
-
-def rle_to_mask(rle: dict) -> np.ndarray:
-    height, width = rle["size"]
-    values = np.arange(len(rle["counts"])) % 2
-    return np.repeat(values, rle["counts"]).astype(bool).reshape(height, width)
-
-
-def track_record(frame_index: int, track) -> dict:
-    return {
-        FIELD_FRAME: frame_index, FIELD_TRACK_ID: track.track_id, FIELD_LABEL: track.label,
-        "bbox": [round(v, 3) for v in track.bbox_xywh],
-        "rotated_box": np.round(track.rotated_box, 3).tolist(),
-        FIELD_SCORE: round(track.score, 6), FIELD_STATUS: track.status,
-        "mask": mask_to_rle(track.mask) if track.mask is not None else None,
-    }
 
 
 def run(args: argparse.Namespace) -> int:

@@ -94,9 +94,9 @@ class PixelRecords:
 
     def read(self, path: str | Path, first_frame: int, last_frame: int) -> dict[int, FrameFeatures]:
         """As `read_outlines`, from the records of frames [first_frame, last_frame]."""
-        from ..commands.track import rle_to_mask
         from ..records import Track
         from .geometry import frame_features
+        from .jsonl_format import rle_to_mask
 
         path = Path(path)
         try:
