@@ -47,7 +47,7 @@ STREAM_PACKETS = (8192, 16384, 32768)
 def stream_with_corrupt_length(packet: bytes) -> None:
     """Seconds to split a KLV stream fed in PES payloads whose 4th packet claims a 4 GB length: linear in
     the stream's length (twice the packets, twice the time), every other packet kept."""
-    from qgis_siammask.core.ingest.telemetry import _StreamKlv
+    from qgis_siammask.core.ingest.klv_telemetry import _StreamKlv
 
     for count in STREAM_PACKETS:
         stream = bytearray(packet * count)

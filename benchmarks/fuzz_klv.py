@@ -40,6 +40,7 @@ from qgis_siammask.core import definitions as d
 from qgis_siammask.core.commands.probe import describe_telemetry
 from qgis_siammask.core.errors import TelemetryError
 from qgis_siammask.core.ingest.klv import KlvStats, cut_key_of, read_ber_length, split_st0601
+from qgis_siammask.core.ingest.klv_telemetry import _StreamKlv, demux_klv
 from qgis_siammask.core.ingest.misb0601 import (
     TAG_SPECS,
     TEXT,
@@ -49,7 +50,7 @@ from qgis_siammask.core.ingest.misb0601 import (
     local_set_packet,
     record_from_values,
 )
-from qgis_siammask.core.ingest.telemetry import TelemetrySeries, _StreamKlv, demux_klv
+from qgis_siammask.core.ingest.series import TelemetrySeries
 from qgis_siammask.core.records import TelemetryRecord
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -43,7 +43,7 @@ def footprint_errors(klv_path: str | Path, width_px: int = 1280, height_px: int 
 
     from qgis_siammask.core.errors import ProjectionError
     from qgis_siammask.core.geo.camera import frame_geometry
-    from qgis_siammask.core.ingest.telemetry import klv_series_from_file
+    from qgis_siammask.core.ingest.klv_telemetry import klv_series_from_file
 
     geod = Geod(ellps="WGS84")
     records = klv_series_from_file(klv_path).records

@@ -8,8 +8,9 @@ import pytest
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError, TelemetryError
 from qgis_siammask.core.ingest.klv import KlvStats, read_klv_file, split_st0601
+from qgis_siammask.core.ingest.klv_telemetry import demux_klv
 from qgis_siammask.core.ingest.misb0601 import decode_local_set, record_from_values
-from qgis_siammask.core.ingest.telemetry import demux_klv, open_telemetry
+from qgis_siammask.core.ingest.telemetry import open_telemetry
 
 KLV = "data/fmv/klv"
 TS = "data/fmv/ts/cheyenne_klv_synthetic_video.ts"

@@ -8,8 +8,9 @@ import pytest
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.cli import main
 from qgis_siammask.core.ingest.klv import KlvStats, split_st0601
+from qgis_siammask.core.ingest.klv_telemetry import demux_klv
 from qgis_siammask.core.ingest.misb0601 import ber_length, local_set_packet, record_from_values
-from qgis_siammask.core.ingest.telemetry import demux_klv, open_telemetry
+from qgis_siammask.core.ingest.telemetry import open_telemetry
 
 TS = "data/fmv/ts/cheyenne_klv_synthetic_video.ts"
 CHEYENNE = "data/fmv/klv/klvdata_Cheyenne.bin"

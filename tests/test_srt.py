@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.ingest.srt import _rotation, read_srt, relative_sensor_angles
+from qgis_siammask.core.geo.gimbal import _rotation, relative_sensor_angles
+from qgis_siammask.core.ingest.srt import read_srt
 from qgis_siammask.core.ingest.telemetry import open_telemetry
 
 SRT = "data/fmv/srt"
@@ -100,7 +101,7 @@ def test_interpolated_to_frame_times(shared_dir):
 
 def test_heading_interpolates_the_short_way_round():
     from qgis_siammask.core.ingest.klv import KlvStats
-    from qgis_siammask.core.ingest.telemetry import TelemetrySeries
+    from qgis_siammask.core.ingest.series import TelemetrySeries
     from qgis_siammask.core.records import TelemetryRecord
 
     records = [TelemetryRecord(platform_heading_deg=350.0), TelemetryRecord(platform_heading_deg=10.0)]

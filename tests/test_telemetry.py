@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from qgis_siammask.core import definitions as d
 from qgis_siammask.core.errors import SiamMaskError, TelemetryError
 from qgis_siammask.core.ingest.klv import read_klv_file
+from qgis_siammask.core.ingest.klv_telemetry import _StreamKlv
 from qgis_siammask.core.ingest.misb0601 import encode_st0601
-from qgis_siammask.core.ingest.telemetry import _StreamKlv, open_telemetry
+from qgis_siammask.core.ingest.telemetry import open_telemetry
 from qgis_siammask.core.ingest.video import VideoReader
 from qgis_siammask.core.records import TelemetryRecord
 

@@ -17,16 +17,13 @@ import csv
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
+from ..geo.gimbal import relative_sensor_angles
 from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
-from .srt import relative_sensor_angles
-
-if TYPE_CHECKING:  # for annotations only: read_* import it when called (telemetry.py imports this module)
-    from .telemetry import TelemetrySeries
+from .series import TelemetrySeries
 
 FEET_TO_M = 0.3048
 # field -> known column names, normalised (see `normalise_column`), most specific first
@@ -124,9 +121,7 @@ def _timestamp_us(text: str) -> int | None:
     return round(moment.timestamp() * 1e6)
 
 
-def read_csv_telemetry(path: str | Path, mapping: dict | None = None) -> "TelemetrySeries":
-    from .telemetry import TelemetrySeries
-
+def read_csv_telemetry(path: str | Path, mapping: dict | None = None) -> TelemetrySeries:
     path = Path(path)
     try:
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:

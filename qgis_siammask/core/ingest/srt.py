@@ -19,8 +19,9 @@ take-off point's elevation (absolute - relative) becomes the frame-centre elevat
 ground is taken as flat at take-off level rather than at 0 m, which would put it hundreds of metres off
 for a drone flown over high ground.
 Attitude: F.PRY gives platform pitch/roll/heading; G.PRY (absolute gimbal angles) is turned into
-sensor angles relative to the platform by composing rotations, so platform + relative reproduce the
-gimbal's pointing exactly. Horizontal FOV from the focal length, read as 35 mm-equivalent (36 mm wide).
+sensor angles relative to the platform by composing rotations (`geo.gimbal`), so platform + relative
+reproduce the gimbal's pointing exactly. Horizontal FOV from the focal length, read as 35 mm-equivalent
+(36 mm wide).
 Times: the cue start on the video timeline; cues without one are placed by their date, else 1 s apart.
 DJI writes local time without a zone: `timestamp_us` treats it as UTC and `extra` says so.
 """
@@ -30,17 +31,13 @@ import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import numpy as np
 
 from .. import definitions as d
 from ..errors import InputFileError, TelemetryError
+from ..geo.gimbal import relative_sensor_angles
 from ..records import TelemetryRecord, plausible_timestamp_us
 from .klv import KlvStats
-
-if TYPE_CHECKING:  # for annotations only: read_* import it when called (telemetry.py imports this module)
-    from .telemetry import TelemetrySeries
+from .series import TelemetrySeries
 
 _CUE_SPLIT = re.compile(r"\n\s*\n")
 _TIMECODE = re.compile(r"(\d+):(\d{2}):(\d{2})[,.](\d{1,3})\s*-->")
@@ -52,9 +49,7 @@ _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
 FULL_FRAME_WIDTH_MM = 36.0
 
 
-def read_srt(path: str | Path) -> "TelemetrySeries":
-    from .telemetry import TelemetrySeries
-
+def read_srt(path: str | Path) -> TelemetrySeries:
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig", errors="replace")
@@ -211,34 +206,3 @@ def _timestamp_us(match: re.Match) -> int | None:
         return None
     fraction_us = int((millis or "0").ljust(3, "0")) * 1000 + int(micros or 0)
     return plausible_timestamp_us(int(moment.timestamp()) * 1_000_000 + fraction_us)
-
-
-def _rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    """(3, 3) body-to-NED rotation, aerospace yaw-pitch-roll (Z-Y-X) order."""
-    y, p, r = np.radians([yaw_deg, pitch_deg, roll_deg])
-    cy, sy, cp, sp, cr, sr = np.cos(y), np.sin(y), np.cos(p), np.sin(p), np.cos(r), np.sin(r)
-    return np.array([
-        [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-        [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-        [-sp, cp * sr, cp * cr],
-    ])
-
-
-def relative_sensor_angles(platform_hpr_deg, gimbal_ypr_deg) -> tuple[float, float, float]:
-    """Sensor (azimuth, elevation, roll) relative to the platform for an absolute gimbal attitude.
-
-    platform_hpr_deg: (heading, pitch, roll); gimbal_ypr_deg: (yaw, pitch, roll), both Z-Y-X.
-    Solves R_platform @ R_relative = R_gimbal; azimuth and roll in [0, 360) as MISB writes them.
-    """
-    heading, pitch, roll = platform_hpr_deg
-    relative = _rotation(heading, pitch, roll).T @ _rotation(*gimbal_ypr_deg)
-    azimuth = _wrap_360(math.degrees(math.atan2(relative[1, 0], relative[0, 0])))
-    elevation = math.degrees(math.asin(max(-1.0, min(1.0, -relative[2, 0]))))
-    sensor_roll = _wrap_360(math.degrees(math.atan2(relative[2, 1], relative[2, 2])))
-    return azimuth, elevation, sensor_roll
-
-
-def _wrap_360(angle_deg: float) -> float:
-    """Angle in [0, 360): a tiny negative rounding error must give 0, not 360."""
-    wrapped = angle_deg % 360.0
-    return 0.0 if wrapped >= 360.0 else wrapped
