@@ -117,6 +117,22 @@ def test_video_without_klv_and_without_sidecar(tmp_path):
 
 
 
+def test_one_reader_table_picks_the_reader_by_suffix(tmp_path, monkeypatch, shared_dir):
+    """READERS is the only place a suffix is tied to a reader: the explicit file and a video path that is
+    itself a telemetry file both follow a row added to it."""
+    from qgis_siammask.core.ingest import telemetry
+    from qgis_siammask.core.ingest.klv_telemetry import klv_series_from_file
+
+    assert telemetry.TELEMETRY_SUFFIXES == (".srt", ".csv", ".klv", ".bin")
+    raw = shared_dir / "data/fmv/klv/klvdata_Cheyenne.bin"
+    copy = tmp_path / "flight.klv2"
+    copy.write_bytes(raw.read_bytes())
+    monkeypatch.setitem(telemetry.READERS, ".klv2", lambda path, _csv_mapping: klv_series_from_file(path))
+    for series in (telemetry.open_telemetry_file(copy), telemetry.open_telemetry(copy),
+                   telemetry.open_telemetry(tmp_path / "video.ts", copy)):
+        assert series.source == d.SOURCE_KLV and len(series) > 0 and series.path == copy
+
+
 @pytest.mark.parametrize("suffix", [".srt", ".csv", ".klv", ".bin"])
 @pytest.mark.parametrize("content", [b"", bytes(range(256)) * 20, b"1\n00:00:00,000 --> 00:00:01,000\nno data\n"])
 def test_bad_telemetry_files_name_the_file(tmp_path, suffix, content):

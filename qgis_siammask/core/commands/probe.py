@@ -10,9 +10,7 @@ from pathlib import Path
 
 from .. import definitions as d
 from ..errors import TelemetryError
-from ..ingest.telemetry import KLV_SUFFIXES, open_telemetry
-
-TELEMETRY_SUFFIXES = KLV_SUFFIXES + (".srt", ".csv")
+from ..ingest.telemetry import TELEMETRY_SUFFIXES, open_telemetry
 
 
 def add_arguments(parser) -> None:
