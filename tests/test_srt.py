@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from qgis_siammask.core import definitions as d
-from qgis_siammask.core.geo.gimbal import _rotation, relative_sensor_angles
+from qgis_siammask.core.geo.gimbal import relative_sensor_angles, zyx_rotation
 from qgis_siammask.core.ingest.srt import read_srt
 from qgis_siammask.core.ingest.telemetry import open_telemetry
 
@@ -76,10 +76,10 @@ def test_p4_rtk_attitude(shared_dir):
     # F.PRY (2.7, -7.0, 110.1): aircraft pitch, roll, yaw; G.PRY (-24.4, 0.0, 110.4): gimbal
     assert (record.platform_pitch_deg, record.platform_roll_deg, record.platform_heading_deg) == (2.7, -7.0, 110.1)
     assert record.extra["gimbal_pitch_deg"] == -24.4
-    platform = _rotation(110.1, 2.7, -7.0)
-    relative = _rotation(record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg,
+    platform = zyx_rotation(110.1, 2.7, -7.0)
+    relative = zyx_rotation(record.sensor_relative_azimuth_deg, record.sensor_relative_elevation_deg,
                          record.sensor_relative_roll_deg)
-    np.testing.assert_allclose(platform @ relative, _rotation(110.4, -24.4, 0.0), atol=1e-12)
+    np.testing.assert_allclose(platform @ relative, zyx_rotation(110.4, -24.4, 0.0), atol=1e-12)
     assert record.sensor_relative_elevation_deg == pytest.approx(-24.4 - 2.7, abs=1.5)
 
 

@@ -53,6 +53,7 @@ from .geodesy import (
     geoid_separation_m,
     up_vectors,
 )
+from .gimbal import zyx_rotation
 from .image_geometry import GroundPoints, ImageGeometry, finite
 from .terrain import FlatTerrain
 
@@ -69,7 +70,8 @@ def rotation_ned_from_camera(
     heading_deg: float, pitch_deg: float, roll_deg: float, azimuth_deg: float, elevation_deg: float, sensor_roll_deg: float
 ) -> np.ndarray:
     """(3, 3) rotation taking camera-frame vectors to local NED, ST 0601 platform then sensor angles."""
-    return _zyx(heading_deg, pitch_deg, roll_deg) @ _zyx(azimuth_deg, elevation_deg, sensor_roll_deg)
+    return zyx_rotation(heading_deg, pitch_deg, roll_deg) @ zyx_rotation(
+        azimuth_deg, elevation_deg, sensor_roll_deg)
 
 
 def level_with_horizon(rotation: np.ndarray, sensor_roll_deg: float) -> np.ndarray:
@@ -98,16 +100,7 @@ def level_with_horizon(rotation: np.ndarray, sensor_roll_deg: float) -> np.ndarr
     else:
         right = right / length * (1.0 if float(right @ right_st0601) >= 0.0 else -1.0)
     level = np.column_stack([boresight, right, np.cross(boresight, right)])
-    return level @ _zyx(0.0, 0.0, sensor_roll_deg)
-
-
-def _zyx(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    yaw, pitch, roll = np.radians([yaw_deg, pitch_deg, roll_deg])
-    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
-    rz = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
-    ry = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
-    rx = np.array([[1.0, 0.0, 0.0], [0.0, cr, -sr], [0.0, sr, cr]])
-    return rz @ ry @ rx
+    return level @ zyx_rotation(0.0, 0.0, sensor_roll_deg)
 
 
 _NED_TO_ENU = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, -1.0]])
