@@ -121,7 +121,7 @@ def _dock(recorded_path: Path, folder: Path) -> dict:
     from qgis.core import QgsProject
 
     from qgis_siammask.core.definitions import JOB_SUCCESS
-    from qgis_siammask.core.output.atomic import commit, partial_path
+    from qgis_siammask.core.files import commit, partial_path
     from qgis_siammask.core.output.track_store import SQLITE_SIDE_FILES, TrackStore
     from qgis_siammask.core.pipeline import JobResult
     from qgis_siammask.gui import tracking_runs

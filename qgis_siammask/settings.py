@@ -107,7 +107,7 @@ def run_output_path(folder: Path, stem: str) -> Path:
     """A run's new GeoPackage in `folder`: `STEM_YYYYmmdd_HHMMSS.gpkg` (UTC), `..._2.gpkg`, `..._3.gpkg`
     for more runs in the same second, so runs never overwrite one another (nor one still writing its
     partial file)."""
-    from .core.output.atomic import partial_path
+    from .core.files import partial_path
 
     name = f"{stem}_{datetime.now(timezone.utc).strftime('%Y%m%d_%H%M%S')}"
     path, number = folder / f"{name}.gpkg", 1

@@ -9,7 +9,7 @@ import pytest
 
 from qgis_siammask.core.cli import attach_number_lists, main
 from qgis_siammask.core.errors import OutputError
-from qgis_siammask.core.output.atomic import atomic_output, copy_database, partial_path
+from qgis_siammask.core.files import atomic_output, copy_database, partial_path
 
 EARLIER = b'{"frame": 0, "note": "an earlier run"}\n'
 

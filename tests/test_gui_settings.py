@@ -120,7 +120,7 @@ def test_runs_started_in_the_same_second_get_their_own_files(tmp_path, monkeypat
     from datetime import datetime
 
     import qgis_siammask.settings as settings
-    from qgis_siammask.core.output.atomic import partial_path
+    from qgis_siammask.core.files import partial_path
 
     class FrozenClock(datetime):
         @classmethod

@@ -8,7 +8,7 @@ failure or a cancel keeps all frames before it.
 
 Output contract (batch runners rely on it): **a file at `output_gpkg` is always a finished run.** While
 a run is in progress its frames are committed to `NAME.partial.gpkg` beside `NAME.gpkg`
-(`output.atomic.partial_path`), which is renamed over `NAME.gpkg` when the run ends with success or
+(`files.partial_path`), which is renamed over `NAME.gpkg` when the run ends with success or
 cancel (a cancel keeps its frames). After a failure the partial file is kept when it holds frames (the
 message names it; without frames it is removed), and after a kill it stays as it was (until the next
 run to the same output starts); in both cases an earlier file at `output_gpkg` is byte-identical. Append mode copies the existing file to the partial
@@ -50,8 +50,8 @@ from .definitions import (
     TRACK_LAYERS,
 )
 from .errors import OutputError, ProjectionError, SiamMaskError
-from .output.atomic import commit as commit_output
-from .output.atomic import copy_database, discard, partial_path
+from .files import commit as commit_output
+from .files import copy_database, discard, partial_path
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
 from .output.gpkg_format import MODE_APPEND, MODE_CONTINUE, MODE_REPLACE, check_writable
 from .output.track_store import SQLITE_SIDE_FILES, TrackStore

@@ -27,7 +27,7 @@ from .definitions import (
     PIXEL_RESULTS_SUFFIX,
 )
 from .errors import OutputError, SiamMaskError
-from .output.atomic import atomic_output, partial_path
+from .files import atomic_output, partial_path
 from .output.geometry import frame_features
 from .output.jsonl_format import track_record
 from .pipeline import JobResult, TrackingJob, frames_from, job_labels, new_tracker

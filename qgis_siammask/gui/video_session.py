@@ -14,7 +14,7 @@ import numpy as np
 from qgis.core import Qgis, QgsMessageLog
 
 from ..core.definitions import GEOREF_ST0601, PLUGIN_NAME
-from ..core.output.atomic import partial_path
+from ..core.files import partial_path
 from ..core.output.frame_reader import RunFrames
 from .dock_parts import tr
 

@@ -40,7 +40,7 @@ from ..definitions import (
     PRECISION_FP32,
 )
 from ..errors import DependencyError, OutputError, SiamMaskError
-from ..output.atomic import atomic_output
+from ..files import atomic_output
 from .jobs import BatchJob, job_record_path
 
 

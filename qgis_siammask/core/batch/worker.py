@@ -31,7 +31,7 @@ from ..definitions import (
     JOB_FAILED,
 )
 from ..errors import OutputError, SiamMaskError
-from ..output.atomic import atomic_output
+from ..files import atomic_output
 from ..pipeline import JobResult, TrackingJob, run_tracking_job
 from .jobs import job_record_path
 

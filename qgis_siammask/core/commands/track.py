@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..definitions import DEFAULT_SCORE_THRESHOLD, DEVICES, PRECISION_FP32, PRECISIONS
 from ..errors import OutputError, SiamMaskError, TrackerError
-from ..output.atomic import atomic_output, partial_path
+from ..files import atomic_output, partial_path
 from ..output.jsonl_format import track_record
 
 

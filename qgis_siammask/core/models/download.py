@@ -6,7 +6,6 @@ checks, so a partial file is never taken for a model. QGIS downloads through its
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import re
 import urllib.error
@@ -18,14 +17,6 @@ from ..errors import DownloadCancelled, DownloadError
 
 Progress = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or None when unknown)
 BLOCK_BYTES = 1 << 20
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(BLOCK_BYTES), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def download(url: str, part_path: Path, progress: Progress | None = None,

@@ -17,9 +17,10 @@ from ..definitions import (
     PARTIAL_OUTPUT_INFIX,
 )
 from ..errors import DependencyError, DownloadCancelled, DownloadError, ModelError, SiamMaskError
+from ..files import sha256_of
 from ..tracking.network.config import ModelMetadata
 from .catalogue import CatalogueEntry, bundled_model_dirs
-from .download import Progress, download, sha256_of
+from .download import Progress, download
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[In
     for folder, bundled in folders:
         for path in sorted(folder.glob("*.pt")):
             if path.stem.endswith(PARTIAL_OUTPUT_INFIX):
-                continue  # a conversion in progress (output.atomic)
+                continue  # a conversion in progress (files.atomic_output)
             try:
                 models.append(InstalledModel(path, ModelMetadata.read(path), path.stat().st_size, bundled))
             except (ModelError, OSError):

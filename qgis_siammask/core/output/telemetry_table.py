@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import OutputError
+from ..files import atomic_output
 from ..records import TelemetryRecord
-from .atomic import atomic_output
 
 _SKIPPED_FIELDS = ("extra",)  # source-specific values, not one column each
 

@@ -13,8 +13,7 @@ import torch
 
 from ...definitions import MODEL_METADATA_FILE
 from ...errors import ModelError
-from ...models.download import sha256_of
-from ...output.atomic import atomic_output
+from ...files import atomic_output, sha256_of
 from ..model_file import jit_load
 from .checkpoint import load_checkpoint
 from .config import ModelConfig, ModelMetadata

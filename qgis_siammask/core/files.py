@@ -1,18 +1,31 @@
-"""Outputs that never destroy earlier results: work goes to a partial file beside the target (same folder,
-so the same file system) and is renamed over the target only when it is finished.
+"""File helpers every layer may use: a file's SHA-256, and outputs that never destroy earlier results.
+
+Work goes to a partial file beside the target (same folder, so the same file system) and is renamed over
+the target only when it is finished.
 
 `NAME.ext` is written as `NAME.partial.ext`; a failed or killed run leaves the target as it was (byte for
 byte) and, where asked, its partial file for the user to inspect or recover.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..definitions import PARTIAL_OUTPUT_INFIX
-from ..errors import OutputError
+from .definitions import PARTIAL_OUTPUT_INFIX
+from .errors import OutputError
+
+HASH_BLOCK_BYTES = 1 << 20
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(HASH_BLOCK_BYTES), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def partial_path(target: str | Path) -> Path:
