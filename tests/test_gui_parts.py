@@ -216,3 +216,121 @@ def test_a_correction_plan_reseats_or_adds_with_the_tracks_not_lost(qgis_app):
     add = plan_correction(frame, drawn, None, {}, known_ids=[1, 2, 4, 6])
     assert add.track_ids == (7, 1, 4) and add.boxes[0].label == "target 7"  # not the Targets tab's field
     assert add.correction.kind == "add" and add.correction.previous_box_xywh is None
+
+
+def test_map_side_alone_follows_the_frames_marks_a_pixel_and_cleans_up(qgis_app, qtbot, tmp_path_factory):
+    """The dock's map side without the dock: a clip's group and playback layers, the footprint moving with
+    the frames shown (at most every MAP_UPDATE_INTERVAL_S unless asked now), a video pixel marked on the
+    map, Esc clearing it, and nothing left on the map once the clip closes."""
+    from qgis.core import QgsProject
+    from qgis.PyQt.QtWidgets import QWidget
+    from test_plugin_support import StubInterface
+
+    from qgis_siammask.gui.dock_map_side import MapSide
+    from qgis_siammask.gui.frame_view import FrameView
+    from qgis_siammask.gui.video_session import VideoSession
+
+    QgsProject.instance().clear()
+    iface, parent = StubInterface(), QWidget()
+    qtbot.addWidget(parent)
+    view = FrameView(parent)
+    map_side = MapSide(iface, view, parent)
+    result, _ = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    session = VideoSession.open(str(result.video_path))
+    try:
+        map_side.open_clip(session, str(result.video_path))
+        assert len(QgsProject.instance().layerTreeRoot().findGroups()) == 1  # the clip's group
+
+        def show(index: int, now: bool) -> None:
+            record, camera, _ = session.camera_at(session.read(index).time_s)
+            map_side.frame_shown(index, record, camera)
+            map_side.follow_frame(now=now)
+
+        def footprint_frame() -> int:
+            return next(map_side.playback_layers.footprint.getFeatures())["frame"]
+
+        show(3, now=True)
+        assert footprint_frame() == 3
+        show(4, now=False)  # right after frame 3: the map waits
+        assert footprint_frame() == 3
+        map_side.catch_up()  # playing stopped: the map catches up
+        assert footprint_frame() == 4 and sorted(map_side.trail_lonlat) == [3, 4]
+
+        view.pixelPicked.emit(240.0, 135.0)  # shift + click at the frame's centre
+        assert map_side.ground_marks.map_point is not None
+        assert "lat" in map_side.map_pick_row.map_hint.text()
+        view.escapePressed.emit()
+        assert map_side.ground_marks.map_point is None and view._marked is None
+
+        map_side.close_clip()
+        assert map_side.playback_layers is None and map_side.session is None
+        project = QgsProject.instance()
+        assert not project.layerTreeRoot().findGroups() and not project.mapLayers()
+    finally:
+        session.close()
+        map_side.ground_marks.clear()
+        iface.main_window.deleteLater()
+        QgsProject.instance().clear()
+
+
+class _ShownClip:
+    """What the run side needs of the dock: the open clip, its layer group and the frame on screen."""
+
+    def __init__(self, session, group):
+        self.session, self.group, self.frame_index, self.shown = session, group, 0, []
+
+    def show_frame(self, index: int, update_map: bool = False) -> bool:
+        if self.session.read(index) is None:
+            return False
+        self.frame_index = index
+        self.shown.append(index)
+        return True
+
+
+def test_run_side_alone_starts_on_the_boxes_frame_and_shows_what_comes_back(
+    qgis_app, qtbot, tmp_path_factory, tmp_path, request
+):
+    """The dock's run side without the dock: Track shows the boxes' frame first, starts the controller,
+    feeds each tracked frame to the clip and the tracks panel, and after the run its boxes are used up."""
+    from qgis.core import QgsProject
+
+    from qgis_siammask.gui.dock_run_side import RunSide
+    from qgis_siammask.gui.map_time_sync import MapTimeSync
+    from qgis_siammask.gui.player import Player
+    from qgis_siammask.gui.targets_panel import TargetsPanel
+    from qgis_siammask.gui.tracking_runs import RunController
+    from qgis_siammask.gui.tracks_panel import TracksPanel
+    from qgis_siammask.gui.video_session import VideoSession
+    from qgis_siammask.layer_tree import VideoLayerGroup
+    from qgis_siammask.settings import PluginSettings, save_settings
+
+    QgsProject.instance().clear()
+    model = tracking_model(request)
+    save_settings(PluginSettings(model_path=model, device="cpu", output_folder=str(tmp_path)))
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), 10)
+    session = VideoSession.open(str(result.video_path))
+    runs, targets_panel, tracks_panel, player = RunController(None), TargetsPanel(), TracksPanel(), Player()
+    for widget in (targets_panel, tracks_panel, player):
+        qtbot.addWidget(widget)
+    clip = _ShownClip(session, VideoLayerGroup("clip"))
+    run_side = RunSide(runs, targets_panel, tracks_panel, player, MapTimeSync(None), clip)
+    signals = []
+    for name in ("controlsChanged", "overlaysChanged", "tracksShown"):
+        getattr(run_side, name).connect(lambda name=name: signals.append(name))
+    try:
+        targets_panel.set_last_frame(session.last_frame)
+        assert run_side.start_tracking() is None and clip.shown == []  # no box: nothing starts
+        targets_panel.add_box(*targets[0][1], "car", 2)
+        targets_panel.end_frame_spin.setValue(6)
+        with qtbot.waitSignal(runs.runFinished, timeout=120_000):
+            task = run_side.start_tracking()
+            assert task is not None and clip.shown == [2] and signals == ["controlsChanged"]
+        assert clip.shown[-1] == 6 and clip.frame_index == 6  # each batch's last frame shown
+        assert "tracksShown" in signals and signals[-2:] == ["overlaysChanged", "controlsChanged"]
+        assert tracks_panel.styles[1].frames == 5 and tracks_panel.styles[1].label == "car"
+        assert session.frame_features(4) is not None  # the clip holds the run's frames for its overlays
+        assert targets_panel.boxes == [] and targets_panel.end_frame is None  # used by the run
+    finally:
+        session.close()
+        runs.forget()
+        QgsProject.instance().clear()

@@ -1,12 +1,16 @@
 """The map side of the video dock: the terrain and georeferencing the camera uses, the playback layers
 following the frame on screen, a video pixel marked on the map and a map point marked on the video (the
-marks' row, tool and cross).
+marks' row, tool and cross), the map brought to a new clip.
 
-A mixin of `VideoDock` (it uses the dock's session, frame view and status line), apart only to keep
-each module to one job.
+A part the dock holds: it gets the open clip (`open_clip`, `close_clip`) and each frame shown
+(`frame_shown`, `follow_frame`), draws marks on the frame view it is given, and says what the status line
+should show (`statusChanged`); it works without the dock.
 """
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 from qgis.core import (
     Qgis,
@@ -17,31 +21,88 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
+from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ..core.definitions import PLUGIN_NAME
+from ..layer_tree import VideoLayerGroup, video_group_title
+from ..playback_layers import PlaybackLayers
 from ..settings import load_settings
 from .dock_parts import lonlat, tr
 from .dock_rows import MapPickRow
 from .ground_marks import GroundMarks
 
 CLIP_VIEW_MARGIN = 1.5  # the clip's first footprint brought into view with room around it
+MAP_UPDATE_INTERVAL_S = 0.25  # while playing, the playback layers move at most this often
 
 
-class MapSide:
-    def _build_marks(self, parent) -> MapPickRow:
-        """The marks' map tool and cross, wired to the frame view; the row of their buttons, to lay out."""
-        self.ground_marks = GroundMarks(self.iface, self)
+class MapSide(QObject):
+    """The open clip on the map. `statusChanged(text, level)`: a problem for the dock's status line."""
+
+    statusChanged = pyqtSignal(str, object)
+
+    def __init__(self, iface, frame_view, parent_widget):
+        """`frame_view`: the video's FrameView (marks drawn on it, pixels picked from it); the marks' row is
+        made in `parent_widget`, for the dock to lay out."""
+        super().__init__(parent_widget)
+        self.iface = iface
+        self.frame_view = frame_view
+        self.session = None  # the open clip (a VideoSession)
+        self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
+        self.playback_layers: PlaybackLayers | None = None
+        self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
+        self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
+        self._last_map_update_s = 0.0
+        self.ground_marks = GroundMarks(iface, self)
         self.ground_marks.mapPointPicked.connect(self._map_point_picked)
-        self.frame_view.pixelPicked.connect(self._pixel_picked)
-        self.frame_view.escapePressed.connect(self._clear_marks)
-        self.map_pick_row = MapPickRow(parent)
-        self.map_pick_button, self.map_hint = self.map_pick_row.map_pick_button, self.map_pick_row.map_hint
+        frame_view.pixelPicked.connect(self._pixel_picked)
+        frame_view.escapePressed.connect(self._clear_marks)
+        self.map_pick_row = MapPickRow(parent_widget)
+        self.map_pick_button = self.map_pick_row.map_pick_button
         self.map_pick_button.toggled.connect(self.ground_marks.use_map_tool)
         self.ground_marks.toolDone.connect(lambda: self.map_pick_button.setChecked(False))
         self.map_pick_row.clear_marks_button.clicked.connect(lambda: self._clear_marks())
-        return self.map_pick_row
 
-    def _sync_terrain(self) -> None:
+    @property
+    def telemetry(self):
+        return self.session.telemetry if self.session is not None else None
+
+    def open_clip(self, session, path: str) -> None:
+        """A clip opened (the previous one closed): its terrain, and with telemetry its layer group (one
+        per video file: reopening it replaces the playback layers, keeps earlier runs) and playback layers."""
+        self.session = session
+        self.sync_terrain()
+        if session.telemetry is not None:  # without telemetry nothing goes on the map
+            key = "video:" + str(Path(path).resolve())
+            title = video_group_title(QgsProject.instance().layerTreeRoot(), Path(path), key)
+            self.group = VideoLayerGroup(title, key=key)
+            self.playback_layers = PlaybackLayers(self.group)
+        self.trail_lonlat = {}
+        self.map_pick_row.show_hint(True, session.telemetry is not None)
+
+    def close_clip(self) -> None:
+        """The clip closed: its playback layers go, its group stays while it holds tracking runs."""
+        if self.playback_layers is not None:
+            self.playback_layers.remove()
+            self.refresh_map()  # the canvas would keep drawing the removed footprint until F5
+        group = self.group.find() if self.group is not None else None
+        if group is not None and not group.children():
+            self.group.remove()
+        self.session = self._shown = self.playback_layers = self.group = None
+        self.end_marks()
+
+    def frame_shown(self, frame_index: int, record, camera) -> None:
+        """A frame is on screen: the marked map point follows it."""
+        self._shown = (frame_index, record, camera)
+        self._mark_map_point_on_video()
+
+    def follow_frame(self, now: bool = False) -> None:
+        """The playback layers to the frame on screen: `now`, or at most every MAP_UPDATE_INTERVAL_S."""
+        moment = time.monotonic()
+        if self._shown is not None and (now or moment - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S):
+            self._last_map_update_s = moment
+            self._update_playback_layers(*self._shown)
+
+    def sync_terrain(self) -> None:
         """Use the settings' DEM (the one tracking will use; None: flat ground) and georeferencing mode
         as soon as they are chosen."""
         if self.session is None:
@@ -51,7 +112,7 @@ class MapSide:
         problem = self.session.use_dem(settings.dem_path())
         if problem:
             text = tr("DEM not usable, the map assumes flat ground: {}").format(problem)
-            self._set_status(text, Qgis.MessageLevel.Warning)
+            self.statusChanged.emit(text, Qgis.MessageLevel.Warning)
 
     def _update_playback_layers(self, frame_index: int, record, camera) -> None:
         if self.playback_layers is None or record is None:
@@ -70,7 +131,7 @@ class MapSide:
             frame_index, record.time_utc, footprint, platform, centre, trail, self.session.georef
         )
 
-    def _bring_clip_into_view(self) -> None:
+    def bring_clip_into_view(self) -> None:
         """A clip just opened: the map goes to its first footprint (else its platform) when that is not in
         view (a clip of another area); the analyst's zoom stays otherwise."""
         if self.iface is None or self.playback_layers is None:
@@ -98,11 +159,11 @@ class MapSide:
         canvas.setExtent(in_map)
         canvas.refresh()
 
-    def _refresh_map(self) -> None:
+    def refresh_map(self) -> None:
         if self.iface is not None and self.iface.mapCanvas() is not None:
             self.iface.mapCanvas().refresh()
 
-    def _catch_up_map(self) -> None:
+    def catch_up(self) -> None:
         """Playing stopped: the map catches up with the frame on screen (playback updates are throttled)."""
         if self._shown is not None:
             self._update_playback_layers(*self._shown)
@@ -111,7 +172,7 @@ class MapSide:
         if self.telemetry is None:
             text, problem = tr("No telemetry: the map cannot show the pixel"), True
         else:
-            text, problem = self.ground_marks.pick_pixel(self._camera_shown(), x, y)
+            text, problem = self.ground_marks.pick_pixel(self.camera_shown(), x, y)
         self._show_mark(text, problem)
         self._mark_map_point_on_video()
 
@@ -135,17 +196,17 @@ class MapSide:
         self.frame_view.set_marked_pixel(None)
         self.map_pick_row.show_hint(self.session is not None, self.telemetry is not None)
 
-    def _end_marks(self) -> None:
+    def end_marks(self) -> None:
         """The clip or the project closed: the map tool put away, the marks cleared."""
         self.map_pick_button.setChecked(False)
         self._clear_marks()
 
     def _mark_map_point_on_video(self):
         """The marked map point on the frame on screen (it follows the video); its pixel or None."""
-        pixel = self.ground_marks.pixel_on_frame(self._camera_shown())
+        pixel = self.ground_marks.pixel_on_frame(self.camera_shown())
         self.frame_view.set_marked_pixel(pixel)
         return pixel
 
-    def _camera_shown(self):
+    def camera_shown(self):
         return self._shown[2] if self._shown is not None else None
 

@@ -2,12 +2,13 @@
 
 The dock turns widget state into the engine's frozen TrackingJob, runs it in a TrackingTask and feeds
 what comes back into map layers; video decoding, telemetry, camera geometry and tracking all live in
-`qgis_siammask.core`.
+`qgis_siammask.core`. It lays out and wires parts that each work alone: the clip (`VideoSession`), the
+player, the panels, the map side (`MapSide`), the run controller (`RunController`) and the run side
+(`RunSide`, between the two).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject
@@ -15,8 +16,6 @@ from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from ..core.definitions import PLUGIN_NAME
-from ..layer_tree import VideoLayerGroup, video_group_title
-from ..playback_layers import PlaybackLayers
 from .dock_map_side import MapSide
 from .dock_parts import (
     ask_path,
@@ -41,7 +40,6 @@ from .tracking_runs import RunController
 from .tracks_panel import TracksPanel
 from .video_session import VideoSession
 
-MAP_UPDATE_INTERVAL_S = 0.25
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
 
@@ -56,7 +54,12 @@ def _from_runs(name: str) -> property:
     return property(lambda dock: getattr(dock.runs, name))
 
 
-class VideoDock(QDockWidget, MapSide, RunSide):
+def _from_map(name: str) -> property:
+    """The map side's attribute `name` (the open clip's layers and marks), read as the dock's own."""
+    return property(lambda dock: getattr(dock.map_side, name))
+
+
+class VideoDock(QDockWidget):
     def __init__(self, iface, tracking_enabled: bool = True, tracking_disabled_reason: str = "", parent=None):
         super().__init__(tr("SiamMask FMV Tracker"), parent or (iface.mainWindow() if iface else None))
         self.setObjectName("SiamMaskVideoDock")
@@ -65,13 +68,8 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.session: VideoSession | None = None  # the open clip
         self.frame_index = 0
         self.current_frame = None
-        self.group: VideoLayerGroup | None = None  # found by key each time: the analyst may move it
-        self.playback_layers: PlaybackLayers | None = None
-        self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
         self.runs = RunController(iface, self)  # the task, the latest run's layers and files
-        self._last_map_update_s = 0.0
         self.docked_width_px = 0  # before Detach: the width to dock back to
-        self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
         # quitting QGIS mid-run: cancel and wait, so the frames committed so far are kept in the file
         QgsApplication.instance().aboutToQuit.connect(self._qgis_quitting)
         QgsProject.instance().cleared.connect(self._project_cleared)
@@ -114,7 +112,9 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.map_time.frameRequested.connect(self._frame_requested)
         self.player = Player(body)
         self.player.frameRequested.connect(self._frame_requested)
-        self.player.paused.connect(self._catch_up_map)
+        self.map_side = MapSide(self.iface, self.frame_view, body)
+        self.map_side.statusChanged.connect(self._set_status)
+        self.player.paused.connect(self.map_side.catch_up)
         self.telemetry_table.timeRequested.connect(self.player.go_to_time)
         self.split.video_rows.addWidget(self.player)
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
@@ -132,12 +132,12 @@ class VideoDock(QDockWidget, MapSide, RunSide):
 
         self.telemetry_label = monospace_label(tr("No telemetry"), body)
 
-        self.split.side_rows.addWidget(self._build_marks(body))
+        self.split.side_rows.addWidget(self.map_side.map_pick_row)
+        self.map_pick_button, self.map_hint = self.map_side.map_pick_button, self.map_pick_row.map_hint
 
         self.tracks_panel = TracksPanel(body)
         # a deleted track leaves the video's overlays first, then the run's layers (and file)
         self.tracks_panel.trackDeleted.connect(lambda track: self.session and self.session.drop_track(track))
-        self.tracks_panel.correctionRequested.connect(self._correct_run)
         for signal, edit in (
             (self.tracks_panel.trackVisibilityChanged, self.runs.set_track_visible),
             (self.tracks_panel.trackRecoloured, self.runs.set_track_color),
@@ -182,8 +182,11 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.runs.statusChanged.connect(self._set_status)
         self.runs.refused.connect(self._notice)
         self.runs.progressChanged.connect(self.progress.setValue)
-        self.runs.framesTracked.connect(self._frames_tracked)
-        self.runs.runFinished.connect(self._run_finished)
+        self.run_side = RunSide(self.runs, self.targets, self.tracks_panel, self.player, self.map_time,
+                                clip=self, parent=self)
+        self.run_side.controlsChanged.connect(self._update_controls)
+        self.run_side.overlaysChanged.connect(self._redraw_overlays)
+        self.run_side.tracksShown.connect(lambda: self.panels.setCurrentWidget(self.tracks_panel))
         self.status_label = run_rows.status_label
         self.setWidget(body)
         self.player.add_shortcuts(body)
@@ -198,6 +201,10 @@ class VideoDock(QDockWidget, MapSide, RunSide):
     task = _from_runs("task")  # the run in progress, None between runs
     track_layers = _from_runs("track_layers")
     last_outcome = _from_runs("last_outcome")
+    group = _from_map("group")  # the open clip's layer group
+    playback_layers = _from_map("playback_layers")
+    ground_marks = _from_map("ground_marks")
+    map_pick_row = _from_map("map_pick_row")
 
     def frame_features(self, index: int):
         """The tracked features drawn on frame `index` (core FrameFeatures), None where none."""
@@ -206,6 +213,14 @@ class VideoDock(QDockWidget, MapSide, RunSide):
     @property
     def boxes(self) -> list[DrawnBox]:
         return self.targets.boxes
+
+    def start_tracking(self, output_gpkg: str | None = None):
+        """Track the boxes from their frame to the end frame (`RunSide.start_tracking`); the TrackingTask,
+        None when not started."""
+        return self.run_side.start_tracking(output_gpkg) if self.tracking_enabled else None
+
+    def stop_tracking(self) -> None:
+        self.runs.stop()
 
     def _update_controls(self) -> None:
         has_video = self.session is not None
@@ -268,24 +283,16 @@ class VideoDock(QDockWidget, MapSide, RunSide):
             self.runs.forget()
         self.session = session
         follows = self.map_time.set_session(session)
-        self._sync_terrain()
+        self.map_side.open_clip(session, path)
         self.video_edit.setText(str(path))
         self.clip_rows.show_telemetry(session.telemetry_path, session.telemetry_status)
-        if session.telemetry is not None:  # without telemetry nothing goes on the map
-            # one group per video file: reopening it replaces the playback layers, keeps earlier runs
-            key = "video:" + str(Path(path).resolve())
-            title = video_group_title(QgsProject.instance().layerTreeRoot(), Path(path), key)
-            self.group = VideoLayerGroup(title, key=key)
-            self.playback_layers = PlaybackLayers(self.group)
-        self.trail_lonlat = {}
         video = session.video
         self.player.set_clip(session.last_frame, session.fps, video.duration_s or 0.0)
         self.targets.set_last_frame(session.last_frame)
-        self.map_pick_row.show_hint(True, session.telemetry is not None)
         self._set_status(session.summary() + ("\n" + tr("Map time follows the video.") if follows else ""))
         self.frame_view.fit()  # the new clip whole, whatever the last one was zoomed to
         self.show_frame(0, update_map=True)
-        self._bring_clip_into_view()
+        self.map_side.bring_clip_into_view()
         self._update_controls()
         return True
 
@@ -294,17 +301,11 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.player.pause()
         if self.session is not None:
             self.session.close()
-        if self.playback_layers is not None:
-            self.playback_layers.remove()
-            self._refresh_map()  # the canvas would keep drawing the removed footprint until F5
-        group = self.group.find() if self.group is not None else None
-        if group is not None and not group.children():
-            self.group.remove()
-        self.session = self.current_frame = self._shown = self.playback_layers = self.group = None
+        self.map_side.close_clip()
+        self.session = self.current_frame = None
         self.map_time.set_session(None)
         self.tracks_panel.clear()
         self.targets.clear_boxes()
-        self._end_marks()
         self.telemetry_table.close()
 
     def show_frame(self, index: int, update_map: bool = False) -> bool:
@@ -313,13 +314,12 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         if frame is None:
             return False
         self.current_frame, self.frame_index = frame, frame.index
-        self._sync_terrain()
+        self.map_side.sync_terrain()
         record, camera, problem = self.session.camera_at(frame.time_s)
         if problem:
             QgsMessageLog.logMessage(
                 f"{format_time(frame.time_s)}: {problem}", PLUGIN_NAME, Qgis.MessageLevel.Info
             )
-        self._shown = (frame.index, record, camera)
         surface = Path(self.session.dem_path).name if self.session.terrain is not None else tr("flat ground")
         # every frame: the map alone is throttled
         self.telemetry_label.setText(telemetry_text(record, self.session.georef, problem, surface))
@@ -327,13 +327,10 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         self.frame_view.set_image(bgr_to_qimage(frame.image))
         self._redraw_overlays()
         self._enable_corrections()
-        self._mark_map_point_on_video()
+        self.map_side.frame_shown(frame.index, record, camera)
         self.player.show_position(frame.index, frame.time_s)
         self.map_time.frame_shown(frame.index)
-        now = time.monotonic()
-        if update_map or now - self._last_map_update_s >= MAP_UPDATE_INTERVAL_S:
-            self._last_map_update_s = now
-            self._update_playback_layers(*self._shown)
+        self.map_side.follow_frame(now=update_map)
         return True
 
     def _redraw_overlays(self) -> None:
@@ -364,7 +361,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
     # --- boxes -----------------------------------------------------------------------------------
     def _frame_clicked(self, x: float, y: float) -> None:
         """One click on a vehicle: a box as big as the settings' object size at that spot (camera model)."""
-        problem = self.targets.add_clicked_box(self._camera_shown(), x, y, self.frame_index)
+        problem = self.targets.add_clicked_box(self.map_side.camera_shown(), x, y, self.frame_index)
         if problem:
             self._set_status(problem, Qgis.MessageLevel.Warning)
 
@@ -380,7 +377,7 @@ class VideoDock(QDockWidget, MapSide, RunSide):
 
     def _project_cleared(self) -> None:
         """File > New Project or another project opened: the latest run is not in it any more."""
-        self._end_marks()  # the cross is the canvas's own item: it would outlive the project
+        self.map_side.end_marks()  # the cross is the canvas's own item: it would outlive the project
         if self.session is not None:  # the clip stays open: once QGIS has reset its temporal controller
             QTimer.singleShot(0, self._follow_clip_again)  # (its panel hears `cleared` too), map time follows
         if self.task is not None:  # a run in progress carries on (its group is added again)
@@ -429,6 +426,6 @@ class VideoDock(QDockWidget, MapSide, RunSide):
         stay (GeoPackage)."""
         self.runs.shutdown()
         self.close_video()
-        self.ground_marks.clear()
+        self.map_side.ground_marks.clear()
         self.runs.track_layers = None
         self._disconnect_from_qgis()  # last: closing the video hands map time back to the controller
