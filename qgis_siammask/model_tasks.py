@@ -17,7 +17,7 @@ from qgis.core import QgsApplication, QgsNetworkAccessManager, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QEventLoop, QTimer, QUrl, pyqtSignal
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
-from .core.definitions import QGIS_MODEL_SUBDIR
+from .core.definitions import MODEL_EXPORT_SUFFIX, QGIS_MODEL_SUBDIR
 from .core.errors import DownloadCancelled, DownloadError, SiamMaskError
 from .core.models.catalogue import CatalogueEntry
 from .settings import load_settings, save_settings
@@ -166,8 +166,8 @@ class ModelFetchTask(_ModelTask):
 
 
 class ModelConvertTask(_ModelTask):
-    """Convert a file the user picked (official .pth, trained checkpoint, TorchScript .pt) into the model
-    folder as NAME.pt, make it active."""
+    """Convert a file the user picked (official .pth, trained checkpoint, TorchScript .pt, torch.export
+    .pt2) into the model folder as NAME.pt (NAME.pt2 for a .pt2: it keeps its format), make it active."""
 
     def __init__(self, source: Path, model_dir: Path | None = None):
         super().__init__(tr("Converting {} to a SiamMask model").format(Path(source).name),
@@ -178,4 +178,5 @@ class ModelConvertTask(_ModelTask):
         from .core.models.install import convert_model_file
 
         self.setProgress(10)
-        return convert_model_file(self.source, self.model_dir / f"{self.source.stem}.pt")
+        suffix = MODEL_EXPORT_SUFFIX if self.source.suffix == MODEL_EXPORT_SUFFIX else ".pt"
+        return convert_model_file(self.source, self.model_dir / f"{self.source.stem}{suffix}")

@@ -1,11 +1,14 @@
-"""Does a model file load and run in an older torch? `make check-old-torch [OLD_TORCH=2.4.1]`.
+"""Do the model files load and run in another torch? `make check-old-torch [OLD_TORCH=2.4.1]`.
 
-    python scripts/check_old_torch.py --torch 2.4.1 [--model model/default/siammask_sim_light.pt]
+    python scripts/check_old_torch.py --torch 2.4.1 [--model model/default/siammask_sim_light.pt ...]
 
 TorchScript files are not backward compatible across torch releases: a file naming an operator the
-older torch lacks does not load there. This creates a throwaway virtual environment with `torch==X`
-from the package index, runs the model there on fixed random crops and compares the outputs with
-those of this environment's torch. A developer check (downloads a torch wheel), not part of the tests.
+older torch lacks does not load there. torch.export archives (.pt2) need torch >= 2.8 and, in general,
+a torch as new as the one that wrote them. This creates a throwaway virtual environment with `torch==X`
+from the package index, loads each model there with the plugin's own loader (`load_model`: for a file
+that torch cannot read, the error the user would see), runs it on fixed random crops and compares the
+outputs with those of this environment's torch. Without --model it checks the shipped demo model and a
+.pt2 converted from it here. A developer check (downloads a torch wheel), not part of the tests.
 """
 from __future__ import annotations
 
@@ -18,13 +21,24 @@ from pathlib import Path
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from qgis_siammask.core.tracking.model_file import load_model  # noqa: E402
+
 DEFAULT_MODEL = REPO_ROOT / "model" / "default" / "siammask_sim_light.pt"
 TOLERANCE = 1e-3  # outputs are probabilities and logits of order 1-10; kernels may differ in rounding
 
-# Runs inside the old torch: load the model, run the three entry points on the saved inputs, compare.
+# Runs inside the other torch: load the model, run the three entry points on the saved inputs, compare.
 RUNNER = """
 import sys, torch
-model = torch.jit.load(sys.argv[1], map_location="cpu")
+sys.path.insert(0, sys.argv[4])
+from qgis_siammask.core.errors import ModelError
+from qgis_siammask.core.tracking.model_file import load_model
+try:
+    model, _ = load_model(sys.argv[1])
+except ModelError as error:
+    print(f"torch {torch.__version__}: does not load: {error.user_message}")
+    sys.exit(2)
 data = torch.load(sys.argv[2], weights_only=True)
 with torch.no_grad():
     kernels = model.template(data["exemplar"])
@@ -43,7 +57,7 @@ def reference_outputs(model_path: Path, out: Path) -> None:
     data = {"exemplar": torch.rand(2, 3, 127, 127, generator=generator) * 255,
             "search": torch.rand(2, 3, 255, 255, generator=generator) * 255,
             "cells": torch.tensor([[12, 12], [5, 19]])}
-    model = torch.jit.load(str(model_path), map_location="cpu")
+    model, _ = load_model(model_path)
     with torch.no_grad():
         data["kernels"] = model.template(data["exemplar"])
         score, delta, p0, p1, p2, corr = model(data["search"], data["kernels"])
@@ -51,14 +65,27 @@ def reference_outputs(model_path: Path, out: Path) -> None:
     torch.save(data, out)
 
 
+def default_models(folder: Path) -> list[Path]:
+    """The shipped demo model, and a .pt2 of it written by this torch where it can write one."""
+    from qgis_siammask.core.errors import ModelError
+    from qgis_siammask.core.tracking.network.export import rewrite_model_file
+
+    try:
+        return [DEFAULT_MODEL, rewrite_model_file(DEFAULT_MODEL, folder / f"{DEFAULT_MODEL.stem}.pt2")]
+    except ModelError as error:
+        print(f"no .pt2 checked: {error}", file=sys.stderr)
+        return [DEFAULT_MODEL]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--torch", required=True, help="the older torch version to try, e.g. 2.4.1")
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--torch", required=True, help="the torch version to try, e.g. 2.4.1")
+    parser.add_argument("--model", type=Path, action="append",
+                        help="a model file, .pt or .pt2 (repeat for several); default: the demo model as both")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="old-torch-") as folder:
         root = Path(folder)
-        reference_outputs(args.model, root / "reference.pt")
+        models = [m.resolve() for m in args.model] if args.model else default_models(root)
         (root / "runner.py").write_text(RUNNER)
         subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True)
         python = root / "venv" / "bin" / "python"
@@ -66,11 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         if install.returncode:
             print(f"torch {args.torch}: cannot be installed here", file=sys.stderr)
             return install.returncode
-        run = subprocess.run([str(python), str(root / "runner.py"), str(args.model.resolve()),
-                              str(root / "reference.pt"), str(TOLERANCE)])
-        if run.returncode:
-            print(f"torch {args.torch}: {args.model.name} does NOT load or run correctly", file=sys.stderr)
-        return run.returncode
+        failures = 0
+        for index, model in enumerate(models):
+            reference = root / f"reference{index}.pt"
+            reference_outputs(model, reference)
+            print(f"{model.name}: ", end="", flush=True)
+            run = subprocess.run([str(python), str(root / "runner.py"), str(model), str(reference),
+                                  str(TOLERANCE), str(REPO_ROOT)])
+            if run.returncode:
+                failures += 1
+                print(f"torch {args.torch}: {model.name} does NOT load or run correctly", file=sys.stderr)
+        return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -59,6 +59,18 @@ def seeded_model_path(shared_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def seeded_export_path(shared_dir, tmp_path_factory) -> Path:
+    """The parity checkpoint converted to a torch.export archive once, as `models convert CKPT --out X.pt2`."""
+    pytest.importorskip("torch.export.pt2_archive", reason="torch.export archives need torch >= 2.8")
+    from qgis_siammask.core.models.install import convert_model_file
+
+    checkpoint = shared_dir / "fixtures" / "parity" / "siammask_seeded.pth"
+    if not checkpoint.is_file():
+        pytest.skip(f"parity checkpoint {checkpoint} is absent")
+    return convert_model_file(checkpoint, tmp_path_factory.mktemp("model") / "siammask_seeded.pt2")
+
+
+@pytest.fixture(scope="session")
 def default_model_path() -> Path:
     """The committed default model (light, trained on simulated vehicles: fast on CPU)."""
     from qgis_siammask.core.commands.demo import DEFAULT_MODEL_DIR

@@ -85,10 +85,17 @@ GUIDANCE_VELOCITY_BASELINE_S = 1.0  # ground velocity from the confident positio
 DEFAULT_OBJECT_SIZE_M = (4.5, 1.9)  # one-click start: a car's length and width on the ground
 
 # --- Tracker: TorchScript model file (engineer A) ---------------------------------------------
-MODEL_METADATA_FILE = "siammask.json"  # extra file inside the TorchScript archive
-# the start of the DeprecationWarning torch 2.9+ gives on every torch.jit.load (a regular expression)
+MODEL_METADATA_FILE = "siammask.json"  # extra file inside the TorchScript file or torch.export archive
+# the start of the warning torch 2.9+ gives on every torch.jit.load (a regular expression; a
+# DeprecationWarning in 2.13, a FutureWarning, which Python always shows, in 2.14), and on script and save
 JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is deprecated"
+JIT_EXPORT_DEPRECATION = r"`torch\.jit\.(script|save)` is deprecated"
 MODEL_FORMAT_VERSION = 1
+# A model file is TorchScript (`.pt`, torch.jit.load: every torch 1.13+) or, with this suffix, a torch.export
+# archive (`torch.export.save`'s format, one program per entry point: it needs torch >= EXPORT_MIN_TORCH,
+# the first with archives of several programs, and a torch as new as the one that wrote it).
+MODEL_EXPORT_SUFFIX = ".pt2"
+EXPORT_MIN_TORCH = "2.8"
 
 JOB_SUCCESS = "success"  # TrackingJob outcomes (pipeline.JobResult.status)
 JOB_FAILED = "failed"

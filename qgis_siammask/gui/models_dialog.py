@@ -75,8 +75,8 @@ class ModelsDialog(QDialog):
         self.use_button = QPushButton(tr("Use selected model"), self)
         self.use_button.clicked.connect(self.use_selected)
         self.add_button = QPushButton(tr("Add file…"), self)
-        self.add_button.setToolTip(tr("A TorchScript model (.pt) or an official SiamMask checkpoint (.pth), "
-                                      "converted into the model folder"))
+        self.add_button.setToolTip(tr("A TorchScript model (.pt), a torch.export archive (.pt2) or an official "
+                                      "SiamMask checkpoint (.pth), converted into the model folder"))
         self.add_button.clicked.connect(self._choose_file)
         layout.addLayout(widget_row(self.use_button, self.add_button))
         self.catalogue_combo = QComboBox(self)
@@ -142,7 +142,7 @@ class ModelsDialog(QDialog):
 
     def _choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, tr("Model or checkpoint"), "",
-                                              tr("SiamMask model or checkpoint (*.pt *.pth)"))
+                                              tr("SiamMask model or checkpoint (*.pt *.pt2 *.pth)"))
         if path:
             self.convert_file(path)
 

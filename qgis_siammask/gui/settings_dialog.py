@@ -61,7 +61,7 @@ class SettingsDialog(QDialog):
         current = load_settings()
         form = QFormLayout(self)
         self.model_widget = QgsFileWidget(self)
-        self.model_widget.setFilter("TorchScript (*.pt *.pth)")
+        self.model_widget.setFilter("SiamMask model (*.pt *.pt2 *.pth)")
         self.model_widget.setFilePath(current.model_path)
         self.model_widget.fileChanged.connect(self.check_model)
         self.model_label = QLabel(self)

@@ -48,7 +48,7 @@ def model_parameter(name: str, settings) -> QgsProcessingParameterFile:
         name,
         tr("Model (empty: the default)"),
         optional=True,
-        fileFilter="TorchScript (*.pt *.pth);;All files (*)",
+        fileFilter="SiamMask model (*.pt *.pt2 *.pth);;All files (*)",
         defaultValue=settings.model_path or None,
     )
 

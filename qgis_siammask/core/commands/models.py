@@ -3,6 +3,7 @@
     models list [--dir DIR]                                   installed models, then the catalogue
     models fetch NAME [--url URL] [--dir DIR]                 download a checkpoint, convert it under DIR
     models convert CHECKPOINT.pth --out MODEL.pt [--name N]   official or trained checkpoint -> TorchScript
+    models convert SOURCE --out MODEL.pt2                     ... -> torch.export archive (torch >= 2.8)
 
 DIR defaults to the user's model folder ($SIAMMASK_MODEL_DIR, else ~/.local/share/qgis-siammask/models).
 """
@@ -26,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     fetch.add_argument("name", choices=[entry.name for entry in CATALOGUE])
     fetch.add_argument("--url", default=None, help="download from here instead (a mirror, a local server)")
     fetch.add_argument("--dir", type=Path, default=None, help="model folder (default: the user's)")
-    convert = sub.add_parser("convert", help="convert a checkpoint (.pth) or TorchScript file to a model")
-    convert.add_argument("source", type=Path, help="official-format .pth, model.train checkpoint, or .pt")
-    convert.add_argument("--out", type=Path, required=True, help="TorchScript model file to write (.pt)")
+    convert = sub.add_parser("convert", help="convert a checkpoint (.pth) or model file (.pt, .pt2) to a model")
+    convert.add_argument("source", type=Path, help="official-format .pth, model.train checkpoint, .pt or .pt2")
+    convert.add_argument("--out", type=Path, required=True,
+                         help="model file to write: .pt TorchScript (any torch), .pt2 torch.export archive")
     convert.add_argument("--name", default=None, help="model name stored in the metadata")
     for name in HP_OVERRIDES:
         convert.add_argument(f"--{name.replace('_', '-')}", type=float, default=None,
@@ -58,7 +60,8 @@ def _list(model_dir: Path) -> int:
     print(f"model folder: {model_dir}")
     for model in models:
         metadata = model.metadata
-        print(f"{model.name:24} {metadata.config.backbone:15} {model.size_bytes / 1e6:6.1f} MB  "
+        print(f"{model.name:24} {model.file_format:12} {metadata.config.backbone:15} "
+              f"{model.size_bytes / 1e6:6.1f} MB  "
               f"{model.source}  sha256 {metadata.source_sha256[:16] or '-'}  {model.path}")
     installed = {model.name for model in models}
     for entry in CATALOGUE:

@@ -1,8 +1,9 @@
 """From a downloaded or picked file to a listed model: checks, conversion to TorchScript, listing.
 
-A model is a `*.pt` TorchScript file with SiamMask metadata in a model folder. Conversion writes through
-a temporary file and renames it, a download is renamed from `.part` only after its checks, and listing
-takes only `*.pt` files whose metadata reads: a half-written or half-downloaded file is never listed.
+A model is a `*.pt` TorchScript file or a `*.pt2` torch.export archive with SiamMask metadata in a model
+folder. Conversion writes through a temporary file and renames it, a download is renamed from `.part`
+only after its checks, and listing takes only such files whose metadata reads: a half-written or
+half-downloaded file is never listed.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..definitions import (
+    MODEL_EXPORT_SUFFIX,
     MODEL_METADATA_FILE,
     MODEL_SOURCE_BUNDLED,
     PARTIAL_DOWNLOAD_SUFFIX,
@@ -18,6 +20,7 @@ from ..definitions import (
 )
 from ..errors import DependencyError, DownloadCancelled, DownloadError, ModelError, SiamMaskError
 from ..files import sha256_of
+from ..tracking.model_file import is_export_archive
 from ..tracking.network.config import ModelMetadata
 from .catalogue import CatalogueEntry, bundled_model_dirs
 from .download import Progress, download
@@ -37,6 +40,11 @@ class InstalledModel:
         return self.path.stem
 
     @property
+    def file_format(self) -> str:
+        """"torch.export" for an archive (torch >= 2.8 reads it), else "TorchScript" (every torch)."""
+        return "torch.export" if is_export_archive(self.path) else "TorchScript"
+
+    @property
     def source(self) -> str:
         """Where the weights came from: the download address, else the checkpoint file, else 'bundled'."""
         if self.bundled:
@@ -50,7 +58,7 @@ def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[In
     folders += [(model_dir, False)] if model_dir is not None and model_dir.is_dir() else []
     models = []
     for folder, bundled in folders:
-        for path in sorted(folder.glob("*.pt")):
+        for path in sorted([*folder.glob("*.pt"), *folder.glob(f"*{MODEL_EXPORT_SUFFIX}")]):
             if path.stem.endswith(PARTIAL_OUTPUT_INFIX):
                 continue  # a conversion in progress (files.atomic_output)
             try:
@@ -60,8 +68,9 @@ def list_models(model_dir: Path | None, include_bundled: bool = True) -> list[In
     return models
 
 
-def is_torchscript_model(path: Path) -> bool:
-    """A TorchScript zip carrying SiamMask metadata (checkpoints saved by torch >= 1.6 are zips too)."""
+def is_model_file(path: Path) -> bool:
+    """A TorchScript file or torch.export archive carrying SiamMask metadata (checkpoints saved by
+    torch >= 1.6 are zips too, without it)."""
     try:
         with zipfile.ZipFile(path) as archive:
             return any(n.endswith(f"/extra/{MODEL_METADATA_FILE}") for n in archive.namelist())
@@ -70,10 +79,11 @@ def is_torchscript_model(path: Path) -> bool:
 
 
 def convert_model_file(source: Path, out: Path, source_url: str = "", overrides: dict | None = None) -> Path:
-    """A TorchScript model at `out` from `source`: an official-format or `model.train` checkpoint (strict
-    name/shape load, then export), or a TorchScript model (scripted again with this torch)."""
+    """A model at `out` (TorchScript, or a torch.export archive when `out` ends in .pt2) from `source`: an
+    official-format or `model.train` checkpoint (strict name/shape load, then export), or a model file of
+    either format (written again with this torch)."""
     try:
-        from ..tracking.network.export import export_torchscript, rescript_torchscript  # torch: only here
+        from ..tracking.network.export import export_torchscript, rewrite_model_file  # torch: only here
     except ImportError as error:
         raise DependencyError("PyTorch is not installed; converting a model needs it (pip install torch)",
                               details=str(error)) from error
@@ -81,10 +91,10 @@ def convert_model_file(source: Path, out: Path, source_url: str = "", overrides:
     source, out = Path(source), Path(out)
     if not source.is_file():
         raise ModelError("file not found", path=source)
-    if is_torchscript_model(source):
+    if is_model_file(source):
         if overrides:
             raise ModelError("settings can only be changed when converting a checkpoint", path=source)
-        return rescript_torchscript(source, out)
+        return rewrite_model_file(source, out)
     return export_torchscript(source, out, overrides=overrides, source_url=source_url)
 
 

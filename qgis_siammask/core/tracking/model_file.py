@@ -1,13 +1,16 @@
-"""The exported TorchScript model file and where it runs: loading it with its metadata, the device and
-the precision the tracker asked for (checked against what this machine has)."""
+"""The exported model file and where it runs: loading it with its metadata (TorchScript, or a torch.export
+archive through `exported_model`), the device and the precision the tracker asked for (checked against
+what this machine has)."""
 
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 
 from ..definitions import (
     JIT_LOAD_DEPRECATION,
+    MODEL_EXPORT_SUFFIX,
     MODEL_METADATA_FILE,
     PRECISION_BF16,
     PRECISION_FP16,
@@ -27,20 +30,38 @@ def import_torch():
 
 
 def jit_load(path: Path, **kwargs):
-    """`torch.jit.load` without its DeprecationWarning (torch 2.9+ points to torch.export, which cannot
-    load TorchScript files): shown in QGIS's Python warnings on every model load, it tells the user
-    nothing. Only that warning, only around this call."""
+    """`torch.jit.load` without its deprecation warning (torch 2.9+ points to torch.export, which cannot
+    load TorchScript files; torch 2.14 made it a FutureWarning, shown by default): in QGIS's Python
+    warnings on every model load it tells the user nothing they can act on (the way forward, a .pt2, is
+    in the README and `models convert`). Only that warning, of any category, only around this call."""
     torch = import_torch()
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=JIT_LOAD_DEPRECATION, category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=JIT_LOAD_DEPRECATION)
         return torch.jit.load(str(path), **kwargs)
 
 
+def is_export_archive(path: str | Path) -> bool:
+    """A torch.export archive (by content: a zip whose `archive_format` member says pt2), not TorchScript;
+    a file that is no zip goes by its suffix (for the error message). Torch-free."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            marks = [name for name in archive.namelist() if name.rsplit("/", 1)[-1] == "archive_format"]
+            return any(archive.read(name).strip() == b"pt2" for name in marks)
+    except (zipfile.BadZipFile, OSError):
+        return Path(path).suffix == MODEL_EXPORT_SUFFIX
+
+
 def load_model(model_path: str | Path, device: str = "cpu"):
-    """(scripted module on `device`, ModelMetadata) from a TorchScript file written by the export."""
+    """(network on `device`, ModelMetadata) from a model file written by the export: a scripted module,
+    or for a torch.export archive an `ExportedNet` with the same methods."""
     path = Path(model_path)
     if not path.is_file():
         raise ModelError("model file not found", path=path)
+    if is_export_archive(path):
+        from .exported_model import load_exported
+
+        import_torch()
+        return load_exported(path, device)
     extra = {MODEL_METADATA_FILE: ""}
     try:
         module = jit_load(path, map_location=device, _extra_files=extra)

@@ -1,7 +1,9 @@
 """The one model-metadata schema: what the network is built from, what the export writes into the
-TorchScript file, what the tracker runs with and what the model list shows.
+model file (TorchScript `.pt` or torch.export `.pt2`), what the tracker runs with and what the model list
+shows.
 
-Torch-free, so the model list reads a file's metadata with `zipfile` alone (`ModelMetadata.read`).
+Torch-free, so the model list reads a file's metadata with `zipfile` alone (`ModelMetadata.read`): both
+formats are zips holding it as `<root>/extra/MODEL_METADATA_FILE`.
 """
 from __future__ import annotations
 
@@ -90,18 +92,21 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ModelMetadata:
-    """A TorchScript model file's metadata (JSON member `MODEL_METADATA_FILE`): the config it was built
-    with and where its weights came from (checkpoint file name, sha256 and the address it came from)."""
+    """A model file's metadata (JSON member `MODEL_METADATA_FILE`): the config it was built with, where
+    its weights came from (checkpoint file name, sha256 and the address it came from) and the torch
+    release that wrote the file (a `.pt2` needs that one or newer; empty in files written before)."""
 
     config: ModelConfig
     source_checkpoint: str = ""
     source_sha256: str = ""
     source_url: str = ""
+    written_by_torch: str = ""
 
     def to_json(self) -> str:
         data = self.config.to_metadata()
         data.update(format_version=MODEL_FORMAT_VERSION, source_checkpoint=self.source_checkpoint,
-                    source_sha256=self.source_sha256, source_url=self.source_url)
+                    source_sha256=self.source_sha256, source_url=self.source_url,
+                    written_by_torch=self.written_by_torch)
         return json.dumps(data, indent=1)
 
     @classmethod
@@ -115,20 +120,23 @@ class ModelMetadata:
             raise ModelError(f"unsupported model format version {version!r} "
                              f"(this plugin reads version {MODEL_FORMAT_VERSION})", path=path)
         return cls(ModelConfig.from_metadata(data, path), str(data.get("source_checkpoint", "")),
-                   str(data.get("source_sha256", "")), str(data.get("source_url", "")))
+                   str(data.get("source_sha256", "")), str(data.get("source_url", "")),
+                   str(data.get("written_by_torch", "")))
 
     @classmethod
     def read(cls, path: str | Path) -> "ModelMetadata":
-        """The metadata of a TorchScript file, read from its zip member without torch (fast, any thread)."""
+        """The metadata of a model file (either format), read from its zip member without torch (fast, any
+        thread)."""
         try:
             with zipfile.ZipFile(path) as archive:
                 members = [n for n in archive.namelist() if n.endswith(f"/extra/{MODEL_METADATA_FILE}")]
                 if not members:
-                    raise ModelError(f"not a SiamMask TorchScript model (no {MODEL_METADATA_FILE} inside)",
+                    raise ModelError(f"not a SiamMask TorchScript model or torch.export archive (no "
+                                     f"{MODEL_METADATA_FILE} inside)",
                                      path=path)
                 return cls.from_json(archive.read(members[0]), path)
         except FileNotFoundError as error:
             raise ModelError("model file not found", path=path) from error
         except (OSError, zipfile.BadZipFile) as error:
-            raise ModelError("not a SiamMask TorchScript model (not a TorchScript zip)",
+            raise ModelError("not a SiamMask TorchScript model or torch.export archive (not a zip)",
                              details=f"{type(error).__name__}: {error}", path=path) from error

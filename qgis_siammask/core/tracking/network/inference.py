@@ -6,6 +6,9 @@
   where p0..p2 are trunk maps and mask_corr (B,256,25,25) the mask branch correlation (empty if no mask);
 - `refine_mask(p0, p1, p2, mask_corr, positions (B,2) long [y, x]) -> probabilities (B,127,127)`,
   evaluated only at each target's chosen cell (the full 63*63-channel mask head is never computed).
+
+A torch.export archive (`.pt2`) holds the three as programs named by `EXPORTED_PROGRAMS`, each with a
+dynamic target count B.
 """
 from __future__ import annotations
 
@@ -14,6 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from .siammask import Refine, SiamMask, gather_cells, xcorr_depthwise
+
+
+# torch.export archive program name -> (InferenceNet method, the parts it uses: each program stores only
+# their weights). The tracking step is "model", the name `torch.export.load` returns.
+EXPORTED_PROGRAMS = {"model": ("forward", ("features", "search_conv", "cls_head", "loc_head")),
+                     "template": ("template", ("features", "kernel_conv")),
+                     "refine_mask": ("refine_mask", ("refine",))}
 
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> None:
@@ -98,3 +108,19 @@ class InferenceNet(nn.Module):
                     positions: torch.Tensor) -> torch.Tensor:
         crops = self.refine.crop_skips([p0, p1, p2], positions)
         return torch.sigmoid(self.refine(crops, gather_cells(mask_corr, positions)))
+
+
+class EntryPoint(nn.Module):
+    """One `InferenceNet` method as the `forward` of a module holding only the parts that method uses
+    (what torch.export traces: one program per entry point)."""
+
+    def __init__(self, net: InferenceNet, program: str):
+        super().__init__()
+        self.method, parts = EXPORTED_PROGRAMS[program]
+        for part in parts:
+            setattr(self, part, getattr(net, part))
+        self.channels = net.channels
+        self.has_mask = net.has_mask
+
+    def forward(self, *inputs: torch.Tensor):
+        return getattr(InferenceNet, self.method)(self, *inputs)
