@@ -54,7 +54,7 @@ fuzz: venv
 model: venv
 	$(PY) -m qgis_siammask models fetch siammask-davis --dir model/weights
 
-# Loads and runs the shipped model in an older torch (a throwaway venv; downloads a torch wheel).
+# Loads and runs the shipped model and a .pt2 of it in another torch (a throwaway venv; downloads a torch wheel).
 check-old-torch: venv
 	$(PY) scripts/check_old_torch.py --torch $(OLD_TORCH)
 
