@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--torch", required=True, help="the torch version to try, e.g. 2.4.1")
     parser.add_argument("--model", type=Path, action="append",
-                        help="a model file, .pt or .pt2 (repeat for several); default: the demo model as both")
+                        help="a model file, .pt or .pt2 (repeat for several); default: the demo model, both")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="old-torch-") as folder:
         root = Path(folder)

@@ -3,6 +3,7 @@ torch, tracking tennis exactly as the `.pt` does, any number of targets, and cle
 torch cannot read the archive."""
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def light_pair(default_model_path, tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     pt, pt2 = folder / "light.pt", folder / "light_export.pt2"
     pt.write_bytes(default_model_path.read_bytes())
-    parser = __import__("argparse").ArgumentParser()
+    parser = argparse.ArgumentParser()
     models.add_arguments(parser)
     assert models.run(parser.parse_args(["convert", str(pt), "--out", str(pt2)])) == 0
     return pt, pt2
@@ -53,9 +54,11 @@ from pathlib import Path
 models = list_models(Path({str(pt.parent)!r}), include_bundled=False)
 print(json.dumps([[m.path.name, m.file_format, m.metadata.config.backbone] for m in models]))
 """
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                         check=True)
     backbone = from_pt.config.backbone
-    assert json.loads(out.stdout) == [["light.pt", "TorchScript", backbone], ["light_export.pt2", "torch.export", backbone]]
+    assert json.loads(out.stdout) == [["light.pt", "TorchScript", backbone],
+                                      ["light_export.pt2", "torch.export", backbone]]
     assert [m.name for m in list_models(pt.parent, include_bundled=False)] == ["light", "light_export"]
 
 
@@ -110,7 +113,8 @@ def test_an_archive_this_torch_cannot_read_names_the_file_and_the_torch_needed(l
         load_model(light_pair[1])
     message = raised.value.user_message
     assert message.startswith(f"{light_pair[1]}: ") and f"written by torch {written}" in message
-    assert f"needs torch {'.'.join(written.split('.')[:2])}" in message and "this is torch 2.4.1" in message
+    release = ".".join(written.split(".")[:2])  # e.g. 2.13
+    assert f"needs torch {release} or newer" in message and "this is torch 2.4.1" in message
     assert "TorchScript file (.pt)" in message
 
 
@@ -120,7 +124,7 @@ def test_a_damaged_archive_is_a_clear_error(light_pair, tmp_path):
     damaged = tmp_path / "damaged.pt2"
     data = light_pair[1].read_bytes()
     damaged.write_bytes(data[: len(data) // 2])
-    with pytest.raises(ModelError, match="damaged.pt2: not a SiamMask TorchScript model or torch.export archive"):
+    with pytest.raises(ModelError, match="damaged.pt2: not a SiamMask TorchScript model or torch.export"):
         load_model(damaged)
     (tmp_path / "junk.pt2").write_bytes(b"not a zip")
     with pytest.raises(ModelError, match="junk.pt2: "):
@@ -140,7 +144,8 @@ def free_run(model_path: Path, shared_dir: Path) -> list:
     for frame in frames[1:]:
         (track,) = tracker.update(cv2.imread(str(frame)))
         target = tracker.targets[0]
-        states.append((target.center_xy.copy(), target.size_wh.copy(), track.score, track.rotated_box, track.mask))
+        states.append((target.center_xy.copy(), target.size_wh.copy(), track.score, track.rotated_box,
+                       track.mask))
     return states
 
 
@@ -157,6 +162,7 @@ def test_pt2_and_pt_free_run_tennis_alike(shared_dir, seeded_model_path, seeded_
         errors = {"center": float(np.abs(a[0] - b[0]).max()), "size": float(np.abs(a[1] - b[1]).max()),
                   "score": abs(a[2] - b[2]), "corner": corner_distance(a[3], b[3]),
                   "iou": np.count_nonzero(a[4] & b[4]) / union if union else 1.0}
-        assert all(errors[k] <= limit for k, limit in TOLERANCES.items()) and errors["iou"] >= 0.99, (frame, errors)
+        within = all(errors[k] <= limit for k, limit in TOLERANCES.items()) and errors["iou"] >= 0.99
+        assert within, (frame, errors)
         worst = {k: min(worst[k], errors[k]) if k == "iou" else max(worst[k], errors[k]) for k in worst}
     print(f"\ntennis free run, .pt2 against .pt over {len(pt)} frames: worst {worst}")

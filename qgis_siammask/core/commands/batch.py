@@ -25,7 +25,7 @@ from ..definitions import (
 def add_arguments(parser) -> None:
     parser.add_argument("jobs", help="job file: .jsonl (one JSON object per line) or .csv")
     parser.add_argument("--out", required=True, help="output folder: NAME.gpkg per job, summary.csv")
-    parser.add_argument("--model", help="TorchScript model (default: model/default/*.pt)")
+    parser.add_argument("--model", help="model file, .pt or .pt2 (default: model/default/*.pt)")
     parser.add_argument(
         "--workers",
         type=int,

@@ -46,7 +46,7 @@ class GroundError:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=Path("build/demo"), help="output folder (default build/demo)")
-    parser.add_argument("--model", type=Path, help=f"TorchScript model (default: {DEFAULT_MODEL_DIR}/*.pt)")
+    parser.add_argument("--model", type=Path, help=f"model file, .pt or .pt2 (default: {DEFAULT_MODEL_DIR}/*.pt)")
     parser.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
     parser.add_argument("--frames", type=int, default=100, help="frames to simulate and track (default 100)")
     parser.add_argument("--oblique", type=float, default=0.0, help="camera angle from nadir, degrees (default 0)")

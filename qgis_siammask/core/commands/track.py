@@ -33,7 +33,7 @@ def parse_box(text: str) -> tuple[float, float, float, float]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="video file or folder of frames")
-    parser.add_argument("--model", required=True, help="TorchScript model (`python -m qgis_siammask models list`)")
+    parser.add_argument("--model", required=True, help="model file, .pt or .pt2 (`python -m qgis_siammask models list`)")
     parser.add_argument("--box", type=parse_box, action="append", required=True,
                         help="initial box x,y,w,h in pixels on the start frame (repeat for several targets)")
     parser.add_argument("--label", action="append", default=[], help="label per --box, in the same order")

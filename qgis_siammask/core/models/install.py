@@ -1,4 +1,4 @@
-"""From a downloaded or picked file to a listed model: checks, conversion to TorchScript, listing.
+"""From a downloaded or picked file to a listed model: checks, conversion to a model file, listing.
 
 A model is a `*.pt` TorchScript file or a `*.pt2` torch.export archive with SiamMask metadata in a model
 folder. Conversion writes through a temporary file and renames it, a download is renamed from `.part`
@@ -41,7 +41,7 @@ class InstalledModel:
 
     @property
     def file_format(self) -> str:
-        """"torch.export" for an archive (torch >= 2.8 reads it), else "TorchScript" (every torch)."""
+        """The file's format, by content: torch.export (torch >= 2.8 reads it) or TorchScript (every torch)."""
         return "torch.export" if is_export_archive(self.path) else "TorchScript"
 
     @property

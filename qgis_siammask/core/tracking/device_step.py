@@ -97,7 +97,7 @@ def choose_on_device(score_map, delta_map, anchors, window, size_in_crop, penalt
 def reads_values_on_host(method) -> bool:
     """Whether a scripted method reads tensor values back to the host (a sync; no CUDA graph capture).
     Models exported before `Refine.crop_skips` gathered by index do, in `refine_mask`. A torch.export
-    program's method (no TorchScript graph) never does: export refuses data-dependent host reads."""
+    archive's method has no TorchScript graph: such archives were only ever written with the gathers."""
     graph = getattr(method, "inlined_graph", None)
     return graph is not None and any(op in str(graph) for op in _HOST_READS)
 

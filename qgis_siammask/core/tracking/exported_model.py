@@ -83,13 +83,12 @@ def _release(version: str) -> tuple[int, int]:
 def _unreadable(path: Path, metadata: ModelMetadata, torch_version: str, details: str) -> ModelError:
     """The error for an archive this torch cannot read: which torch is needed, and the way round it."""
     written = metadata.written_by_torch
-    needed = max((EXPORT_MIN_TORCH, written) if written else (EXPORT_MIN_TORCH,), key=_release)
-    if _release(torch_version) < _release(needed):
+    needed = max(_release(EXPORT_MIN_TORCH), _release(written))
+    if _release(torch_version) < needed:
         writer = f" was written by torch {written} and" if written else ""
-        return ModelError(f"this torch.export archive{writer} needs torch {needed} or newer; this is torch "
-                          f"{torch_version}: upgrade torch, or use the model's TorchScript file (.pt), which "
-                          "every torch from 1.13 reads",
-                          details=details, path=path)
+        return ModelError(f"this torch.export archive{writer} needs torch {needed[0]}.{needed[1]} or newer; "
+                          f"this is torch {torch_version}: upgrade torch, or use the model's TorchScript "
+                          "file (.pt), which every torch from 1.13 reads", details=details, path=path)
     return ModelError(f"torch {torch_version} cannot read this torch.export archive"
                       f"{f' (written by torch {written})' if written else ''}; use the model's TorchScript "
                       "file (.pt), or convert the checkpoint again", details=details, path=path)
