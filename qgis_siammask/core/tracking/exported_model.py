@@ -39,9 +39,6 @@ class ExportedNet:
             module.to(*args, **kwargs)
         return self
 
-    def eval(self) -> "ExportedNet":
-        return self  # exported from an eval-mode network: the programs hold no training behaviour
-
     def state_dict(self) -> dict:
         """Every program's weights by the `InferenceNet` names (programs sharing a part agree on it)."""
         return {name: tensor for module in self._modules.values()
