@@ -105,6 +105,9 @@ JOB_CANCELLED = "cancelled"
 WGS84_A_M = 6378137.0  # semi-major axis
 WGS84_F = 1.0 / 298.257223563  # flattening
 MAX_GROUND_RANGE_M = 100_000.0  # rays meeting the ground farther than this are flagged, not used
+DRAPE_GRID_FLAT = (16, 9)  # (columns, rows) of cells of the frame draped on the map over flat ground
+DRAPE_GRID_DEM = (32, 18)  # ... over a DEM: each cell a facet of the relief
+FRAME_LAYER_TYPE = "siammask_video_frame"  # the plugin layer type of the frame draped on the map
 DEM_VERTICAL_DATUM_TAG = "VERTICAL_DATUM"  # GeoTIFF metadata item naming a DEM's height reference
 # Camera-model flags (CameraModel.flags): why a camera is less exact than its telemetry suggests.
 CAMERA_FLAG_GEOID_UNKNOWN = "geoid_unknown"  # MSL heights used as ellipsoidal (no EGM96 grid)
