@@ -108,6 +108,8 @@ MAX_GROUND_RANGE_M = 100_000.0  # rays meeting the ground farther than this are 
 DRAPE_GRID_FLAT = (16, 9)  # (columns, rows) of cells of the frame draped on the map over flat ground
 DRAPE_GRID_DEM = (32, 18)  # ... over a DEM: each cell a facet of the relief
 FRAME_LAYER_TYPE = "siammask_video_frame"  # the plugin layer type of the frame draped on the map
+SNAPSHOT_MAX_SIDE_PX = 4096  # a georeferenced snapshot's longer side at most (its pixel grows instead)
+SNAPSHOT_TEXT_KEY = "siammask_telemetry"  # the PNG text chunk holding a snapshot's telemetry (JSON)
 DEM_VERTICAL_DATUM_TAG = "VERTICAL_DATUM"  # GeoTIFF metadata item naming a DEM's height reference
 # Camera-model flags (CameraModel.flags): why a camera is less exact than its telemetry suggests.
 CAMERA_FLAG_GEOID_UNKNOWN = "geoid_unknown"  # MSL heights used as ellipsoidal (no EGM96 grid)
