@@ -1,6 +1,6 @@
 """Playback layers of one video: the frame on screen's footprint (named with the georeferencing mode that
-placed it), platform position and frame centre, the line of sight between them, and the platform's trail
-over the frames played.
+placed it), platform position and frame centre, the line of sight between them, the platform's trail
+over the frames played, and the frame itself draped on the ground (frame_layer.FrameLayer, under them).
 
 Scratch memory layers (one feature each, moved as the video plays), found by id each time.
 """
@@ -20,6 +20,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from .core.definitions import GEOREF_SHORT_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
 from .core.output.gpkg_format import LAYER_FIELDS
+from .frame_layer import FrameLayer
 from .layer_tree import VideoLayerGroup
 from .layers import SKIP_MEMORY_LAYER_CHECK, memory_layer, qdatetime, style_footprints
 
@@ -28,6 +29,7 @@ PLAYBACK_PLATFORM = "platform"
 PLAYBACK_CENTRE = "frame centre"
 PLAYBACK_SIGHT = "line of sight"
 PLAYBACK_TRAIL = "platform trail"
+PLAYBACK_FRAME = "video frame"
 
 
 class PlaybackLayers:
@@ -58,6 +60,7 @@ class PlaybackLayers:
             else:
                 layer.setRenderer(QgsSingleSymbolRenderer(renderer))
             self._layer_ids[name] = self.group.add(layer).id()
+        self._layer_ids[PLAYBACK_FRAME] = self.group.add(FrameLayer(PLAYBACK_FRAME)).id()  # drawn under them
 
     def _layer(self, name: str) -> QgsVectorLayer | None:
         return self.group.layer(self._layer_ids[name])
@@ -81,6 +84,15 @@ class PlaybackLayers:
     @property
     def sight(self) -> QgsVectorLayer | None:
         return self._layer(PLAYBACK_SIGHT)
+
+    @property
+    def frame(self) -> FrameLayer | None:
+        return self._layer(PLAYBACK_FRAME)
+
+    def frame_visible(self) -> bool:
+        """The frame layer is there and ticked (with its group) in the Layers panel."""
+        node = self.group.project.layerTreeRoot().findLayer(self._layer_ids[PLAYBACK_FRAME])
+        return node is not None and node.isVisible()
 
     def remove(self) -> None:
         self.group.remove_layers(list(self._layer_ids.values()))

@@ -60,6 +60,9 @@ class SiamMaskPlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self):  # noqa: N802 (QGIS API)
+        from .frame_layer import register_frame_layer_type
+
+        register_frame_layer_type()  # before any project opens: a saved "video frame" layer reads back
         report = self._dependency_report()
         icon = QIcon(resource_path("icon.png"))
         self.dock_action = QAction(icon, tr("SiamMask FMV Tracker"), self.iface.mainWindow())
@@ -99,6 +102,9 @@ class SiamMaskPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        from .frame_layer import unregister_frame_layer_type
+
+        unregister_frame_layer_type()
         if self.translator is not None:
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None

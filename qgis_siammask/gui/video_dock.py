@@ -29,6 +29,7 @@ from .dock_parts import (
 )
 from .dock_rows import ClipRows, CompactTabs, RunRows, VideoSplit, ViewButtons
 from .dock_run_side import RunSide
+from .frame_on_map import FrameMapRow, FrameOnMap
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .map_time_sync import MapTimeSync
 from .model_banner import DemoModelBanner
@@ -117,6 +118,8 @@ class VideoDock(QDockWidget):
         self.player.paused.connect(self.map_side.catch_up)
         self.telemetry_table.timeRequested.connect(self.player.go_to_time)
         self.split.video_rows.addWidget(self.player)
+        self.frame_on_map = FrameOnMap(self, FrameMapRow(body))  # the frame draped on the map, Snapshot
+        self.split.video_rows.addWidget(self.frame_on_map.row)
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
         self.step_button, self.slider = self.player.step_button, self.player.slider
@@ -226,6 +229,7 @@ class VideoDock(QDockWidget):
         has_video = self.session is not None
         tracking = self.task is not None
         self.player.set_controls_enabled(has_video and not tracking)
+        self.frame_on_map.set_enabled(has_video)
         self.frame_view.drawing_enabled = has_video and not tracking
         self.run_rows.show_state(
             self.tracking_enabled and has_video and bool(self.boxes), tracking, self.runs.results

@@ -1,0 +1,141 @@
+"""The frame on the map and snapshots, from the dock: a row under the player (the draped frame's opacity,
+Snapshot) and what it drives.
+
+`FrameOnMap` moves the playback group's frame layer (playback_layers.PLAYBACK_FRAME) to the frame on
+screen whenever the map follows the video (the dock's throttled map updates), through the same frame
+model as the footprint; it casts the frame's grid only while the layer is ticked in the Layers panel.
+Snapshot writes the frame shown as a PNG with its telemetry and a georeferenced GeoTIFF.
+"""
+
+from __future__ import annotations
+
+from qgis.core import Qgis, QgsProject
+from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from ..settings import load_settings
+from .dock_parts import tr
+from .frame_view import bgr_to_qimage
+
+DEFAULT_FRAME_OPACITY_PERCENT = 80
+SNAPSHOT_SUBFOLDER = "snapshots"
+
+
+class FrameMapRow(QWidget):
+    """"Frame on map" opacity (a slider and its percent) and the Snapshot button; `layerTicked` when a
+    layer is ticked in the Layers panel (the frame layer, ticked while paused, then shows the frame)."""
+
+    layerTicked = pyqtSignal(str)  # layer id
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        # bound to this widget: the connection ends with it (the dock's teardown)
+        QgsProject.instance().layerTreeRoot().visibilityChanged.connect(self._node_visibility_changed)
+        label = QLabel(tr("Frame on map"), self)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity_slider.setObjectName("frameOpacitySlider")
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(DEFAULT_FRAME_OPACITY_PERCENT)
+        self.opacity_slider.setToolTip(
+            tr("Opacity of the video frame draped on the map (the \"video frame\" layer of the clip's group)")
+        )
+        self.opacity_label = QLabel(self)
+        self.opacity_label.setMinimumWidth(self.opacity_label.fontMetrics().horizontalAdvance("100 %"))
+        self.snapshot_button = QPushButton(tr("Snapshot"), self)
+        self.snapshot_button.setObjectName("snapshotButton")
+        self.snapshot_button.setToolTip(
+            tr("Save the frame shown: a PNG with its telemetry (and a .json beside it) and a georeferenced "
+               "GeoTIFF, in the output folder's \"snapshots\" folder")
+        )
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(label)
+        row.addWidget(self.opacity_slider, 1)
+        row.addWidget(self.opacity_label)
+        row.addWidget(self.snapshot_button)
+        self.opacity_slider.valueChanged.connect(self._show_percent)
+        self._show_percent(self.opacity_slider.value())
+
+    def _show_percent(self, value: int) -> None:
+        self.opacity_label.setText(f"{value} %")
+
+    def _node_visibility_changed(self, node) -> None:
+        layer_id = node.layerId() if hasattr(node, "layerId") else ""
+        if layer_id and node.isVisible():
+            self.layerTicked.emit(layer_id)
+
+
+class FrameOnMap:
+    """The dock's frame layer and snapshots; `dock` is the VideoDock (its session, frame shown, status)."""
+
+    def __init__(self, dock, row: FrameMapRow):
+        self.dock = dock
+        self.row = row
+        self._opacity_set_on = None  # id of the frame layer the slider's opacity was last given to
+        row.opacity_slider.valueChanged.connect(lambda _: self._apply_opacity(force=True))
+        row.snapshot_button.clicked.connect(lambda: self.snapshot())
+        row.layerTicked.connect(self._layer_ticked)
+
+    def _layer_ticked(self, layer_id: str) -> None:
+        layers = self.dock.playback_layers
+        frame_layer = layers.frame if layers is not None else None
+        if frame_layer is not None and frame_layer.id() == layer_id and self.dock._shown is not None:
+            self.show(self.dock.current_frame, self.dock._shown[2])
+
+    def show(self, frame, camera) -> None:
+        """Drape `frame` (core VideoFrame, None: none) by `camera` (its frame model, None: not on the
+        ground) on the map; nothing is computed while the layer is unticked."""
+        from ..core.geo.drape import drape_grid
+
+        layers = self.dock.playback_layers
+        layer = layers.frame if layers is not None else None
+        if layer is None:
+            return
+        self._apply_opacity()
+        if frame is None or camera is None or not layers.frame_visible():
+            layer.set_frame(None, None)
+            return
+        layer.set_frame(bgr_to_qimage(frame.image), drape_grid(camera))
+
+    def _apply_opacity(self, force: bool = False) -> None:
+        """The slider's opacity on the frame layer: when it moves, and once on each new layer (a layer the
+        analyst styled keeps its opacity until the slider moves)."""
+        layers = self.dock.playback_layers
+        layer = layers.frame if layers is not None else None
+        if layer is None or (not force and layer.id() == self._opacity_set_on):
+            return
+        layer.setOpacity(self.row.opacity_slider.value() / 100.0)
+        self._opacity_set_on = layer.id()
+        layer.triggerRepaint()
+
+    def snapshot(self):
+        """Save the frame shown (core SnapshotFiles), None without one; the outcome on the status line."""
+        from ..core.errors import SiamMaskError
+        from ..core.frame_export import snapshot_stem
+        from ..core.output.snapshot import save_snapshot
+
+        dock = self.dock
+        if dock.session is None or dock.current_frame is None:
+            return None
+        dock.player.pause()
+        frame = dock.current_frame
+        record, camera = (dock._shown[1], dock._shown[2]) if dock._shown is not None else (None, None)
+        folder = load_settings().output_dir() / SNAPSHOT_SUBFOLDER
+        crs = QgsProject.instance().crs()  # a projected project CRS, else the frame's UTM zone
+        try:
+            files = save_snapshot(folder, snapshot_stem(dock.video_path, frame.index), frame.image, frame.index,
+                                  frame.time_s, record, dock.session.georef, camera,
+                                  crs.authid() if crs.isValid() and crs.authid() and not crs.isGeographic() else None)
+        except SiamMaskError as error:
+            dock._set_status(tr("Snapshot not saved: {}").format(error.user_message), Qgis.Warning)
+            return None
+        if files.geotiff is not None:
+            dock._set_status(tr("Snapshot saved: {} (PNG, JSON, GeoTIFF)").format(files.png.with_suffix("")))
+        else:
+            dock._set_status(
+                tr("Snapshot saved: {} (PNG, JSON); no GeoTIFF: {}").format(files.png.with_suffix(""), files.problem),
+                Qgis.Warning)
+        return files
+
+    def set_enabled(self, has_video: bool) -> None:
+        self.row.snapshot_button.setEnabled(has_video)
