@@ -29,7 +29,9 @@ class SiamMaskProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):  # noqa: N802 (QGIS API)
         from .batch_algorithm import BatchTrackAlgorithm
+        from .export_frames_algorithm import ExportFramesAlgorithm
         from .track_algorithm import TrackObjectsAlgorithm
 
         self.addAlgorithm(TrackObjectsAlgorithm(self._dependency_report))
         self.addAlgorithm(BatchTrackAlgorithm())
+        self.addAlgorithm(ExportFramesAlgorithm())
