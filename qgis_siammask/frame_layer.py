@@ -1,16 +1,19 @@
 """The video frame on the map: a plugin layer that drapes the frame on screen over the ground.
 
-`FrameLayer` holds one image and its `DrapeGrid` (core.geo.drape: the frame's grid of image points cast
-through the project's georeferencing mode, on flat ground or a DEM). Its renderer maps every grid cell
-by its own projective transform (`QTransform.quadToQuad`) from the image to the map image, so the picture
-follows the relief. The cells are drawn opaque into a scratch image, which is then drawn once with the
-layer's opacity: overlapping cell edges (drawn a little larger to leave no seams) never show.
+`FrameLayer` holds one `DrapedFrame`: a frame's pixels and its frame model (the project's georeferencing
+mode, on flat ground or a DEM), whose `DrapeGrid` (core.geo.drape) and QImage are made on first use, in
+the map's render thread, once: the player's thread only hands the frame over. The renderer maps every
+grid cell by its own projective transform (`QTransform.quadToQuad`) from the image to the map image, so
+the picture follows the relief. The cells are drawn opaque into a scratch image, which is then drawn
+once with the layer's opacity: overlapping cell edges (drawn a little larger to leave no seams) never show.
 
 Registered as a plugin layer type (`register_frame_layer_type`), so a project that holds the layer saves
 and opens without errors; a layer read back from a project is empty until the clip plays again.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from qgis.core import (
@@ -27,26 +30,70 @@ from qgis.PyQt.QtCore import QPointF, QRectF, Qt
 from qgis.PyQt.QtGui import QImage, QPainter, QPolygonF, QTransform
 
 from .core.definitions import FRAME_LAYER_TYPE
+from .core.geo.drape import drape_grid
 
 CELL_OVERLAP_PX = 0.5  # each cell's source drawn this much larger on every side: no hairline seams
-MIN_DRAWN_SCALE = 1.0 / 8.0  # the frame is shrunk before drawing to about its size on the map, not below
+MAX_DECIMATION = 8  # the frame is decimated to about its size on the map, by this much at most
+EXTENT_MARGIN = 0.25  # the layer's extent: its footprint's box grown by this fraction
+
+
+class DrapedFrame:
+    """One frame on the ground: (H, W, 3) uint8 BGR pixels and their frame model (a CameraModel or
+    CornerHomography); its grid and QImage are made on first use, once, from whichever thread asks."""
+
+    def __init__(self, image_bgr: np.ndarray, geometry):
+        self.image_bgr, self.geometry = image_bgr, geometry
+        self._lock = threading.Lock()
+        self._grid, self._images = None, {}
+
+    @property
+    def grid(self):
+        """The frame's DrapeGrid (core.geo.drape)."""
+        with self._lock:
+            if self._grid is None:
+                self._grid = drape_grid(self.geometry)
+            return self._grid
+
+    def image(self, step: int = 1) -> QImage:
+        """The frame as a QImage, every `step`th pixel of every `step`th row (a frame drawn small on the
+        map costs what a small image costs: the 1080p frame is never converted whole)."""
+        with self._lock:
+            if step not in self._images:
+                pixels = self.image_bgr[::step, ::step]
+                height, width = pixels.shape[:2]
+                bgrx = np.full((height, width, 4), 255, np.uint8)  # Format_RGB32's bytes: B, G, R, 0xff
+                bgrx[..., :3] = pixels
+                image = QImage(bgrx.data, width, height, 4 * width, QImage.Format.Format_RGB32)
+                self._images[step] = (image, bgrx)  # the QImage draws from the array: kept together
+            return self._images[step][0]
 
 
 class FrameLayer(QgsPluginLayer):
-    """The frame on screen draped on the ground (EPSG:4326 grid); `set_frame` moves it."""
+    """The frame on screen draped on the ground (lon/lat, EPSG:4326); `set_frame` moves it."""
 
     def __init__(self, name: str = "video frame"):
         super().__init__(FRAME_LAYER_TYPE, name)
         self.setCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
-        self.image: QImage | None = None
-        self.grid = None  # core.geo.drape.DrapeGrid of `image`
+        self.frame: DrapedFrame | None = None
         self.setValid(True)
 
-    def set_frame(self, image: QImage | None, grid) -> None:
-        """Show `image` (a QImage) draped by `grid` (DrapeGrid of the same image size); None: nothing."""
-        self.image, self.grid = (image, grid) if image is not None and grid is not None else (None, None)
-        bounds = self.grid.bounds_lonlat() if self.grid is not None else None
-        self.setExtent(QgsRectangle(*bounds) if bounds is not None else QgsRectangle())
+    def set_frame(self, image_bgr: np.ndarray | None, geometry=None, footprint_lonlat=None) -> None:
+        """Show `image_bgr` ((H, W, 3) uint8 BGR) placed by `geometry` (its frame model); None: nothing.
+
+        `footprint_lonlat` (4, 2), the frame's ground corners when the caller has them, sets the extent
+        (grown by EXTENT_MARGIN: a frame's edges may bulge over relief) without casting the grid here."""
+        self.frame = DrapedFrame(image_bgr, geometry) if image_bgr is not None and geometry is not None else None
+        if self.frame is None:
+            self.setExtent(QgsRectangle())
+        else:
+            corners = np.asarray(footprint_lonlat, dtype=np.float64) if footprint_lonlat is not None else None
+            if corners is None or not np.all(np.isfinite(corners)):
+                bounds = self.frame.grid.bounds_lonlat()
+                extent = QgsRectangle(*bounds) if bounds is not None else QgsRectangle()
+            else:
+                extent = QgsRectangle(*corners.min(axis=0), *corners.max(axis=0))
+                extent.scale(1.0 + EXTENT_MARGIN)
+            self.setExtent(extent)
         self.triggerRepaint()
 
     def createMapRenderer(self, context):  # noqa: N802 (QGIS API)
@@ -55,7 +102,8 @@ class FrameLayer(QgsPluginLayer):
     def clone(self):
         layer = FrameLayer(self.name())
         layer.setOpacity(self.opacity())
-        layer.set_frame(self.image, self.grid)
+        layer.frame = self.frame
+        layer.setExtent(self.extent())
         return layer
 
     def setTransformContext(self, context) -> None:  # noqa: N802 (QGIS API; nothing is reprojected here)
@@ -75,23 +123,27 @@ class FrameLayer(QgsPluginLayer):
 
 
 class FrameLayerRenderer(QgsMapLayerRenderer):
-    """Draws one FrameLayer; what it needs is taken on the main thread (here), drawn in `render`."""
+    """Draws one FrameLayer: what it needs is taken on the main thread (here); the grid is cast, mapped
+    and drawn in `render`, the map's render thread."""
 
     def __init__(self, layer: FrameLayer, context):
         super().__init__(layer.id(), context)
-        self.image = layer.image
+        self.frame = layer.frame
         self.opacity = layer.opacity()
-        self.source_quads, self.target_quads = device_quads(layer.grid, context)
 
     def render(self) -> bool:
-        if self.image is None or not len(self.source_quads) or self.opacity <= 0.0:
+        if self.frame is None or self.opacity <= 0.0:
             return True
-        painter = self.renderContext().painter()
+        context = self.renderContext()
+        source_quads, target_quads = device_quads(self.frame.grid, context)
+        if not len(source_quads) or (context.feedback() is not None and context.feedback().isCanceled()):
+            return True
+        painter = context.painter()
         device = painter.device()
         scratch = QImage(device.width(), device.height(), QImage.Format.Format_ARGB32_Premultiplied)
         scratch.setDevicePixelRatio(device.devicePixelRatioF())
         scratch.fill(Qt.GlobalColor.transparent)
-        draw_cells(scratch, self.image, self.source_quads, self.target_quads, self.renderContext().feedback())
+        draw_cells(scratch, self.frame, source_quads, target_quads, context.feedback())
         painter.save()
         painter.resetTransform()
         painter.setOpacity(self.opacity)
@@ -127,28 +179,23 @@ def device_nodes(grid, context) -> np.ndarray:
     return grid.mapped(to_device)
 
 
-def draw_cells(target: QImage, image: QImage, source_quads: np.ndarray, target_quads: np.ndarray,
+def draw_cells(target: QImage, frame: DrapedFrame, source_quads: np.ndarray, target_quads: np.ndarray,
                feedback=None) -> None:
-    """Draw each cell of `image` (source quads in image pixels, centre-of-pixel convention) onto `target`
-    at its target quad (device pixels). The image is first shrunk towards its size on `target`: a frame
-    drawn small costs what a small image costs."""
+    """Draw each cell of `frame` (source quads in image pixels, centre-of-pixel convention) onto `target`
+    at its target quad (device pixels), from a decimated copy of the frame about as large as it is drawn
+    (at most MAX_DECIMATION times smaller), smoothed by the painter's bilinear sampling."""
+    height, width = frame.image_bgr.shape[:2]
     on_target = np.ptp(target_quads.reshape(-1, 2), axis=0)
-    scale = float(np.clip(max(on_target[0] / image.width(), on_target[1] / image.height()), MIN_DRAWN_SCALE, 1.0))
-    factors = np.ones(2)
-    if scale < 0.75:
-        shrunk = image.scaled(max(int(image.width() * scale), 1), max(int(image.height() * scale), 1),
-                              Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation)
-        factors = np.array([shrunk.width() / image.width(), shrunk.height() / image.height()])
-        image = shrunk
-    if image.format() != QImage.Format.Format_ARGB32_Premultiplied:  # a video frame's BGR: once, not per cell
-        image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+    scale = max(on_target[0] / width, on_target[1] / height, 1.0 / MAX_DECIMATION)
+    step = max(int(1.0 / scale), 1)
+    image = frame.image(step)
     painter = QPainter(target)
     painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
     transform = QTransform()
     for source, destination in zip(source_quads, target_quads):
         if feedback is not None and feedback.isCanceled():
             break
-        source_image = (source + 0.5) * factors
+        source_image = source / step + 0.5  # pixel centre x -> the decimated QImage (pixel j is x = j * step)
         if not QTransform.quadToQuad(_polygon(source_image), _polygon(destination), transform):
             continue
         left, top = source_image.min(axis=0) - CELL_OVERLAP_PX

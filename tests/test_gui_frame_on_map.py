@@ -88,6 +88,7 @@ def _footprint_pixels(dock, settings) -> np.ndarray:
 
 
 def test_the_frame_is_draped_on_the_dem_with_its_corners_on_the_footprint(dem_dock):
+    from qgis_siammask.core.definitions import DRAPE_GRID_DEM
     from qgis_siammask.frame_layer import FrameLayer, device_nodes
     from qgis_siammask.layer_tree import find_group
 
@@ -96,12 +97,12 @@ def test_the_frame_is_draped_on_the_dem_with_its_corners_on_the_footprint(dem_do
     assert isinstance(layer, FrameLayer) and layer.name() == "video frame"
     group = find_group(QgsProject.instance().layerTreeRoot(), dock.group.key)
     assert layer.id() in [node.layerId() for node in group.findLayers()]  # in the clip's playback group
-    assert layer.grid is not None and layer.grid.shape == (18, 32)  # the DEM's grid: a facet per cell
+    assert layer.frame is not None and layer.frame.grid.shape == DRAPE_GRID_DEM[::-1]  # a facet of the DEM per cell
     settings = _map_settings([layer], layer)
     context = QgsRenderContext.fromMapSettings(settings)
     context.setCoordinateTransform(
         QgsCoordinateTransform(layer.crs(), settings.destinationCrs(), QgsProject.instance()))
-    nodes = device_nodes(layer.grid, context)
+    nodes = device_nodes(layer.frame.grid, context)
     corners = np.array([nodes[0, 0], nodes[0, -1], nodes[-1, -1], nodes[-1, 0]])
     errors = np.linalg.norm(corners - _footprint_pixels(dock, settings), axis=1)
     print(f"draped corners vs footprint corners on a {CANVAS.width()}x{CANVAS.height()} map image: "
@@ -109,9 +110,7 @@ def test_the_frame_is_draped_on_the_dem_with_its_corners_on_the_footprint(dem_do
     assert errors.max() < 1.0
 
     # drawn: the lit pixels fill the footprint's quadrilateral (to a pixel), black around it
-    white = QImage(layer.image.size(), QImage.Format.Format_RGB32)
-    white.fill(Qt.GlobalColor.white)
-    layer.set_frame(white, layer.grid)
+    layer.set_frame(np.full_like(layer.frame.image_bgr, 255), layer.frame.geometry)
     layer.setOpacity(1.0)
     image = _render(settings).convertToFormat(QImage.Format.Format_RGB32)
     pixels = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8).reshape(
@@ -131,10 +130,10 @@ def test_the_frame_is_draped_on_the_dem_with_its_corners_on_the_footprint(dem_do
 def test_it_follows_the_video_opacity_slider_and_layers_panel(dem_dock, qtbot):
     dock = dem_dock
     layer = dock.playback_layers.frame
-    first = layer.grid.lonlat_deg.copy()
+    first = layer.frame.grid.lonlat_deg.copy()
     dock.show_frame(5, update_map=True)
-    assert dock.playback_layers.frame.grid is not None
-    moved = np.abs(dock.playback_layers.frame.grid.lonlat_deg - first).max()
+    assert layer.frame.image_bgr is dock.current_frame.image
+    moved = np.abs(layer.frame.grid.lonlat_deg - first).max()
     assert moved > 1e-6  # the platform flew on: the frame moved on the map
 
     slider = dock.frame_on_map.row.opacity_slider
@@ -147,9 +146,9 @@ def test_it_follows_the_video_opacity_slider_and_layers_panel(dem_dock, qtbot):
     node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
     node.setItemVisibilityChecked(False)  # unticked in the Layers panel: nothing cast any more
     dock.show_frame(2, update_map=True)
-    assert layer.grid is None and layer.extent().isEmpty()
+    assert layer.frame is None and layer.extent().isEmpty()
     node.setItemVisibilityChecked(True)  # ticked while paused: the frame on screen comes back at once
-    assert layer.grid is not None and layer.image.size().width() == 480
+    assert layer.frame is not None and layer.frame.image().width() == 480 and not layer.extent().isEmpty()
 
 
 def test_the_frame_layer_saves_and_opens_with_the_project(dem_dock, tmp_path):

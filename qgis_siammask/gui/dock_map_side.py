@@ -130,7 +130,7 @@ class MapSide(QObject):
         self.playback_layers.show(
             frame_index, record.time_utc, footprint, platform, centre, trail, self.session.georef
         )
-        self.frame_on_map.show(self.current_frame, camera)
+        self.frame_on_map.show(self.current_frame, camera, footprint)
 
     def bring_clip_into_view(self) -> None:
         """A clip just opened: the map goes to its first footprint (else its platform) when that is not in

@@ -15,7 +15,6 @@ from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidg
 
 from ..settings import load_settings
 from .dock_parts import tr
-from .frame_view import bgr_to_qimage
 
 DEFAULT_FRAME_OPACITY_PERCENT = 80
 SNAPSHOT_SUBFOLDER = "snapshots"
@@ -82,20 +81,19 @@ class FrameOnMap:
         if frame_layer is not None and frame_layer.id() == layer_id and self.dock._shown is not None:
             self.show(self.dock.current_frame, self.dock._shown[2])
 
-    def show(self, frame, camera) -> None:
+    def show(self, frame, camera, footprint_lonlat=None) -> None:
         """Drape `frame` (core VideoFrame, None: none) by `camera` (its frame model, None: not on the
-        ground) on the map; nothing is computed while the layer is unticked."""
-        from ..core.geo.drape import drape_grid
-
+        ground; `footprint_lonlat` its ground corners, when known) on the map. Only the frame is handed
+        over here: its grid is cast when the map draws it, and not at all while the layer is unticked."""
         layers = self.dock.playback_layers
         layer = layers.frame if layers is not None else None
         if layer is None:
             return
         self._apply_opacity()
         if frame is None or camera is None or not layers.frame_visible():
-            layer.set_frame(None, None)
+            layer.set_frame(None)
             return
-        layer.set_frame(bgr_to_qimage(frame.image), drape_grid(camera))
+        layer.set_frame(frame.image, camera, footprint_lonlat)
 
     def _apply_opacity(self, force: bool = False) -> None:
         """The slider's opacity on the frame layer: when it moves, and once on each new layer (a layer the
