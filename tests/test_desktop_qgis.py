@@ -2,7 +2,8 @@
 plugins.xml served from 127.0.0.1 and installed with QGIS's own plugin installer (pyplugin_installer)
 into a fresh profile; QGIS under Xvfb; two boxes dragged on the video and Track, the Tracks tab, Export
 and Play clicked with real X mouse events (xdotool); screenshots under build/screenshots/ (the dock, the
-zoomed player, the tracks panel, the export, the platform trail and line of sight of an oblique clip);
+zoomed player, the tracks panel, the export, the platform trail and line of sight of an oblique clip, the
+frame draped on the map over a DEM, with a Snapshot clicked);
 then the plugin unloaded, its GeoPackage-backed layers still in the project."""
 
 from __future__ import annotations
@@ -276,6 +277,33 @@ def poll_playing(dock, waited_ms):
 
 def trail_shown(dock):
     shot("qgis_trail.png")
+    # a clip over a DEM: the frame itself draped on the relief, and Snapshot clicked
+    import dataclasses
+    from qgis.core import QgsCoordinateTransform
+    from qgis_siammask.settings import load_settings, save_settings
+    global dem_layer
+    dem_layer = iface.addRasterLayer(os.environ["SIAMMASK_DEM"], "dem")
+    save_settings(dataclasses.replace(load_settings(), dem_layer_id=dem_layer.id()))
+    state["dem_opened"] = dock.open_video(os.environ["SIAMMASK_DEM_VIDEO"])
+    dock.show_frame(DEM_FRAME, update_map=True)
+    frame_layer = dock.playback_layers.frame
+    canvas = iface.mapCanvas()
+    to_map = QgsCoordinateTransform(frame_layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    extent = to_map.transformBoundingBox(frame_layer.extent())
+    extent.scale(1.3)
+    canvas.setExtent(extent)
+    canvas.refresh()
+    xdotool("mousemove", *centre(dock.frame_on_map.row.snapshot_button), "click", 1)
+    later(2500, lambda: frame_on_dem_shown(dock))
+
+
+def frame_on_dem_shown(dock):
+    layer = dock.playback_layers.frame
+    node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
+    state["frame_layer"] = [layer.name(), layer.pluginLayerType(), layer.frame is not None, node.isVisible(),
+                            node.parent().name(), layer.opacity()]
+    state["snapshot_status"] = dock.status_label.text()
+    shot("qgis_frame_on_dem.png")
     unloadPlugin("qgis_siammask")
     later(500, check_unloaded)  # let deleteLater() run first
 
@@ -296,6 +324,7 @@ def check_unloaded():
     finish()
 
 
+DEM_FRAME = 8
 later(1000, install)
 """
 
@@ -325,6 +354,12 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
         SimulationConfig(
             out_dir=tmp_path / "oblique", seed=3, frames=TRAIL_FRAMES, width_px=320, height_px=180,
             oblique_deg=50.0, vehicle_count=1, write_masks=False,
+        )
+    )
+    dem_clip = simulate(  # over relief: the frame draped on the map
+        SimulationConfig(
+            out_dir=tmp_path / "dem", seed=6, frames=12, width_px=640, height_px=360, dem=True, relief_m=40.0,
+            oblique_deg=40.0, vehicle_count=3, write_masks=False,
         )
     )
     model_path = tracking_model(request)
@@ -360,6 +395,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
         "SIAMMASK_LABELS": "car;van",
         "SIAMMASK_TRAIL_VIDEO": str(trail_clip.video_path),
         "SIAMMASK_TRAIL_GROUND": str(trail_clip.texture_path),
+        "SIAMMASK_DEM_VIDEO": str(dem_clip.video_path),
+        "SIAMMASK_DEM": str(dem_clip.dem_path),
         "SIAMMASK_MODEL": "" if bundled else str(model_path),
         "SIAMMASK_BACKGROUND": str(clip.texture_path),
         "SIAMMASK_SCREENSHOTS": str(SCREENSHOTS),
@@ -414,7 +451,7 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert folder_shown == str(output_dir) and state["gpkg"] in status_shown
     assert state["overlays"] >= 1
     assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the clip (all tracked)
-    assert all(state["screenshots"]) and len(state["screenshots"]) == 7
+    assert all(state["screenshots"]) and len(state["screenshots"]) == 8
     assert state["tracks_tab_current"]  # one row per track: label, frames, status, its own colour
     assert [row[:2] for row in state["track_rows"]] == [["car", str(FRAMES)], ["van", str(FRAMES)]]
     assert len({row[3] for row in state["track_rows"]}) == 2
@@ -425,6 +462,10 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert (SCREENSHOTS / "qgis_dock.png").stat().st_size > 20000
     assert str(export_path) in state["export_status"] and export_path.is_file()
     assert f"exported {export_path.name}" in state["exported_groups"]
+    assert state["dem_opened"] and state["frame_layer"] == [
+        "video frame", "siammask_video_frame", True, True, "dem/video.ts", 0.8]  # in the clip's group
+    assert "Snapshot saved" in state["snapshot_status"]
+    assert sorted(p.suffix for p in (output_dir / "snapshots").iterdir()) == [".json", ".png", ".tif"]
     assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []
     assert state["provider_after_unload"] is False
     kept = [(name, count) for name, provider, count in state["layers_after_unload"] if provider == "ogr"]
