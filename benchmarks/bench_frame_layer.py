@@ -76,7 +76,7 @@ def _run(folder: Path) -> None:
     settings.setLayers([layer])
     settings.setDestinationCrs(QgsCoordinateReferenceSystem(clip.crs))
     settings.setOutputSize(QSize(*CANVAS_SIZE))
-    handover_s, grid_s, render_s = [], [], []
+    handover_s, grid_s, render_s, render_cpu_s = [], [], [], []
     with VideoReader(str(clip.video_path)) as video:
         for index in range(RENDERED_FRAMES):
             frame = video.read(index * (CLIP_FRAMES // RENDERED_FRAMES))
@@ -94,16 +94,19 @@ def _run(folder: Path) -> None:
                 extent = to_map.transformBoundingBox(layer.extent())
                 extent.scale(1.2)
                 settings.setExtent(extent)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             job = QgsMapRendererSequentialJob(settings)
             job.start()
             job.waitForFinished()
             render_s.append(time.perf_counter() - started)
+            render_cpu_s.append(time.process_time() - cpu)
     rows, columns = layer.frame.grid.shape
     print(f"frame layer, {WIDTH}x{HEIGHT} frame over a DEM ({columns}x{rows} cells), {RENDERED_FRAMES} frames:")
     print(f"  player's thread per map update (set_frame): {_figures(handover_s)}")
-    print(f"  render thread: the drape grid cast on the DEM {_figures(grid_s)}; all of the layer's render "
-          f"(grid, QImage, cells) into a {CANVAS_SIZE[0]}x{CANVAS_SIZE[1]} map image {_figures(render_s)}")
+    print(f"  render thread: the drape grid cast on the DEM {_figures(grid_s)}")
+    print(f"  all of the layer's render (grid, QImage, cells) into a {CANVAS_SIZE[0]}x{CANVAS_SIZE[1]} map image: "
+          f"{_figures(render_s)} wall, {_figures(render_cpu_s)} CPU (load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores)")
     QgsProject.instance().removeMapLayer(layer.id())
 
     # --- the player, with and without the layer ---------------------------------------------------------
@@ -142,8 +145,8 @@ def _run(folder: Path) -> None:
         dock.player.frameRequested.disconnect(record)
         rate = (len(shown) - 1) / (shown[-1] - shown[0]) if len(shown) > 1 else 0.0
         state = "with the frame layer" if ticked else "without (unticked)  "
-        print(f"  {state}: {rate:.1f} fps achieved ({len(shown)} frames in {shown[-1] - shown[0]:.2f} s)",
-              flush=True)
+        print(f"  {state}: {rate:.1f} fps achieved ({len(shown)} frames in {shown[-1] - shown[0]:.2f} s; "
+              f"load average {os.getloadavg()[0]:.1f})", flush=True)
     dock.shutdown()
     iface.canvas.stopRendering()
     iface.canvas.waitWhileRendering()
