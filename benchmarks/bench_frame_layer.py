@@ -101,10 +101,12 @@ def _run(folder: Path) -> None:
             render_s.append(time.perf_counter() - started)
             render_cpu_s.append(time.process_time() - cpu)
     rows, columns = layer.frame.grid.shape
-    print(f"frame layer, {WIDTH}x{HEIGHT} frame over a DEM ({columns}x{rows} cells), {RENDERED_FRAMES} frames:")
+    print(f"frame layer, {WIDTH}x{HEIGHT} frame over a DEM ({columns}x{rows} cells), "
+          f"{RENDERED_FRAMES} frames:")
     print(f"  player's thread per map update (set_frame): {_figures(handover_s)}")
     print(f"  render thread: the drape grid cast on the DEM {_figures(grid_s)}")
-    print(f"  all of the layer's render (grid, QImage, cells) into a {CANVAS_SIZE[0]}x{CANVAS_SIZE[1]} map image: "
+    print(f"  all of the layer's render (grid, QImage, cells) into a {CANVAS_SIZE[0]}x{CANVAS_SIZE[1]} "
+          "map image: "
           f"{_figures(render_s)} wall, {_figures(render_cpu_s)} CPU (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores)")
     QgsProject.instance().removeMapLayer(layer.id())
@@ -112,7 +114,8 @@ def _run(folder: Path) -> None:
     # --- the player, with and without the layer ---------------------------------------------------------
     dem_layer = QgsRasterLayer(str(clip.dem_path), "dem")
     QgsProject.instance().addMapLayer(dem_layer)
-    save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id(), output_folder=str(folder / "out")))
+    save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id(),
+                                 output_folder=str(folder / "out")))
     iface = StubInterface()
     bridge = QgsLayerTreeMapCanvasBridge(QgsProject.instance().layerTreeRoot(), iface.canvas)
     iface.main_window.resize(*CANVAS_SIZE)
@@ -158,7 +161,8 @@ def _run(folder: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         command = [sys.executable, "-m", "benchmarks.bench_frame_layer", "run", folder]
-        done = subprocess.run(command, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+        root = Path(__file__).resolve().parents[1]
+        done = subprocess.run(command, cwd=root, capture_output=True, text=True)
         for line in done.stdout.splitlines():
             if line.startswith(("frame layer", "  ", "player", "done")):
                 print(line)

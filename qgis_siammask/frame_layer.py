@@ -82,7 +82,8 @@ class FrameLayer(QgsPluginLayer):
 
         `footprint_lonlat` (4, 2), the frame's ground corners when the caller has them, sets the extent
         (grown by EXTENT_MARGIN: a frame's edges may bulge over relief) without casting the grid here."""
-        self.frame = DrapedFrame(image_bgr, geometry) if image_bgr is not None and geometry is not None else None
+        placed = image_bgr is not None and geometry is not None
+        self.frame = DrapedFrame(image_bgr, geometry) if placed else None
         if self.frame is None:
             self.setExtent(QgsRectangle())
         else:

@@ -288,7 +288,8 @@ def trail_shown(dock):
     dock.show_frame(DEM_FRAME, update_map=True)
     frame_layer = dock.playback_layers.frame
     canvas = iface.mapCanvas()
-    to_map = QgsCoordinateTransform(frame_layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
+    to_map = QgsCoordinateTransform(frame_layer.crs(), canvas.mapSettings().destinationCrs(),
+                                    QgsProject.instance())
     extent = to_map.transformBoundingBox(frame_layer.extent())
     extent.scale(1.3)
     canvas.setExtent(extent)

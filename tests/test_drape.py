@@ -17,9 +17,9 @@ WIDTH, HEIGHT = 640, 360
 
 @pytest.fixture(scope="module")
 def dem_clip(tmp_path_factory):
-    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("drape"), seed=5, frames=2, width_px=WIDTH,
-                                     height_px=HEIGHT, dem=True, relief_m=40.0, oblique_deg=35.0,
-                                     vehicle_count=1, write_masks=False))
+    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("drape"), seed=5, frames=2,
+                                     width_px=WIDTH, height_px=HEIGHT, dem=True, relief_m=40.0,
+                                     oblique_deg=35.0, vehicle_count=1, write_masks=False))
 
 
 def _metres(lonlat_a, lonlat_b, origin) -> np.ndarray:
@@ -31,7 +31,7 @@ def test_draped_corners_are_the_footprint_corners_and_the_truth_on_a_dem(dem_cli
     terrain = DemTerrain(dem_clip.dem_path)
     camera = frame_geometry(dem_clip.telemetry[0], WIDTH, HEIGHT, terrain=terrain)
     grid = drape_grid(camera)
-    assert grid.shape == (d.DRAPE_GRID_DEM[1], d.DRAPE_GRID_DEM[0]) == (grid_size(camera)[1], grid_size(camera)[0])
+    assert grid.shape == d.DRAPE_GRID_DEM[::-1] == grid_size(camera)[::-1]  # (rows, columns)
     assert grid.valid.all()
     footprint = camera.footprint().lonlat_deg
     origin = footprint[0]
@@ -70,4 +70,5 @@ def test_cells_map_image_rectangles_and_drop_cells_off_the_ground():
     unmappable = mapped.copy()
     unmappable[2, 0] = np.nan  # a node the target CRS cannot hold
     assert len(grid.cell_quads(unmappable)[0]) == 2
-    assert grid.bounds_lonlat() == pytest.approx((10.0 - 0.5e-5, 50.0 - 0.5e-5, 10.0 + 99.5e-5, 50.0 + 49.5e-5))
+    expected = (10.0 - 0.5e-5, 50.0 - 0.5e-5, 10.0 + 99.5e-5, 50.0 + 49.5e-5)
+    assert grid.bounds_lonlat() == pytest.approx(expected)

@@ -29,9 +29,9 @@ UTM = "EPSG:32613"  # the simulator's zone
 def dem_clip(tmp_path_factory):
     from qgis_siammask.core.simulator import SimulationConfig, simulate
 
-    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("frame_map"), seed=4, frames=6, width_px=480,
-                                     height_px=270, dem=True, relief_m=40.0, oblique_deg=35.0, vehicle_count=2,
-                                     write_masks=False))
+    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("frame_map"), seed=4, frames=6,
+                                     width_px=480, height_px=270, dem=True, relief_m=40.0, oblique_deg=35.0,
+                                     vehicle_count=2, write_masks=False))
 
 
 @pytest.fixture()
@@ -46,7 +46,8 @@ def dem_dock(qgis_app, qtbot, tmp_path, dem_clip):
     QgsProject.instance().clear()
     dem_layer = QgsRasterLayer(str(dem_clip.dem_path), "dem")
     QgsProject.instance().addMapLayer(dem_layer)
-    save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id(), output_folder=str(tmp_path / "out")))
+    save_settings(PluginSettings(device="cpu", dem_layer_id=dem_layer.id(),
+                                 output_folder=str(tmp_path / "out")))
     widget = VideoDock(StubInterface())
     widget.setFloating(True)
     widget.resize(640, 900)
@@ -97,7 +98,8 @@ def test_the_frame_is_draped_on_the_dem_with_its_corners_on_the_footprint(dem_do
     assert isinstance(layer, FrameLayer) and layer.name() == "video frame"
     group = find_group(QgsProject.instance().layerTreeRoot(), dock.group.key)
     assert layer.id() in [node.layerId() for node in group.findLayers()]  # in the clip's playback group
-    assert layer.frame is not None and layer.frame.grid.shape == DRAPE_GRID_DEM[::-1]  # a facet of the DEM per cell
+    assert layer.frame is not None
+    assert layer.frame.grid.shape == DRAPE_GRID_DEM[::-1]  # (rows, columns): a facet of the DEM per cell
     settings = _map_settings([layer], layer)
     context = QgsRenderContext.fromMapSettings(settings)
     context.setCoordinateTransform(

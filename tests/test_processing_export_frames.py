@@ -46,7 +46,8 @@ def test_export_frames_writes_every_nth_frame(processing_ready, tmp_path):
         QgsProject.instance().removeMapLayer(dem.id())
     assert outputs["FRAMES_WRITTEN"] == 3 and outputs["OUTPUT"] == str(tmp_path / "frames")
     names = sorted(p.name for p in (tmp_path / "frames").iterdir())
-    assert names == sorted(f"video_f{i:06d}{suffix}" for i in (1, 3, 5) for suffix in (".png", ".json", ".tif"))
+    expected = [f"video_f{i:06d}{suffix}" for i in (1, 3, 5) for suffix in (".png", ".json", ".tif")]
+    assert names == sorted(expected)
     for index in (1, 3, 5):
         assert json.loads((tmp_path / "frames" / f"video_f{index:06d}.json").read_text())["frame"] == index
         tif = gdal.Open(str(tmp_path / "frames" / f"video_f{index:06d}.tif"))

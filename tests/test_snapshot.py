@@ -25,9 +25,9 @@ WIDTH, HEIGHT = 640, 360
 
 @pytest.fixture(scope="module")
 def dem_clip(tmp_path_factory):
-    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("snap"), seed=5, frames=5, width_px=WIDTH,
-                                     height_px=HEIGHT, dem=True, relief_m=40.0, oblique_deg=35.0,
-                                     vehicle_count=1, write_masks=False))
+    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("snap"), seed=5, frames=5,
+                                     width_px=WIDTH, height_px=HEIGHT, dem=True, relief_m=40.0,
+                                     oblique_deg=35.0, vehicle_count=1, write_masks=False))
 
 
 def _marked_image() -> np.ndarray:
@@ -39,7 +39,8 @@ def _marked_image() -> np.ndarray:
 
 
 @pytest.mark.parametrize("crs", [None, "EPSG:3857"])
-def test_geotiff_has_the_crs_and_the_centre_pixel_within_one_gsd_of_the_footprint_centre(dem_clip, tmp_path, crs):
+def test_geotiff_has_the_crs_and_its_centre_pixel_within_one_gsd_of_the_footprint_centre(
+        dem_clip, tmp_path, crs):
     from osgeo import gdal, osr
     from pyproj import Transformer
 
@@ -53,7 +54,8 @@ def test_geotiff_has_the_crs_and_the_centre_pixel_within_one_gsd_of_the_footprin
     srs = osr.SpatialReference(wkt=dataset.GetProjection())
     srs.AutoIdentifyEPSG()
     assert f"EPSG:{srs.GetAuthorityCode(None)}" == expected
-    assert dataset.RasterCount == 4 and dataset.GetRasterBand(4).GetColorInterpretation() == gdal.GCI_AlphaBand
+    assert dataset.RasterCount == 4
+    assert dataset.GetRasterBand(4).GetColorInterpretation() == gdal.GCI_AlphaBand
     bands = np.stack([dataset.GetRasterBand(i + 1).ReadAsArray() for i in range(4)], axis=-1)
     west, pixel, _, north, _, minus_pixel = dataset.GetGeoTransform()
     assert minus_pixel == -pixel
@@ -82,7 +84,8 @@ def test_png_carries_its_telemetry_and_pixels(dem_clip, tmp_path):
     assert files.geotiff is None
     text = json.loads(read_png_text(files.png)[SNAPSHOT_TEXT_KEY])
     assert text == json.loads(files.sidecar.read_text())
-    assert text["frame"] == 1 and text["georef"] == "horizon" and text["time_utc"].startswith("2024-06-01T12:00:00.04")
+    assert text["frame"] == 1 and text["georef"] == "horizon"
+    assert text["time_utc"].startswith("2024-06-01T12:00:00.04")
     assert text["sensor_latitude_deg"] == pytest.approx(record.sensor_latitude_deg)
     assert text["sensor_altitude_m"] == pytest.approx(record.sensor_altitude_m)
     assert text["sensor_relative_elevation_deg"] == pytest.approx(record.sensor_relative_elevation_deg)
@@ -99,7 +102,8 @@ def test_a_snapshot_replaces_the_old_file_whole_and_a_failed_one_leaves_it(tmp_p
     assert read_png_text(target) == {"k": "new"} and [p.name for p in tmp_path.iterdir()] == ["frame.png"]
     (tmp_path / "blocked").write_text("a file where the folder should be")
     with pytest.raises(OutputError, match="blocked"):
-        save_snapshot(tmp_path / "blocked" / "sub", "x", np.zeros((4, 6, 3), np.uint8), 0, 0.0, None, "st0601")
+        save_snapshot(tmp_path / "blocked" / "sub", "x", np.zeros((4, 6, 3), np.uint8), 0, 0.0, None,
+                      "st0601")
     assert read_png_text(target) == {"k": "new"}
 
 

@@ -120,19 +120,20 @@ class FrameOnMap:
         record, camera = (dock._shown[1], dock._shown[2]) if dock._shown is not None else (None, None)
         folder = load_settings().output_dir() / SNAPSHOT_SUBFOLDER
         crs = QgsProject.instance().crs()  # a projected project CRS, else the frame's UTM zone
+        projected = crs.authid() if crs.isValid() and crs.authid() and not crs.isGeographic() else None
+        stem = snapshot_stem(dock.video_path, frame.index)
         try:
-            files = save_snapshot(folder, snapshot_stem(dock.video_path, frame.index), frame.image, frame.index,
-                                  frame.time_s, record, dock.session.georef, camera,
-                                  crs.authid() if crs.isValid() and crs.authid() and not crs.isGeographic() else None)
+            files = save_snapshot(folder, stem, frame.image, frame.index, frame.time_s, record,
+                                  dock.session.georef, camera, projected)
         except SiamMaskError as error:
-            dock._set_status(tr("Snapshot not saved: {}").format(error.user_message), Qgis.Warning)
+            text = tr("Snapshot not saved: {}").format(error.user_message)
+            dock._set_status(text, Qgis.MessageLevel.Warning)
             return None
         if files.geotiff is not None:
             dock._set_status(tr("Snapshot saved: {} (PNG, JSON, GeoTIFF)").format(files.png.with_suffix("")))
         else:
-            dock._set_status(
-                tr("Snapshot saved: {} (PNG, JSON); no GeoTIFF: {}").format(files.png.with_suffix(""), files.problem),
-                Qgis.Warning)
+            text = tr("Snapshot saved: {} (PNG, JSON); no GeoTIFF: {}")
+            dock._set_status(text.format(files.png.with_suffix(""), files.problem), Qgis.MessageLevel.Warning)
         return files
 
     def set_enabled(self, has_video: bool) -> None:

@@ -71,18 +71,18 @@ class ExportFramesAlgorithm(FmvAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.START_FRAME, tr("First frame"), QgsProcessingParameterNumber.Integer, 0, minValue=0
+                self.START_FRAME, tr("First frame"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.END_FRAME, tr("Last frame (empty: to the end)"), QgsProcessingParameterNumber.Integer,
-                optional=True, minValue=0,
+                self.END_FRAME, tr("Last frame (empty: to the end)"),
+                QgsProcessingParameterNumber.Type.Integer, optional=True, minValue=0,
             )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
-                self.EVERY_N, tr("Every N frames"), QgsProcessingParameterNumber.Integer, 25, minValue=1
+                self.EVERY_N, tr("Every N frames"), QgsProcessingParameterNumber.Type.Integer, 25, minValue=1
             )
         )
         self.addParameter(
@@ -111,6 +111,8 @@ class ExportFramesAlgorithm(FmvAlgorithm):
 
         dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
         end_frame = parameters.get(self.END_FRAME)
+        last_frame = self.parameterAsInt(parameters, self.END_FRAME, context)
+        last_frame = None if end_frame in (None, "") else last_frame
         crs = self.parameterAsCrs(parameters, self.CRS, context)
         job = FrameExportJob(
             video_path=self.parameterAsFile(parameters, self.VIDEO, context),
@@ -119,7 +121,7 @@ class ExportFramesAlgorithm(FmvAlgorithm):
             dem_path=dem_layer.source().split("|")[0] if dem_layer is not None else None,
             georef=GEOREF_MODES[self.parameterAsEnum(parameters, self.GEOREF, context)],
             first_frame=self.parameterAsInt(parameters, self.START_FRAME, context),
-            last_frame=self.parameterAsInt(parameters, self.END_FRAME, context) if end_frame not in (None, "") else None,
+            last_frame=last_frame,
             every_n=self.parameterAsInt(parameters, self.EVERY_N, context),
             geotiff=self.parameterAsBool(parameters, self.GEOTIFF, context),
             crs=crs.authid() if crs.isValid() and crs.authid() else None,

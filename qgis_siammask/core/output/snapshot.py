@@ -55,7 +55,8 @@ def frame_telemetry(frame_index: int, time_s: float, record, georef: str, geomet
             "time_utc": record.time_utc.isoformat() if record is not None and record.time_utc else None,
             "altitude_reference": getattr(record, "altitude_reference", None),
             **{name: value(name) for name in names},
-            "slant_range_m": value("slant_range_m"), "georef": georef, "georef_label": GEOREF_LABELS.get(georef),
+            "slant_range_m": value("slant_range_m"), "georef": georef,
+            "georef_label": GEOREF_LABELS.get(georef),
             "corners_lonlat_deg": None}
     if geometry is not None:
         corners = geometry.footprint()
@@ -64,8 +65,8 @@ def frame_telemetry(frame_index: int, time_s: float, record, georef: str, geomet
         if data["slant_range_m"] is None and hasattr(geometry, "sensor_ecef_m"):
             centre = geometry.pixels_to_ground(geometry.centre_pixel()[None])
             if bool(centre.valid[0]):
-                data["slant_range_m"] = float(np.linalg.norm(centre.enu_m[0] - geometry.local_frame.ecef_to_enu(
-                    geometry.sensor_ecef_m[None])[0]))
+                sensor_enu = geometry.local_frame.ecef_to_enu(geometry.sensor_ecef_m[None])[0]
+                data["slant_range_m"] = float(np.linalg.norm(centre.enu_m[0] - sensor_enu))
     return data
 
 
@@ -130,7 +131,8 @@ def ground_raster(image_bgr: np.ndarray, geometry, crs: str | None = None,
     pixel = max(pixel, (east - west) / max_side_px, (north - south) / max_side_px)
     if not (np.isfinite(pixel) and pixel > 0):
         raise ProjectionError("the frame's ground sample distance is not usable: no georeferenced image")
-    width, height = max(int(math.ceil((east - west) / pixel)), 1), max(int(math.ceil((north - south) / pixel)), 1)
+    width = max(int(math.ceil((east - west) / pixel)), 1)
+    height = max(int(math.ceil((north - south) / pixel)), 1)
     out = np.zeros((height, width, 4), np.uint8)
     columns = west + (np.arange(width) + 0.5) * pixel
     for top in range(0, height, RESAMPLE_ROWS):
@@ -170,8 +172,9 @@ def write_geotiff(path: str | Path, image_bgr: np.ndarray, geometry, crs: str | 
     return commit(partial, path)
 
 
-def save_snapshot(folder: str | Path, stem: str, image_bgr: np.ndarray, frame_index: int, time_s: float, record,
-                  georef: str, geometry=None, crs: str | None = None, geotiff: bool = True) -> SnapshotFiles:
+def save_snapshot(folder: str | Path, stem: str, image_bgr: np.ndarray, frame_index: int, time_s: float,
+                  record, georef: str, geometry=None, crs: str | None = None,
+                  geotiff: bool = True) -> SnapshotFiles:
     """`STEM.png` (with its telemetry in a PNG text chunk), `STEM.json` (the same telemetry) and, when
     the frame is on the ground, `STEM.tif` (georeferenced) in `folder`."""
     folder = Path(folder)
@@ -219,7 +222,8 @@ def _bilinear(image_bgr: np.ndarray, pixels_xy: np.ndarray, visible: np.ndarray)
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+    checksum = zlib.crc32(kind + body) & 0xFFFFFFFF
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", checksum)
 
 
 def _write_bytes(path: str | Path, data: bytes) -> Path:
