@@ -17,7 +17,8 @@ WIDTH, HEIGHT = 640, 360
 
 @pytest.fixture(scope="module")
 def dem_clip(tmp_path_factory):
-    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("drape"), seed=5, frames=2,
+    """An oblique clip over 40 m of relief (test_snapshot uses it too)."""
+    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("drape"), seed=5, frames=5,
                                      width_px=WIDTH, height_px=HEIGHT, dem=True, relief_m=40.0,
                                      oblique_deg=35.0, vehicle_count=1, write_masks=False))
 

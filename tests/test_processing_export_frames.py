@@ -4,30 +4,13 @@ simulated clip over a DEM, as PNG + JSON + GeoTIFF files in the chosen folder.""
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsProject, QgsRasterLayer
-
-QGIS_PLUGINS = "/usr/share/qgis/python/plugins"
-
-
-@pytest.fixture(scope="module")
-def processing_ready(qgis_app):
-    if QGIS_PLUGINS not in sys.path:
-        sys.path.append(QGIS_PLUGINS)
-    from processing.core.Processing import Processing
-
-    from qgis_siammask.processing.provider import SiamMaskProvider
-
-    Processing.initialize()
-    provider = SiamMaskProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
-    yield provider
-    QgsApplication.processingRegistry().removeProvider(provider)
+from qgis.core import QgsProcessingException, QgsProject, QgsRasterLayer
+from test_processing_track import processing_ready  # noqa: F401 (fixture)
 
 
-def test_export_frames_writes_every_nth_frame(processing_ready, tmp_path):
+def test_export_frames_writes_every_nth_frame(processing_ready, tmp_path):  # noqa: F811
     import processing
     from osgeo import gdal
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from test_drape import HEIGHT, WIDTH, dem_clip  # noqa: F401 (fixture)
 
 from qgis_siammask.core.errors import OutputError
 from qgis_siammask.core.frame_export import FrameExportJob, export_frames, snapshot_stem
@@ -18,16 +19,6 @@ from qgis_siammask.core.output.snapshot import (
     save_snapshot,
     write_png,
 )
-from qgis_siammask.core.simulator import SimulationConfig, simulate
-
-WIDTH, HEIGHT = 640, 360
-
-
-@pytest.fixture(scope="module")
-def dem_clip(tmp_path_factory):
-    return simulate(SimulationConfig(out_dir=tmp_path_factory.mktemp("snap"), seed=5, frames=5,
-                                     width_px=WIDTH, height_px=HEIGHT, dem=True, relief_m=40.0,
-                                     oblique_deg=35.0, vehicle_count=1, write_masks=False))
 
 
 def _marked_image() -> np.ndarray:
@@ -40,7 +31,7 @@ def _marked_image() -> np.ndarray:
 
 @pytest.mark.parametrize("crs", [None, "EPSG:3857"])
 def test_geotiff_has_the_crs_and_its_centre_pixel_within_one_gsd_of_the_footprint_centre(
-        dem_clip, tmp_path, crs):
+        dem_clip, tmp_path, crs):  # noqa: F811
     from osgeo import gdal, osr
     from pyproj import Transformer
 
@@ -73,7 +64,7 @@ def test_geotiff_has_the_crs_and_its_centre_pixel_within_one_gsd_of_the_footprin
     assert not list(tmp_path.glob("*partial*"))
 
 
-def test_png_carries_its_telemetry_and_pixels(dem_clip, tmp_path):
+def test_png_carries_its_telemetry_and_pixels(dem_clip, tmp_path):  # noqa: F811
     from osgeo import gdal
 
     record = dem_clip.telemetry[1]
@@ -107,7 +98,7 @@ def test_a_snapshot_replaces_the_old_file_whole_and_a_failed_one_leaves_it(tmp_p
     assert read_png_text(target) == {"k": "new"}
 
 
-def test_export_every_second_frame_over_a_range(dem_clip, tmp_path):
+def test_export_every_second_frame_over_a_range(dem_clip, tmp_path):  # noqa: F811
     percents, problems = [], []
     job = FrameExportJob(str(dem_clip.video_path), str(tmp_path / "frames"), dem_path=str(dem_clip.dem_path),
                          first_frame=1, last_frame=4, every_n=2)

@@ -13,7 +13,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..core.definitions import DEFAULT_CRS, DEVICES, PRECISIONS
+from ..core.definitions import DEFAULT_CRS, DEVICES, GEOREF_LABELS, GEOREF_MODES, PRECISIONS
 from ..settings import resource_path
 
 
@@ -41,6 +41,32 @@ class FmvAlgorithm(QgsProcessingAlgorithm):
 
     def icon(self):
         return QIcon(resource_path("icon.png"))
+
+
+VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
+
+
+def add_clip_parameters(algorithm: QgsProcessingAlgorithm, video: str, telemetry: str) -> None:
+    """The video file and its telemetry file (optional: found automatically)."""
+    algorithm.addParameter(QgsProcessingParameterFile(video, tr("Video"), fileFilter=VIDEO_FILTER))
+    algorithm.addParameter(
+        QgsProcessingParameterFile(
+            telemetry,
+            tr("Telemetry (empty: automatic)"),
+            optional=True,
+            fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
+        )
+    )
+
+
+def georef_parameter(name: str, settings) -> QgsProcessingParameterEnum:
+    """How each frame is put on the ground (definitions.GEOREF_MODES, by index), the project's by default."""
+    return QgsProcessingParameterEnum(
+        name,
+        tr("Georeferencing"),
+        options=[tr(GEOREF_LABELS[mode]) for mode in GEOREF_MODES],
+        defaultValue=GEOREF_MODES.index(settings.georef),
+    )
 
 
 def model_parameter(name: str, settings) -> QgsProcessingParameterFile:

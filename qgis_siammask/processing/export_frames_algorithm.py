@@ -8,18 +8,15 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.definitions import GEOREF_LABELS, GEOREF_MODES
+from ..core.definitions import GEOREF_MODES
 from ..settings import load_settings
-from .common import FmvAlgorithm
-from .track_algorithm import VIDEO_FILTER
+from .common import FmvAlgorithm, add_clip_parameters, georef_parameter
 
 
 def tr(text: str) -> str:
@@ -60,15 +57,7 @@ class ExportFramesAlgorithm(FmvAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         settings = load_settings()
-        self.addParameter(QgsProcessingParameterFile(self.VIDEO, tr("Video"), fileFilter=VIDEO_FILTER))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.TELEMETRY,
-                tr("Telemetry (KLV, SRT or CSV; empty: found automatically)"),
-                optional=True,
-                fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
-            )
-        )
+        add_clip_parameters(self, self.VIDEO, self.TELEMETRY)
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.START_FRAME, tr("First frame"), QgsProcessingParameterNumber.Type.Integer, 0, minValue=0
@@ -88,14 +77,7 @@ class ExportFramesAlgorithm(FmvAlgorithm):
         self.addParameter(
             QgsProcessingParameterRasterLayer(self.DEM, tr("DEM (empty: flat ground)"), optional=True)
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.GEOREF,
-                tr("Georeferencing (how each frame is put on the ground)"),
-                options=[tr(GEOREF_LABELS[mode]) for mode in GEOREF_MODES],
-                defaultValue=GEOREF_MODES.index(settings.georef),
-            )
-        )
+        self.addParameter(georef_parameter(self.GEOREF, settings))
         self.addParameter(QgsProcessingParameterBoolean(self.GEOTIFF, tr("Georeferenced GeoTIFFs"), True))
         self.addParameter(
             QgsProcessingParameterCrs(

@@ -17,8 +17,6 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
@@ -27,7 +25,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.definitions import GEOREF_LABELS, GEOREF_MODES, JOB_FAILED, TRACK_LAYERS
+from ..core.definitions import GEOREF_MODES, JOB_FAILED, TRACK_LAYERS
 from ..deps import FEATURE_TRACKING
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
@@ -35,14 +33,13 @@ from ..settings import default_model_path, load_settings, run_output_path
 from ..tasks import build_job, parse_boxes, parse_labels
 from .common import (
     FmvAlgorithm,
+    add_clip_parameters,
     add_engine_parameters,
     engine_help,
     engine_values,
+    georef_parameter,
     model_parameter,
 )
-
-VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
-
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("TrackObjectsAlgorithm", text)
@@ -148,15 +145,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 (QGIS API)
         settings = load_settings()
-        self.addParameter(QgsProcessingParameterFile(self.VIDEO, tr("Video"), fileFilter=VIDEO_FILTER))
-        self.addParameter(
-            QgsProcessingParameterFile(
-                self.TELEMETRY,
-                tr("Telemetry (empty: automatic)"),
-                optional=True,
-                fileFilter="Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)",
-            )
-        )
+        add_clip_parameters(self, self.VIDEO, self.TELEMETRY)
         self.addParameter(model_parameter(self.MODEL, settings))
         self.addParameter(
             QgsProcessingParameterNumber(
@@ -187,14 +176,7 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
                 self.GEO_GUIDANCE, tr("Search where telemetry predicts"), True
             )
         )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.GEOREF,
-                tr("Georeferencing"),
-                options=[tr(GEOREF_LABELS[mode]) for mode in GEOREF_MODES],
-                defaultValue=GEOREF_MODES.index(settings.georef),
-            )
-        )
+        self.addParameter(georef_parameter(self.GEOREF, settings))
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 self.OUTPUT, tr("Tracks GeoPackage"), "GeoPackage (*.gpkg)", defaultValue=_default_output(settings)
