@@ -151,6 +151,12 @@ def test_it_follows_the_video_opacity_slider_and_layers_panel(dem_dock, qtbot):
     assert layer.frame is None and layer.extent().isEmpty()
     node.setItemVisibilityChecked(True)  # ticked while paused: the frame on screen comes back at once
     assert layer.frame is not None and layer.frame.image().width() == 480 and not layer.extent().isEmpty()
+    group = node.parent()
+    group.setItemVisibilityChecked(False)  # the clip's whole group unticked, then ticked again
+    dock.show_frame(3, update_map=True)
+    assert layer.frame is None
+    group.setItemVisibilityChecked(True)
+    assert layer.frame is not None and layer.frame.image_bgr is dock.current_frame.image
 
 
 def test_the_frame_layer_saves_and_opens_with_the_project(dem_dock, tmp_path):

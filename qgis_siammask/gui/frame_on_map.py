@@ -21,10 +21,11 @@ SNAPSHOT_SUBFOLDER = "snapshots"
 
 
 class FrameMapRow(QWidget):
-    """"Frame on map" opacity (a slider and its percent) and the Snapshot button; `layerTicked` when a
-    layer is ticked in the Layers panel (the frame layer, ticked while paused, then shows the frame)."""
+    """"Frame on map" opacity (a slider and its percent) and the Snapshot button; `nodeTicked` when a
+    layer or group is ticked in the Layers panel (the frame layer, ticked while paused, then shows the
+    frame)."""
 
-    layerTicked = pyqtSignal(str)  # layer id
+    nodeTicked = pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -59,9 +60,8 @@ class FrameMapRow(QWidget):
         self.opacity_label.setText(f"{value} %")
 
     def _node_visibility_changed(self, node) -> None:
-        layer_id = node.layerId() if hasattr(node, "layerId") else ""
-        if layer_id and node.isVisible():
-            self.layerTicked.emit(layer_id)
+        if node.isVisible():
+            self.nodeTicked.emit()
 
 
 class FrameOnMap:
@@ -73,13 +73,15 @@ class FrameOnMap:
         self._opacity_set_on = None  # id of the frame layer the slider's opacity was last given to
         row.opacity_slider.valueChanged.connect(lambda _: self._apply_opacity(force=True))
         row.snapshot_button.clicked.connect(lambda: self.snapshot())
-        row.layerTicked.connect(self._layer_ticked)
+        row.nodeTicked.connect(self._node_ticked)
 
-    def _layer_ticked(self, layer_id: str) -> None:
+    def _node_ticked(self) -> None:
+        """The frame layer (or its group) ticked again while it is empty: the frame on screen goes on it."""
         layers = self.dock.playback_layers
         frame_layer = layers.frame if layers is not None else None
-        if frame_layer is not None and frame_layer.id() == layer_id and self.dock._shown is not None:
-            self.show(self.dock.current_frame, self.dock._shown[2])
+        if frame_layer is not None and frame_layer.frame is None and self.dock._shown is not None:
+            if layers.frame_visible():
+                self.show(self.dock.current_frame, self.dock._shown[2])
 
     def show(self, frame, camera, footprint_lonlat=None) -> None:
         """Drape `frame` (core VideoFrame, None: none) by `camera` (its frame model, None: not on the
