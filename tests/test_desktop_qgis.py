@@ -294,7 +294,7 @@ def trail_shown(dock):
     extent.scale(1.3)
     canvas.setExtent(extent)
     canvas.refresh()
-    xdotool("mousemove", *centre(dock.frame_on_map.row.snapshot_button), "click", 1)
+    xdotool("mousemove", *centre(dock.frame_on_map.controls.snapshot_button), "click", 1)
     later(2500, lambda: frame_on_dem_shown(dock))
 
 

@@ -138,12 +138,13 @@ def test_it_follows_the_video_opacity_slider_and_layers_panel(dem_dock, qtbot):
     moved = np.abs(layer.frame.grid.lonlat_deg - first).max()
     assert moved > 1e-6  # the platform flew on: the frame moved on the map
 
-    slider = dock.frame_on_map.row.opacity_slider
-    assert layer.opacity() == pytest.approx(slider.value() / 100.0)
-    slider.setFocus()
-    qtbot.keyClick(slider, Qt.Key.Key_PageDown)  # the analyst turns the opacity down from the keyboard
-    assert layer.opacity() == pytest.approx(slider.value() / 100.0) and slider.value() < 80
-    assert dock.frame_on_map.row.opacity_label.text() == f"{slider.value()} %"
+    spin = dock.frame_on_map.controls.opacity_spin
+    assert spin.isEnabled() and layer.opacity() == pytest.approx(spin.value() / 100.0) == 0.8
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_Down)  # the analyst turns the opacity down from the keyboard
+    qtbot.keyClick(spin, Qt.Key.Key_Down)
+    assert spin.value() == 60 and layer.opacity() == pytest.approx(0.6)
+    assert spin.text() == "Frame 60 %"
 
     node = QgsProject.instance().layerTreeRoot().findLayer(layer.id())
     node.setItemVisibilityChecked(False)  # unticked in the Layers panel: nothing cast any more
@@ -163,7 +164,7 @@ def test_the_frame_layer_saves_and_opens_with_the_project(dem_dock, tmp_path):
     from qgis_siammask.core.definitions import FRAME_LAYER_TYPE
 
     dock = dem_dock
-    dock.frame_on_map.row.opacity_slider.setValue(35)
+    dock.frame_on_map.controls.opacity_spin.setValue(35)
     layer_id = dock.playback_layers.frame.id()
     project_path = str(tmp_path / "frame.qgz")
     assert QgsProject.instance().write(project_path)
@@ -184,7 +185,7 @@ def test_snapshot_button_saves_png_json_and_geotiff(dem_dock, qtbot, tmp_path):
 
     dock = dem_dock
     dock.show_frame(3, update_map=True)
-    button = dock.frame_on_map.row.snapshot_button
+    button = dock.frame_on_map.controls.snapshot_button
     assert button.isEnabled()
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     folder = tmp_path / "out" / "snapshots"

@@ -137,7 +137,7 @@ def test_projected_crs_and_group_removal(qgis_app):
     assert playback.centre.featureCount() == 0
     assert playback.sight.featureCount() == 0 and playback.trail.featureCount() == 0  # no centre, one point
     layer_ids = [layer.id() for layer in parent.layers() + run.layers()]
-    assert len(layer_ids) == 10  # 5 playback, 5 run
+    assert len(layer_ids) == 11  # 5 playback and the video frame, 5 run
     run.remove()
     parent.remove()
     assert all(QgsProject.instance().mapLayer(i) is None for i in layer_ids)

@@ -1,5 +1,5 @@
-"""The frame on the map and snapshots, from the dock: a row under the player (the draped frame's opacity,
-Snapshot) and what it drives.
+"""The frame on the map and snapshots, from the dock: the draped frame's opacity (beside the marks'
+buttons), Snapshot (on the player) and what they drive.
 
 `FrameOnMap` moves the playback group's frame layer (playback_layers.PLAYBACK_FRAME) to the frame on
 screen whenever the map follows the video (the dock's throttled map updates), through the same frame
@@ -10,8 +10,8 @@ Snapshot writes the frame shown as a PNG with its telemetry and a georeferenced 
 from __future__ import annotations
 
 from qgis.core import Qgis, QgsProject
-from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
+from qgis.PyQt.QtWidgets import QSpinBox, QToolButton, QWidget
 
 from ..settings import load_settings
 from .dock_parts import tr
@@ -20,44 +20,43 @@ DEFAULT_FRAME_OPACITY_PERCENT = 80
 SNAPSHOT_SUBFOLDER = "snapshots"
 
 
-class FrameMapRow(QWidget):
-    """"Frame on map" opacity (a slider and its percent) and the Snapshot button; `nodeTicked` when a
-    layer or group is ticked in the Layers panel (the frame layer, ticked while paused, then shows the
-    frame)."""
+class FrameMapControls(QObject):
+    """The dock's two controls of the frame on the map, placed in the marks' row under the player (a row
+    more would take the video's height, and the player's rows are full in a narrow dock): the frame's
+    opacity on the map (a spin box) and Snapshot. `nodeTicked` when a layer or group is ticked in the
+    Layers panel (the frame layer, ticked while paused, then shows the frame)."""
 
     nodeTicked = pyqtSignal()
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QWidget):
         super().__init__(parent)
-        # bound to this widget: the connection ends with it (the dock's teardown)
+        # bound to this object, a child of the dock's body: the connection ends with the dock
         QgsProject.instance().layerTreeRoot().visibilityChanged.connect(self._node_visibility_changed)
-        label = QLabel(tr("Frame on map"), self)
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, self)
-        self.opacity_slider.setObjectName("frameOpacitySlider")
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(DEFAULT_FRAME_OPACITY_PERCENT)
-        self.opacity_slider.setToolTip(
-            tr("Opacity of the video frame draped on the map (the \"video frame\" layer of the clip's group)")
+        self.opacity_spin = QSpinBox(parent)
+        self.opacity_spin.setObjectName("frameOpacitySpin")
+        self.opacity_spin.setRange(0, 100)
+        self.opacity_spin.setSingleStep(10)
+        self.opacity_spin.setPrefix(tr("Frame "))
+        self.opacity_spin.setSuffix(" %")
+        # no arrows (the keys, the wheel and typing change it): it and Snapshot fit the marks' row of a
+        # narrow dock
+        self.opacity_spin.setButtonSymbols(QSpinBox.ButtonSymbols.NoButtons)
+        self.opacity_spin.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.opacity_spin.setValue(DEFAULT_FRAME_OPACITY_PERCENT)
+        self.opacity_spin.setToolTip(
+            tr("Opacity of the video frame draped on the map (the \"video frame\" layer of the clip's group; "
+               "untick it in the Layers panel to hide it)")
         )
-        self.opacity_label = QLabel(self)
-        self.opacity_label.setMinimumWidth(self.opacity_label.fontMetrics().horizontalAdvance("100 %"))
-        self.snapshot_button = QPushButton(tr("Snapshot"), self)
+        self.snapshot_button = QToolButton(parent)  # as narrow as its text
+        self.snapshot_button.setText(tr("Snapshot"))
         self.snapshot_button.setObjectName("snapshotButton")
         self.snapshot_button.setToolTip(
             tr("Save the frame shown: a PNG with its telemetry (and a .json beside it) and a georeferenced "
                "GeoTIFF, in the output folder's \"snapshots\" folder")
         )
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(label)
-        row.addWidget(self.opacity_slider, 1)
-        row.addWidget(self.opacity_label)
-        row.addWidget(self.snapshot_button)
-        self.opacity_slider.valueChanged.connect(self._show_percent)
-        self._show_percent(self.opacity_slider.value())
 
-    def _show_percent(self, value: int) -> None:
-        self.opacity_label.setText(f"{value} %")
+    def widgets(self) -> tuple[QWidget, QWidget]:
+        return self.opacity_spin, self.snapshot_button
 
     def _node_visibility_changed(self, node) -> None:
         if node.isVisible():
@@ -67,13 +66,13 @@ class FrameMapRow(QWidget):
 class FrameOnMap:
     """The dock's frame layer and snapshots; `dock` is the VideoDock (its session, frame shown, status)."""
 
-    def __init__(self, dock, row: FrameMapRow):
+    def __init__(self, dock, controls: FrameMapControls):
         self.dock = dock
-        self.row = row
-        self._opacity_set_on = None  # id of the frame layer the slider's opacity was last given to
-        row.opacity_slider.valueChanged.connect(lambda _: self._apply_opacity(force=True))
-        row.snapshot_button.clicked.connect(lambda: self.snapshot())
-        row.nodeTicked.connect(self._node_ticked)
+        self.controls = controls
+        self._opacity_set_on = None  # id of the frame layer the spin box's opacity was last given to
+        controls.opacity_spin.valueChanged.connect(lambda _: self._apply_opacity(force=True))
+        controls.snapshot_button.clicked.connect(lambda: self.snapshot())
+        controls.nodeTicked.connect(self._node_ticked)
 
     def _node_ticked(self) -> None:
         """The frame layer (or its group) ticked again while it is empty: the frame on screen goes on it."""
@@ -98,13 +97,13 @@ class FrameOnMap:
         layer.set_frame(frame.image, camera, footprint_lonlat)
 
     def _apply_opacity(self, force: bool = False) -> None:
-        """The slider's opacity on the frame layer: when it moves, and once on each new layer (a layer the
-        analyst styled keeps its opacity until the slider moves)."""
+        """The spin box's opacity on the frame layer: when it changes, and once on each new layer (a layer
+        the analyst styled keeps its opacity until the spin box changes)."""
         layers = self.dock.playback_layers
         layer = layers.frame if layers is not None else None
         if layer is None or (not force and layer.id() == self._opacity_set_on):
             return
-        layer.setOpacity(self.row.opacity_slider.value() / 100.0)
+        layer.setOpacity(self.controls.opacity_spin.value() / 100.0)
         self._opacity_set_on = layer.id()
         layer.triggerRepaint()
 
@@ -138,5 +137,6 @@ class FrameOnMap:
             dock._set_status(text.format(files.png.with_suffix(""), files.problem), Qgis.MessageLevel.Warning)
         return files
 
-    def set_enabled(self, has_video: bool) -> None:
-        self.row.snapshot_button.setEnabled(has_video)
+    def set_enabled(self, has_video: bool, has_map: bool) -> None:
+        self.controls.snapshot_button.setEnabled(has_video)
+        self.controls.opacity_spin.setEnabled(has_map)

@@ -29,7 +29,7 @@ from .dock_parts import (
 )
 from .dock_rows import ClipRows, CompactTabs, RunRows, VideoSplit, ViewButtons
 from .dock_run_side import RunSide
-from .frame_on_map import FrameMapRow, FrameOnMap
+from .frame_on_map import FrameMapControls, FrameOnMap
 from .frame_view import DrawnBox, FrameView, bgr_to_qimage
 from .map_time_sync import MapTimeSync
 from .model_banner import DemoModelBanner
@@ -118,8 +118,7 @@ class VideoDock(QDockWidget):
         self.player.paused.connect(self.map_side.catch_up)
         self.telemetry_table.timeRequested.connect(self.player.go_to_time)
         self.split.video_rows.addWidget(self.player)
-        self.frame_on_map = FrameOnMap(self, FrameMapRow(body))  # the frame draped on the map, Snapshot
-        self.split.video_rows.addWidget(self.frame_on_map.row)
+        self.frame_on_map = FrameOnMap(self, FrameMapControls(body))  # the frame draped on the map, Snapshot
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
         self.step_button, self.slider = self.player.step_button, self.player.slider
@@ -137,6 +136,8 @@ class VideoDock(QDockWidget):
 
         self.split.side_rows.addWidget(self.map_side.map_pick_row)
         self.map_pick_button, self.map_hint = self.map_side.map_pick_button, self.map_pick_row.map_hint
+        for index, widget in enumerate(self.frame_on_map.controls.widgets()):  # before the marks' hint
+            self.map_pick_row.layout().insertWidget(2 + index, widget)
 
         self.tracks_panel = TracksPanel(body)
         # a deleted track leaves the video's overlays first, then the run's layers (and file)
@@ -229,7 +230,6 @@ class VideoDock(QDockWidget):
         has_video = self.session is not None
         tracking = self.task is not None
         self.player.set_controls_enabled(has_video and not tracking)
-        self.frame_on_map.set_enabled(has_video)
         self.frame_view.drawing_enabled = has_video and not tracking
         self.run_rows.show_state(
             self.tracking_enabled and has_video and bool(self.boxes), tracking, self.runs.results
@@ -239,6 +239,7 @@ class VideoDock(QDockWidget):
         self._enable_corrections()
         has_map = has_video and self.telemetry is not None
         self.map_pick_row.show_state(has_map)
+        self.frame_on_map.set_enabled(has_video, has_map)
         self.telemetry_table_button.setEnabled(has_map)
 
     def _enable_corrections(self) -> None:
