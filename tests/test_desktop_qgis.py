@@ -295,7 +295,7 @@ def trail_shown(dock):
     canvas.setExtent(extent)
     canvas.refresh()
     xdotool("mousemove", *centre(dock.frame_on_map.controls.snapshot_button), "click", 1)
-    later(2500, lambda: frame_on_dem_shown(dock))
+    later(4000, lambda: frame_on_dem_shown(dock))
 
 
 def frame_on_dem_shown(dock):
@@ -304,6 +304,8 @@ def frame_on_dem_shown(dock):
     state["frame_layer"] = [layer.name(), layer.pluginLayerType(), layer.frame is not None, node.isVisible(),
                             node.parent().name(), layer.opacity()]
     state["snapshot_status"] = dock.status_label.text()
+    state["frame_drawn"] = layer.frame._grid is not None  # cast by the map's render thread
+    state["canvas_layers"] = [each.name() for each in iface.mapCanvas().layers()]
     shot("qgis_frame_on_dem.png")
     unloadPlugin("qgis_siammask")
     later(500, check_unloaded)  # let deleteLater() run first
@@ -465,7 +467,8 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert f"exported {export_path.name}" in state["exported_groups"]
     assert state["dem_opened"] and state["frame_layer"] == [
         "video frame", "siammask_video_frame", True, True, "dem/video.ts", 0.8]  # in the clip's group
-    assert "Snapshot saved" in state["snapshot_status"]
+    assert "Snapshot saved" in state["snapshot_status"] and state["frame_drawn"]  # drawn by the canvas
+    assert state["canvas_layers"].index("video frame") < state["canvas_layers"].index("dem")  # over it
     assert sorted(p.suffix for p in (output_dir / "snapshots").iterdir()) == [".json", ".png", ".tif"]
     assert state["docks_after_unload"] == [] and state["actions_after_unload"] == []
     assert state["provider_after_unload"] is False
