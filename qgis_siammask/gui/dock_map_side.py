@@ -51,6 +51,7 @@ class MapSide(QObject):
         self.playback_layers: PlaybackLayers | None = None
         self.trail_lonlat: dict[int, tuple[float, float]] = {}  # frame played -> platform (lon, lat)
         self._shown = None  # (frame index, telemetry record, camera) of the frame on screen
+        self.frame_on_map = None  # gui.frame_on_map.FrameOnMap, set by the dock
         self._last_map_update_s = 0.0
         self.ground_marks = GroundMarks(iface, self)
         self.ground_marks.mapPointPicked.connect(self._map_point_picked)
@@ -130,7 +131,8 @@ class MapSide(QObject):
         self.playback_layers.show(
             frame_index, record.time_utc, footprint, platform, centre, trail, self.session.georef
         )
-        self.frame_on_map.show(self.current_frame, camera, footprint)
+        if self.frame_on_map is not None:  # the frame itself, draped under the footprint
+            self.frame_on_map.show(camera, footprint)
 
     def bring_clip_into_view(self) -> None:
         """A clip just opened: the map goes to its first footprint (else its platform) when that is not in

@@ -78,19 +78,19 @@ class FrameOnMap:
         """The frame layer (or its group) ticked again while it is empty: the frame on screen goes on it."""
         layers = self.dock.playback_layers
         frame_layer = layers.frame if layers is not None else None
-        if frame_layer is not None and frame_layer.frame is None and self.dock._shown is not None:
-            if layers.frame_visible():
-                self.show(self.dock.current_frame, self.dock._shown[2])
+        if frame_layer is not None and frame_layer.frame is None and layers.frame_visible():
+            self.show(self.dock.map_side.camera_shown())
 
-    def show(self, frame, camera, footprint_lonlat=None) -> None:
-        """Drape `frame` (core VideoFrame, None: none) by `camera` (its frame model, None: not on the
-        ground; `footprint_lonlat` its ground corners, when known) on the map. Only the frame is handed
+    def show(self, camera, footprint_lonlat=None) -> None:
+        """Drape the frame on screen by `camera` (its frame model, None: not on the ground;
+        `footprint_lonlat` its ground corners, when known) on the map. Only the frame is handed
         over here: its grid is cast when the map draws it, and not at all while the layer is unticked."""
         layers = self.dock.playback_layers
         layer = layers.frame if layers is not None else None
         if layer is None:
             return
         self._apply_opacity()
+        frame = self.dock.current_frame
         if frame is None or camera is None or not layers.frame_visible():
             layer.set_frame(None)
             return
@@ -118,7 +118,7 @@ class FrameOnMap:
             return None
         dock.player.pause()
         frame = dock.current_frame
-        record, camera = (dock._shown[1], dock._shown[2]) if dock._shown is not None else (None, None)
+        record, camera, _ = dock.session.camera_at(frame.time_s)
         folder = load_settings().output_dir() / SNAPSHOT_SUBFOLDER
         crs = QgsProject.instance().crs()  # a projected project CRS, else the frame's UTM zone
         projected = crs.authid() if crs.isValid() and crs.authid() and not crs.isGeographic() else None

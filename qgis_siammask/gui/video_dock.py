@@ -119,6 +119,7 @@ class VideoDock(QDockWidget):
         self.telemetry_table.timeRequested.connect(self.player.go_to_time)
         self.split.video_rows.addWidget(self.player)
         self.frame_on_map = FrameOnMap(self, FrameMapControls(body))  # the frame draped on the map, Snapshot
+        self.map_side.frame_on_map = self.frame_on_map
         # the player's widgets under the dock's names (tests and the desktop test reach them so)
         self.step_back_button, self.play_button = self.player.step_back_button, self.player.play_button
         self.step_button, self.slider = self.player.step_button, self.player.slider

@@ -23,8 +23,8 @@ import numpy as np
 
 from ..definitions import GEOREF_LABELS, SNAPSHOT_MAX_SIDE_PX, SNAPSHOT_TEXT_KEY
 from ..errors import OutputError, ProjectionError
+from ..files import commit, discard, partial_path
 from ..geo.image_geometry import finite
-from .atomic import commit, discard, partial_path
 
 RESAMPLE_ROWS = 256  # output rows resampled at once: bounds the memory of a large GeoTIFF
 
