@@ -15,7 +15,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,39 +28,54 @@ FEATURE_BATCH = "batch"
 
 @dataclass(frozen=True)
 class Requirement:
-    """One importable module, the pip distribution that provides it, and the features that need it."""
+    """One importable module, the pip distribution that provides it, the features that need it, and the
+    versions the engine works with (`min_version` <= v < `below_version`; empty: unbounded)."""
 
     module: str
     distribution: str
-    pip_spec: str
     features: tuple[str, ...]
     min_version: tuple[int, ...] = ()
     below_version: tuple[int, ...] = ()
+    pip_name: str = ""  # what pip installs, when not the distribution (e.g. with extras)
+
+    @property
+    def pip_spec(self) -> str:
+        """The range as pip reads it, e.g. `torch>=2.0`, `opencv-python-headless>=4.5,<5`."""
+        bounds = [f">={_dotted(self.min_version)}"] if self.min_version else []
+        bounds += [f"<{_dotted(self.below_version)}"] if self.below_version else []
+        return (self.pip_name or self.distribution) + ",".join(bounds)
+
+    def accepts(self, version_text: str) -> bool:
+        version = _version_tuple(version_text)
+        return (not self.min_version or version >= self.min_version) and (
+            not self.below_version or version < self.below_version
+        )
 
 
-# pip specs as in requirements.txt (tests check they agree): numpy < 2 because the GDAL that QGIS
-# ships is built against numpy 1.x; exact pins where the engine was tested with one version.
-TORCH_VERSION = "2.13.0"
+def _dotted(version: tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
+# The runtime ranges, here only (requirements.txt pins the dev venv inside them; a test checks it).
+# Ranges, not pins: the installer never touches a package QGIS's Python has (numpy 1.x or 2.x, as its
+# GDAL was built), and pip picks the newest wheel of the rest for QGIS's Python (3.9 to 3.13).
 REQUIREMENTS = (
-    Requirement("numpy", "numpy", "numpy<2", (FEATURE_VIDEO, FEATURE_TRACKING), (1, 22), (2,)),
-    Requirement("av", "av", "av==18.1.0", (FEATURE_VIDEO, FEATURE_TRACKING), (10,)),
-    Requirement(
-        "cv2",
-        "opencv-python-headless",
-        "opencv-python-headless==4.11.0.86",
-        (FEATURE_VIDEO, FEATURE_TRACKING),
-    ),
-    Requirement("torch", "torch", f"torch=={TORCH_VERSION}", (FEATURE_TRACKING,), (2, 0)),
-    Requirement("pyproj", "pyproj", "pyproj>=3.0", (FEATURE_TRACKING,), (3, 0)),
-    Requirement("shapely", "shapely", "shapely>=1.8", (FEATURE_TRACKING,), (1, 8)),
-    Requirement("rasterio", "rasterio", "rasterio>=1.2", (FEATURE_DEM,), (1, 2)),
+    Requirement("numpy", "numpy", (FEATURE_VIDEO, FEATURE_TRACKING), (1, 22)),
+    Requirement("av", "av", (FEATURE_VIDEO, FEATURE_TRACKING), (10,)),
+    Requirement("cv2", "opencv-python-headless", (FEATURE_VIDEO, FEATURE_TRACKING), (4, 5), (5,)),
+    Requirement("torch", "torch", (FEATURE_TRACKING,), (2, 0)),
+    Requirement("pyproj", "pyproj", (FEATURE_TRACKING,), (3, 0)),
+    Requirement("shapely", "shapely", (FEATURE_TRACKING,), (1, 8)),
+    Requirement("rasterio", "rasterio", (FEATURE_DEM,), (1, 2)),
 )
-# The CPU-only torch wheels (no 2 GB of CUDA libraries on a machine without an NVIDIA GPU).
+# The CPU-only torch wheels (no 3 GB of CUDA libraries on a machine without an NVIDIA GPU), and the CUDA
+# ones for Windows, whose PyPI wheels are CPU-only.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu128"
 
 # Optional, for batch tracking only: checked when the batch algorithm runs, not at start-up.
 BATCH_REQUIREMENTS = (
-    Requirement("distributed", "distributed", "dask[distributed]", (FEATURE_BATCH,), (2024,)),
+    Requirement("distributed", "distributed", (FEATURE_BATCH,), (2024,), pip_name="dask[distributed]"),
 )
 
 # Distributions that provide a module under another distribution name (e.g. opencv-python vs -headless).
@@ -78,6 +92,7 @@ class Problem:
 class DependencyReport:
     problems: tuple[Problem, ...]
     python_executable: str
+    package_folder: str = ""  # the plugin's own folder, where the installer puts what is missing
 
     @property
     def ok(self) -> bool:
@@ -90,40 +105,16 @@ class DependencyReport:
     def missing_modules(self) -> list[str]:
         return [p.requirement.module for p in self.problems]
 
-    def install_commands(
-        self, find_links: str | None = None, target: str | None = None, cuda: bool | None = None
-    ) -> list[list[str]]:
-        """pip commands (argv lists, run in order) that install what is missing for QGIS's Python.
-
-        Into the user site (QGIS reads it), or `target`; torch alone first, from the CPU-only index
-        when no NVIDIA GPU is present (`cuda`: None = look). `find_links`: a local wheel folder
-        (`--no-index`), for offline installs and tests.
-        """
-        if not self.problems:
-            return []
-        base = [self.python_executable, "-m", "pip", "install", "--disable-pip-version-check"]
-        if target:
-            base += ["--target", target]
-        else:
-            base += ["--user"] + (["--break-system-packages"] if _externally_managed() else [])
-        if find_links:
-            base += ["--no-index", "--find-links", find_links]
-        specs = sorted({p.requirement.pip_spec for p in self.problems})
-        torch = [spec for spec in specs if spec.startswith("torch")]
-        others = [spec for spec in specs if not spec.startswith("torch")]
-        commands = []
-        if torch:
-            on_cpu = not (has_nvidia_gpu() if cuda is None else cuda)
-            index = ["--index-url", TORCH_CPU_INDEX] if on_cpu and not find_links else []
-            commands.append(base + index + torch)
-        if others:
-            commands.append(base + others)
-        return commands
+    @property
+    def pip_specs(self) -> list[str]:
+        """What to install: the unsuitable or missing requirements as pip ranges."""
+        return sorted({p.requirement.pip_spec for p in self.problems})
 
     @property
-    def pip_command(self) -> str:
-        """The install commands as shell text, one a line (what the dialog's Install button runs)."""
-        return "\n".join(" ".join(map(shlex.quote, command)) for command in self.install_commands())
+    def install_command(self) -> str:
+        """The headless install of what is missing into the plugin's folder (as the dialog does it)."""
+        return " ".join(map(shlex.quote, [self.python_executable, "-m", "qgis_siammask", "deps", "install",
+                                          "--target", self.package_folder or "FOLDER", *self.pip_specs]))
 
     def summary(self) -> str:
         """One paragraph for the message bar / a dialog: what is missing, what it disables, the fix."""
@@ -133,8 +124,8 @@ class DependencyReport:
         disabled = [f for f in (FEATURE_VIDEO, FEATURE_TRACKING, FEATURE_DEM) if not self.available(f)]
         return (
             f"Missing or unsuitable Python packages: {listed}. Disabled: {', '.join(disabled)}. "
-            "Install them with Plugins > SiamMask FMV Tracker > Python packages…, or for QGIS's Python "
-            f"({self.python_executable}), then restart QGIS:\n{self.pip_command}"
+            "Install them with Plugins > SiamMask FMV Tracker > Python packages…, or with QGIS's Python "
+            f"({self.python_executable}) from the plugins folder, then restart QGIS:\n{self.install_command}"
         )
 
 
@@ -172,13 +163,9 @@ def _check(requirement: Requirement) -> Problem | None:
     version_text = _installed_version(requirement)
     if version_text is None:  # e.g. a Debian package without metadata: present is good enough
         return None
-    version = _version_tuple(version_text)
-    if requirement.min_version and version < requirement.min_version:
-        needed = ".".join(map(str, requirement.min_version))
-        return Problem(requirement, f"version {version_text}, needs >= {needed}")
-    if requirement.below_version and version >= requirement.below_version:
-        limit = ".".join(map(str, requirement.below_version))
-        return Problem(requirement, f"version {version_text}, needs < {limit}")
+    if not requirement.accepts(version_text):
+        needed = requirement.pip_spec[len(requirement.pip_name or requirement.distribution):]
+        return Problem(requirement, f"version {version_text}, needs {needed}")
     return None
 
 
@@ -243,16 +230,6 @@ def has_nvidia_gpu() -> bool:
     return bool(shutil.which("nvidia-smi")) or os.path.exists("/proc/driver/nvidia/version")
 
 
-def _externally_managed() -> bool:
-    """PEP 668 (Debian/Ubuntu system Python): pip refuses system-wide installs without these flags."""
-    stdlib = sysconfig.get_paths().get("stdlib", "")
-    return (
-        bool(stdlib)
-        and os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
-        and sys.prefix == sys.base_prefix
-    )
-
-
-def check_dependencies(requirements=REQUIREMENTS) -> DependencyReport:
+def check_dependencies(requirements=REQUIREMENTS, package_folder: str = "") -> DependencyReport:
     problems = tuple(p for p in (_check(r) for r in requirements) if p is not None)
-    return DependencyReport(problems=problems, python_executable=qgis_python_executable())
+    return DependencyReport(problems, qgis_python_executable(), package_folder)

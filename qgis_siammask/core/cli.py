@@ -19,6 +19,7 @@ COMMANDS = {
     "demo": "simulate a clip, track a vehicle with the default model, write a GeoPackage",
     "models": "list, download (the authors' SiamMask models) and convert model files",
     "batch": "track every video of a job file on a Dask cluster: a GeoPackage per job, summary.csv",
+    "deps": "plan or install the plugin's Python packages into its own folder, never touching QGIS's",
 }
 
 
@@ -49,11 +50,12 @@ NEGATIVE_NUMBER_LIST = re.compile(r"-\.?\d[\d.eE+-]*(,[-+]?\.?\d[\d.eE+-]*)+")
 
 def attach_number_lists(argv: list[str]) -> list[str]:
     """`--box -50,-50,30,30` as `--box=-50,-50,30,30`: argparse takes a value starting with '-' for an
-    option unless it is a single number, so a list of numbers starting with a negative one is attached."""
+    option unless it is a single number, so a list of numbers starting with a negative one is attached;
+    so is the value of `--pip-arg` (`--pip-arg --no-cache-dir`)."""
     attached: list[str] = []
     for arg in argv:
         if attached and attached[-1].startswith("--") and "=" not in attached[-1] \
-                and NEGATIVE_NUMBER_LIST.fullmatch(arg):
+                and (NEGATIVE_NUMBER_LIST.fullmatch(arg) or attached[-1] == "--pip-arg"):
             attached[-1] = f"{attached[-1]}={arg}"
         else:
             attached.append(arg)
