@@ -8,7 +8,9 @@ __version__ = "0.1.0"
 
 
 def classFactory(iface):  # noqa: N802 (name fixed by QGIS)
-    """QGIS entry point: the plugin object, which checks its dependencies before enabling tracking."""
-    from .plugin import SiamMaskPlugin
+    """QGIS entry point: the plugin's package folder goes on sys.path (after QGIS's own site-packages),
+    then the plugin object checks its dependencies before enabling tracking."""
+    from .plugin import SiamMaskPlugin, add_package_folder
 
+    add_package_folder()
     return SiamMaskPlugin(iface)

@@ -114,7 +114,7 @@ class DependencyReport:
     def install_command(self) -> str:
         """The headless install of what is missing into the plugin's folder (as the dialog does it)."""
         return " ".join(map(shlex.quote, [self.python_executable, "-m", "qgis_siammask", "deps", "install",
-                                          "--target", self.package_folder or "FOLDER", *self.pip_specs]))
+                                          "--target", self.package_folder or "FOLDER"]))
 
     def summary(self) -> str:
         """One paragraph for the message bar / a dialog: what is missing, what it disables, the fix."""

@@ -33,8 +33,10 @@ PACKAGE_FOLDER_PARTS = ("siammask", "python")
 STAGED_SUFFIX = ".next"  # a complete install waiting for the next start (Windows: the old one was in use)
 TEMPORARY_MARK = ".tmp-"
 SIZE_PROBE_TIMEOUT_S = 10.0
-# PEP 440 versions only: pip rejects a constraints file with anything else (Debian's mpmath "0.0.0" is
-# valid; a "1.2-debian" is not, and is left out of the constraints but still never installed).
+# PEP 440 versions only: pip rejects a constraints file with anything else ("1.2-debian"); a placeholder
+# version (Debian 12's mpmath says 0.0.0 and is 1.2.1) would make what needs it unsatisfiable. Both are
+# left out of the constraints, and still never installed.
+_PLACEHOLDER_VERSIONS = {"0", "0.0", "0.0.0"}
 _PEP440 = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9.]+)?$", re.IGNORECASE)
 
 Log = Callable[[str], None]
@@ -102,7 +104,8 @@ def read_constraints(path: str | os.PathLike) -> dict[str, str]:
 
 
 def write_constraints(installed: dict[str, str], path: str | os.PathLike) -> None:
-    lines = [f"{name}=={version}" for name, version in sorted(installed.items()) if _PEP440.match(version)]
+    lines = [f"{name}=={version}" for name, version in sorted(installed.items())
+             if _PEP440.match(version) and version not in _PLACEHOLDER_VERSIONS]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

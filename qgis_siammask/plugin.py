@@ -20,7 +20,8 @@ except ImportError:
 
 from .core.definitions import PLUGIN_NAME
 from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
-from .settings import PLUGIN_DIR, resource_path
+from .installer import activate_package_folder
+from .settings import PLUGIN_DIR, plugin_package_folder, resource_path
 
 MENU_NAME = "&SiamMask FMV Tracker"
 
@@ -38,6 +39,12 @@ def install_translator(folder: Path = PLUGIN_DIR / "i18n") -> QTranslator | None
             QCoreApplication.installTranslator(translator)
             return translator
     return None
+
+
+def add_package_folder() -> bool:
+    """The packages the plugin's installer put under the QGIS profile become importable, behind QGIS's
+    own (appended to sys.path); a staged install is put in place first."""
+    return activate_package_folder(plugin_package_folder())
 
 
 class SiamMaskPlugin:
@@ -112,7 +119,7 @@ class SiamMaskPlugin:
     # --- behaviour -------------------------------------------------------------------------------
     def _dependency_report(self) -> DependencyReport:
         if self.dependencies is None:
-            self.dependencies = check_dependencies()
+            self.dependencies = check_dependencies(package_folder=str(plugin_package_folder()))
         return self.dependencies
 
     def _announce_missing(self, report: DependencyReport) -> None:

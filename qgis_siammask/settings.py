@@ -7,11 +7,12 @@ the project file (`QgsProject.writeEntry`), so another project never gets a laye
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qgis.core import QgsProject, QgsRasterLayer, QgsSettings
+from qgis.core import QgsApplication, QgsProject, QgsRasterLayer, QgsSettings
 
 from .core.definitions import (
     DEFAULT_CRS,
@@ -29,6 +30,7 @@ from .core.definitions import (
     PROJECT_ENTRY_OUTPUT_FOLDER,
     PROJECT_SCOPE,
 )
+from .installer import PipOptions, package_folder
 
 SETTINGS_PREFIX = "qgis_siammask/"
 PLUGIN_DIR = Path(__file__).resolve().parent
@@ -159,3 +161,32 @@ def save_settings(values: PluginSettings, project: QgsProject | None = None) -> 
     for field, key in _PROJECT_ENTRIES.items():
         if project.readEntry(PROJECT_SCOPE, key, "")[0] != getattr(values, field):
             project.writeEntry(PROJECT_SCOPE, key, getattr(values, field))
+
+
+def plugin_package_folder() -> Path:
+    """The plugin's own folder of Python packages, under the QGIS profile, for QGIS's Python version."""
+    return package_folder(QgsApplication.qgisSettingsDirPath())
+
+
+_PIP_KEYS = ("pip_index_url", "pip_extra_index_url", "pip_find_links", "pip_args", "pip_torch_index_url")
+
+
+def load_pip_options() -> PipOptions:
+    """Where the installer gets packages (a corporate mirror, a local wheel folder, more pip arguments);
+    an empty PyTorch index means automatic (installer.torch_index)."""
+    settings = QgsSettings()
+    index, extra, links, args, torch = (str(settings.value(SETTINGS_PREFIX + key, "") or "").strip()
+                                        for key in _PIP_KEYS)
+    try:
+        pip_args = tuple(shlex.split(args))
+    except ValueError:  # an unbalanced quote: taken as it is, pip names it
+        pip_args = tuple(args.split())
+    return PipOptions(index, (extra,) if extra else (), (links,) if links else (), pip_args, torch or None)
+
+
+def save_pip_options(options: PipOptions) -> None:
+    values = (options.index_url, " ".join(options.extra_index_urls), " ".join(options.find_links),
+              shlex.join(options.pip_args), options.torch_index_url or "")
+    settings = QgsSettings()
+    for key, value in zip(_PIP_KEYS, values):
+        settings.setValue(SETTINGS_PREFIX + key, value)

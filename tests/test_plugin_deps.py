@@ -57,7 +57,6 @@ def test_hidden_package_is_reported_with_the_pip_command():
     assert out["tracking"] is False and out["dem"] is False and out["video"] is True
     python, install = out["pip"].split(" ", 1)  # the plugin's installer, run by QGIS's Python
     assert os.path.samefile(python, out["exe"]) and install.startswith("-m qgis_siammask deps install --target")
-    assert install.endswith("'rasterio>=1.2' 'torch>=2.0'")
     assert "torch (missing)" in out["summary"] and out["pip"] in out["summary"]
 
 
@@ -179,53 +178,51 @@ def test_python_of_qgis_is_not_a_shim_on_path(tmp_path):
     assert python_version_of(str(tmp_path / "none")) is None
 
 
-def _write_wheel(folder: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel (a zip with the dist-info files pip reads), made without a network."""
-    import base64
-    import hashlib
-    import zipfile
-
-    files = {
-        f"{name}.py": f"VERSION = {version!r}\n",
-        f"{name}-{version}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
-        f"{name}-{version}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    record = []
-    for path, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(text.encode())}")
-    record.append(f"{name}-{version}.dist-info/RECORD,,")
-    files[f"{name}-{version}.dist-info/RECORD"] = "\n".join(record) + "\n"
-    wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
-        for path, text in files.items():
-            archive.writestr(path, text)
-    return wheel
-
-
-def test_dialog_installs_from_a_local_wheel_in_the_background(qgis_app, qtbot, tmp_path):
+def test_dialog_checks_and_installs_from_local_wheels_in_the_background(qgis_app, qtbot, tmp_path, monkeypatch):
+    """Check, then Install, clicked: a real pip (run by the headless installer in a QProcess) lists and
+    installs sm_probe from a local wheel folder into a folder with a space and an umlaut, never its
+    dependency sm_qgisown, which this Python already has; the dialog answers clicks while pip runs."""
     from qgis.PyQt.QtCore import Qt
+    from wheel_factory import install_fake_distribution, write_wheel
 
-    from qgis_siammask.deps import Requirement, check_dependencies
+    from qgis_siammask.deps import check_dependencies
     from qgis_siammask.gui.deps_dialog import DependenciesDialog
+    from qgis_siammask.installer import PipOptions, installed_distributions, package_folder
 
+    for name in [k for k in os.environ if k.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # this machine's wheel folder and indexes left out
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    _write_wheel(wheels, "siammask_probe", "1.0")
-    target = tmp_path / "site"
-    probe = Requirement("siammask_probe", "siammask_probe", "siammask_probe==1.0", ("probe",))
-    report = check_dependencies((probe,))
-    assert report.missing_modules == ["siammask_probe"]
-    dialog = DependenciesDialog(report, find_links=str(wheels), target=str(target))
+    write_wheel(wheels, "sm_probe", "1.0", ("sm_qgisown>=1.0",))
+    write_wheel(wheels, "sm_qgisown", "2.0")
+    qgis_site = tmp_path / "qgis site"
+    install_fake_distribution(qgis_site, "sm_qgisown", "2.0")
+    monkeypatch.syspath_prepend(str(qgis_site))
+    target = package_folder(tmp_path / "Jürgen Müller" / "profile")
+    options = PipOptions(find_links=(str(wheels),), pip_args=("--no-index",))
+    report = check_dependencies()
+    dialog = DependenciesDialog(report, target=target, options=options, specs=("sm_probe",))
     qtbot.addWidget(dialog)
     dialog.show()
-    assert "siammask_probe==1.0" in dialog.problems_label.text()
-    labels = " ".join(label.text() for label in dialog.findChildren(type(dialog.status_label)))
-    assert sys.executable in labels  # the Python running this QGIS
+    assert "sm_probe" in dialog.problems_label.text() and str(target) in dialog.target_label.text()
+    assert dialog.find_links_edit.text() == str(wheels) and dialog.pip_args_edit.text() == "--no-index"
+    assert sys.executable in dialog.python_label.text()  # the Python running this QGIS
+
+    qtbot.mouseClick(dialog.check_button, Qt.MouseButton.LeftButton)
+    assert dialog.cancel_button.isEnabled() and not dialog.install_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.process is None, timeout=120_000)
+    rows = [[dialog.table.item(r, c).text() for c in range(3)] for r in range(dialog.table.rowCount())]
+    size = (wheels / "sm_probe-1.0-py3-none-any.whl").stat().st_size
+    assert rows == [["sm_probe", "1.0", f"{size} B"]], dialog.log.toPlainText()
+    assert "sm_qgisown 2.0" in dialog.total_label.text()  # QGIS's own, kept
+    assert not target.exists()
+
     qtbot.mouseClick(dialog.install_button, Qt.MouseButton.LeftButton)
     assert not dialog.install_button.isEnabled()
-    qtbot.waitUntil(lambda: dialog.task is None, timeout=120_000)
-    assert "Restart QGIS" in dialog.status_label.text(), dialog.log.toPlainText()
-    assert (target / "siammask_probe.py").read_text() == "VERSION = '1.0'\n"
-    assert "--no-index" in dialog.log.toPlainText() and "Successfully installed" in dialog.log.toPlainText()
+    qtbot.waitUntil(lambda: dialog.process is None, timeout=120_000)
+    log = dialog.log.toPlainText()
+    assert "Restart QGIS" in dialog.status_label.text(), log
+    assert "--no-deps" in log and "Successfully installed sm_probe-1.0" in log
+    assert installed_distributions([str(target)]) == {"sm-probe": "1.0"}
+    dialog.reject()
