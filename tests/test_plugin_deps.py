@@ -226,3 +226,92 @@ def test_dialog_checks_and_installs_from_local_wheels_in_the_background(qgis_app
     assert "--no-deps" in log and "Successfully installed sm_probe-1.0" in log
     assert installed_distributions([str(target)]) == {"sm-probe": "1.0"}
     dialog.reject()
+
+
+def test_plugin_start_appends_its_package_folder_after_site_packages(tmp_path):
+    """QGIS started with a profile under a path with a space and umlauts: classFactory puts the plugin's
+    package folder on sys.path behind QGIS's site-packages, before the dependency check reads it."""
+    profile = tmp_path / "Jürgen Müller" / "QGIS3" / "profiles" / "default"
+    folder = profile / "siammask" / "python" / f"py{sys.version_info[0]}{sys.version_info[1]}"
+    folder.mkdir(parents=True)
+    (folder / "sm_in_plugin_folder.py").write_text("")
+    out = _run(
+        f"""
+        import importlib.util, json, sys, sysconfig
+        sys.path.insert(0, "tests")
+        from qgis.core import QgsApplication
+        app = QgsApplication([], True, {str(profile)!r})
+        app.initQgis()
+        from test_plugin_support import StubInterface
+        import qgis_siammask
+        before = list(sys.path)
+        plugin = qgis_siammask.classFactory(StubInterface())
+        plugin.initGui()
+        print(json.dumps({{"before": before, "after": sys.path, "site": sysconfig.get_paths()["purelib"],
+                          "found": importlib.util.find_spec("sm_in_plugin_folder").origin,
+                          "report_folder": plugin.dependencies.package_folder}}))
+        plugin.unload()
+        """
+    )
+    assert str(folder) not in out["before"] and out["after"][-1] == str(folder)
+    assert out["after"].index(out["site"]) < out["after"].index(str(folder))
+    assert out["found"] == str(folder / "sm_in_plugin_folder.py")
+    assert out["report_folder"] == str(folder)
+
+
+def test_dialog_cancel_stops_pip_and_leaves_the_old_folder(qgis_app, qtbot, tmp_path, monkeypatch):
+    """Wheels served from 127.0.0.1, the install's download held back by the server: Cancel clicked while
+    pip downloads into the temporary folder stops it; the old folder is as it was, nothing is left over."""
+    import functools
+    import threading
+    import time
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from qgis.PyQt.QtCore import Qt
+    from wheel_factory import write_wheel
+
+    from qgis_siammask.deps import check_dependencies
+    from qgis_siammask.gui.deps_dialog import DependenciesDialog
+    from qgis_siammask.installer import PipOptions, package_folder
+
+    for name in [k for k in os.environ if k.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    write_wheel(wheels, "sm_slow", "1.0")
+    downloads = []
+
+    class SlowSecondDownload(SimpleHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server API)
+            if self.path.endswith(".whl"):
+                downloads.append(self.path)
+                if len(downloads) > 1:  # the plan's download passes; the install's hangs
+                    time.sleep(30)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SlowSecondDownload, directory=str(wheels)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    target = package_folder(tmp_path / "Jürgen Müller" / "profile")
+    target.mkdir(parents=True)
+    (target / "old_package.py").write_text("kept\n")
+    options = PipOptions(find_links=(f"http://127.0.0.1:{server.server_address[1]}/",),
+                         pip_args=("--no-index", "--no-cache-dir"))
+    dialog = DependenciesDialog(check_dependencies(), target=target, options=options, specs=("sm_slow",))
+    qtbot.addWidget(dialog)
+    try:
+        qtbot.mouseClick(dialog.install_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(downloads) > 1, timeout=120_000)
+        assert list(target.parent.glob(target.name + ".tmp-*"))  # pip is at work beside the target
+        qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.process is None, timeout=20_000)
+    finally:
+        server.shutdown()
+    assert "nothing was changed" in dialog.status_label.text(), dialog.log.toPlainText()
+    assert [p.name for p in target.iterdir()] == ["old_package.py"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
+    assert dialog.install_button.isEnabled()
+    dialog.reject()
