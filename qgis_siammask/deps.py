@@ -113,17 +113,21 @@ class DependencyReport:
     @property
     def install_command(self) -> str:
         """The headless install of what is missing into the plugin's folder (as the dialog does it)."""
+        batch = any(FEATURE_BATCH in p.requirement.features for p in self.problems)
         return " ".join(map(shlex.quote, [self.python_executable, "-m", "qgis_siammask", "deps", "install",
-                                          "--target", self.package_folder or "FOLDER"]))
+                                          "--target", self.package_folder or "FOLDER"]
+                            + (["--with-batch"] if batch else [])))
 
     def summary(self) -> str:
         """One paragraph for the message bar / a dialog: what is missing, what it disables, the fix."""
         if self.ok:
             return ""
         listed = ", ".join(f"{p.requirement.module} ({p.reason})" for p in self.problems)
-        disabled = [f for f in (FEATURE_VIDEO, FEATURE_TRACKING, FEATURE_DEM) if not self.available(f)]
+        features = (FEATURE_VIDEO, FEATURE_TRACKING, FEATURE_DEM, FEATURE_BATCH)
+        disabled = [f for f in features if not self.available(f)]
         return (
-            f"Missing or unsuitable Python packages: {listed}. Disabled: {', '.join(disabled)}. "
+            f"Missing or unsuitable Python packages: {listed}; needed: {', '.join(self.pip_specs)}. "
+            f"Disabled: {', '.join(disabled)}. "
             "Install them with Plugins > SiamMask FMV Tracker > Python packages…, or with QGIS's Python "
             f"({self.python_executable}) from the plugins folder, then restart QGIS:\n{self.install_command}"
         )

@@ -33,6 +33,7 @@ PACKAGE_FOLDER_PARTS = ("siammask", "python")
 STAGED_SUFFIX = ".next"  # a complete install waiting for the next start (Windows: the old one was in use)
 TEMPORARY_MARK = ".tmp-"
 SIZE_PROBE_TIMEOUT_S = 10.0
+PIP_MIN_VERSION = (22, 2)  # `install --dry-run --report`
 # PEP 440 versions only: pip rejects a constraints file with anything else ("1.2-debian"); a placeholder
 # version (Debian 12's mpmath says 0.0.0 and is 1.2.1) would make what needs it unsatisfiable. Both are
 # left out of the constraints, and still never installed.
@@ -46,7 +47,8 @@ class InstallError(Exception):
     """pip failed or was stopped; the target folder is unchanged."""
 
 
-def package_folder(profile_dir: str | os.PathLike, version: tuple[int, ...] = tuple(sys.version_info)) -> Path:
+def package_folder(profile_dir: str | os.PathLike,
+                   version: tuple[int, ...] = tuple(sys.version_info)) -> Path:
     """The plugin's own package folder for this Python version, under the QGIS profile."""
     return Path(profile_dir).joinpath(*PACKAGE_FOLDER_PARTS, f"py{version[0]}{version[1]}")
 
@@ -72,7 +74,8 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def installed_distributions(paths: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> dict[str, str]:
+def installed_distributions(paths: Iterable[str] | None = None,
+                            exclude: Iterable[str] = ()) -> dict[str, str]:
     """{canonical name: version} of every distribution visible on `paths` (default `sys.path`), leaving
     out the path entries under `exclude` (the plugin's own folder: its packages are ours to replace)."""
     excluded = [Path(e).resolve() for e in exclude]
@@ -256,11 +259,12 @@ class Installer:
         source_args = self.options.source_args(self.torch_index)
         if not specs:
             return InstallPlan(str(self.target), specs, (), (), tuple(source_args))
+        self.check_pip()
         work_dir = Path(work_dir)
         constraints, report = work_dir / "constraints.txt", work_dir / "report.json"
         write_constraints(self.installed, constraints)
-        args = ["install", "--dry-run", "--ignore-installed", "--only-binary", ":all:", "--report", str(report),
-                "--constraint", str(constraints), *source_args, *specs]
+        args = ["install", "--dry-run", "--ignore-installed", "--only-binary", ":all:",
+                "--report", str(report), "--constraint", str(constraints), *source_args, *specs]
         if run_pip(self.python, args, self.log, cwd=str(work_dir)) != 0:
             raise InstallError(f"pip could not resolve {' '.join(specs)} (see its output above)")
         resolved = json.loads(report.read_text(encoding="utf-8")).get("install", [])
@@ -268,11 +272,29 @@ class Installer:
         for item in resolved:
             name, version = item["metadata"]["name"], item["metadata"]["version"]
             if canonical_name(name) in self.installed:
-                kept.append((name, version))
+                kept.append((name, self.installed[canonical_name(name)]))
                 continue
             url = item.get("download_info", {}).get("url", "")
             install.append(Package(name, version, download_size(url), bool(item.get("requested"))))
         return InstallPlan(str(self.target), specs, tuple(install), tuple(kept), tuple(source_args))
+
+    def check_pip(self) -> None:
+        """QGIS's pip must plan without installing (22.2 or newer; QGIS 3.22's Windows Python 3.9 may
+        have an older one: upgrading pip for the user changes nothing QGIS imports)."""
+        flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
+        try:
+            done = subprocess.run([self.python, "-m", "pip", "--version"], capture_output=True, text=True,
+                                  timeout=60, creationflags=flags)
+        except (OSError, subprocess.SubprocessError) as error:
+            raise InstallError(f"cannot run pip with {self.python}: {error}") from error
+        words = done.stdout.split()
+        version = tuple(int(p) for p in words[1].split(".")[:2] if p.isdigit()) if len(words) > 1 else ()
+        if done.returncode != 0 or version < PIP_MIN_VERSION:
+            found = f"pip {words[1]}" if len(words) > 1 else "no pip"
+            raise InstallError(
+                f"{self.python} has {found}; the installer needs pip {'.'.join(map(str, PIP_MIN_VERSION))} "
+                f"or newer: {self.python} -m pip install --user --upgrade pip"
+            )
 
     def install(self, plan: InstallPlan) -> Path:
         """Install the plan's packages (`--no-deps`: exactly those) into a new folder that replaces the

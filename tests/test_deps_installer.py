@@ -119,8 +119,8 @@ before = list(sys.path)
 print(json.dumps([activate_package_folder({str(target)!r}), before, sys.path,
                   sysconfig.get_paths()["purelib"], __import__("sm_staged").__file__]))
 """
-    run = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=offline_env(), capture_output=True,
-                         text=True, encoding="utf-8", timeout=60)
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=offline_env(),
+                         capture_output=True, text=True, encoding="utf-8", timeout=60)
     assert run.returncode == 0, run.stderr
     active, before, after, site_packages, staged_module = json.loads(run.stdout)
     assert active and after == before + [str(target)]  # appended: after site-packages
@@ -151,7 +151,8 @@ def test_torch_index_by_platform_gpu_and_settings():
     assert torch_index(default, "darwin", gpu=False) == ""
     assert torch_index(PipOptions(index_url="https://mirror.example/simple"), "linux", gpu=False) == ""
     assert torch_index(PipOptions(find_links=("/wheels",)), "linux", gpu=False) == ""
-    assert torch_index(PipOptions(torch_index_url="https://t.example"), "linux", gpu=True) == "https://t.example"
+    chosen = PipOptions(torch_index_url="https://t.example")
+    assert torch_index(chosen, "linux", gpu=True) == "https://t.example"
     options = PipOptions("https://m/simple", ("https://x/simple",), ("/w h",), ("--no-cache-dir",))
     assert options.source_args("https://t") == [
         "--index-url", "https://m/simple", "--extra-index-url", "https://x/simple",
@@ -179,3 +180,15 @@ def test_requirements_are_ranges_and_the_dev_pins_satisfy_them():
     import numpy
 
     assert specs["numpy"].accepts(numpy.__version__)  # requirements.txt's numpy range, as installed
+
+
+def test_a_pip_too_old_to_plan_is_named_with_the_fix(tmp_path):
+    from qgis_siammask.installer import InstallError, Installer
+
+    old_python = tmp_path / "python"
+    old_python.write_text("#!/bin/sh\necho 'pip 21.3.1 from /old/site-packages/pip (python 3.9)'\n")
+    old_python.chmod(0o755)
+    installer = Installer(tmp_path / "target", python=str(old_python), installed={}, log=lambda line: None)
+    with pytest.raises(InstallError, match=r"pip 21.3.1; the installer needs pip 22.2 or newer: .* --upgrade pip"):
+        installer.plan(["sm_probe"], tmp_path)
+    assert not (tmp_path / "target").exists()

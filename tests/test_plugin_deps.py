@@ -56,7 +56,8 @@ def test_hidden_package_is_reported_with_the_pip_command():
     assert out["missing"] == ["torch", "rasterio"]
     assert out["tracking"] is False and out["dem"] is False and out["video"] is True
     python, install = out["pip"].split(" ", 1)  # the plugin's installer, run by QGIS's Python
-    assert os.path.samefile(python, out["exe"]) and install.startswith("-m qgis_siammask deps install --target")
+    assert os.path.samefile(python, out["exe"])
+    assert install.startswith("-m qgis_siammask deps install --target")
     assert "torch (missing)" in out["summary"] and out["pip"] in out["summary"]
 
 
@@ -178,7 +179,8 @@ def test_python_of_qgis_is_not_a_shim_on_path(tmp_path):
     assert python_version_of(str(tmp_path / "none")) is None
 
 
-def test_dialog_checks_and_installs_from_local_wheels_in_the_background(qgis_app, qtbot, tmp_path, monkeypatch):
+def test_dialog_checks_and_installs_from_local_wheels_in_the_background(qgis_app, qtbot, tmp_path,
+                                                                         monkeypatch):
     """Check, then Install, clicked: a real pip (run by the headless installer in a QProcess) lists and
     installs sm_probe from a local wheel folder into a folder with a space and an umlaut, never its
     dependency sm_qgisown, which this Python already has; the dialog answers clicks while pip runs."""
@@ -293,7 +295,8 @@ def test_dialog_cancel_stops_pip_and_leaves_the_old_folder(qgis_app, qtbot, tmp_
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SlowSecondDownload, directory=str(wheels)))
+    handler = functools.partial(SlowSecondDownload, directory=str(wheels))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     target = package_folder(tmp_path / "Jürgen Müller" / "profile")
     target.mkdir(parents=True)

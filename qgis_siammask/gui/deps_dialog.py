@@ -126,7 +126,8 @@ class DependenciesDialog(QDialog):
         return box
 
     def _choose_wheel_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, tr("Folder of wheel files"), self.find_links_edit.text())
+        folder = QFileDialog.getExistingDirectory(self, tr("Folder of wheel files"),
+                                                  self.find_links_edit.text())
         if folder:
             self.find_links_edit.setText(folder)
 
@@ -136,8 +137,8 @@ class DependenciesDialog(QDialog):
             pip_args = tuple(shlex.split(self.pip_args_edit.text()))
         except ValueError:
             pip_args = tuple(self.pip_args_edit.text().split())
-        return PipOptions(self.index_edit.text().strip(), (extra,) if extra else (), (links,) if links else (),
-                          pip_args, self.torch_index_edit.text().strip() or None)
+        return PipOptions(self.index_edit.text().strip(), (extra,) if extra else (),
+                          (links,) if links else (), pip_args, self.torch_index_edit.text().strip() or None)
 
     def command(self, action: str) -> list[str]:
         """The arguments after QGIS's Python: the headless installer, with QGIS's own packages (as this

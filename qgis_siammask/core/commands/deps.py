@@ -2,8 +2,8 @@
 
 `plan` resolves with pip (nothing installed) and prints what would go into DIR, with download sizes;
 `install` does it. Run with QGIS's Python from the folder holding `qgis_siammask`. What: the plugin's
-requirements this Python lacks (or the `--package SPEC`s); a package this Python already has is never installed,
-upgraded or shadowed (its version is a pip constraint). Exit status 0, or 2 when pip failed (DIR is then
+requirements this Python lacks (or the `--package SPEC`s); a package this Python already has is never
+installed, upgraded or shadowed (its version is a pip constraint). Exit status 0, or 2 when pip failed (DIR is then
 unchanged).
 """
 from __future__ import annotations
@@ -32,13 +32,14 @@ def add_arguments(parser) -> None:
                         help="PyTorch's index ('' for the main one; default: CPU or CUDA wheels by the GPU)")
     parser.add_argument("--constraint", action="append", default=[], type=Path,
                         help="name==version lines of packages QGIS has that this Python may not see")
-    parser.add_argument("--with-batch", action="store_true", help="also Dask, for batch tracking")
+    parser.add_argument("--with-batch", action="store_true",
+                        help="also Dask, for batch tracking (kept once in DIR)")
     parser.add_argument("--json", type=Path, default=None, help="write the plan as JSON to this file")
 
 
 def options_from(args) -> PipOptions:
-    return PipOptions(args.index_url, tuple(args.extra_index_url), tuple(args.find_links), tuple(args.pip_arg),
-                      args.torch_index_url)
+    return PipOptions(args.index_url, tuple(args.extra_index_url), tuple(args.find_links),
+                      tuple(args.pip_arg), args.torch_index_url)
 
 
 def run(args) -> int:
@@ -46,7 +47,9 @@ def run(args) -> int:
     installer = Installer(args.target, options_from(args), log=lambda line: print(line, flush=True))
     for constraints in args.constraint:
         installer.installed.update(read_constraints(constraints))
-    specs = args.specs or _missing_specs(installer.installed, args.with_batch)
+    # the folder is replaced as a whole: Dask stays in it once installed
+    with_batch = args.with_batch or (installer.target / "distributed").is_dir()
+    specs = args.specs or _missing_specs(installer.installed, with_batch)
     try:
         with tempfile.TemporaryDirectory(prefix="siammask-plan-") as work:
             plan = installer.plan(specs, work)
