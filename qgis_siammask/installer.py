@@ -221,11 +221,14 @@ def download_size(url: str) -> int | None:
 
 def run_pip(python: str, args: list[str], log: Log, cwd: str | None = None) -> int:
     """`python -m pip ARGS`, every output line to `log`; stopped (and waited for) on any exception,
-    KeyboardInterrupt included."""
+    KeyboardInterrupt included. pip's temporary files (gigabytes for torch) go under `cwd`, a folder
+    of the installer's own, where no cleaner of the system's temporary folder removes them mid-run."""
     command = [python, "-m", "pip", *args]
     log("$ " + subprocess.list2cmdline(command))
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "PYTHONUNBUFFERED": "1"}
+    if cwd:
+        env.update(TMPDIR=cwd, TEMP=cwd, TMP=cwd)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
                                text=True, encoding="utf-8", errors="replace", creationflags=flags)
     try:
