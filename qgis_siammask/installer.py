@@ -292,8 +292,11 @@ class Installer:
             raise InstallError(f"cannot run pip with {self.python}: {error}") from error
         words = done.stdout.split()
         version = tuple(int(p) for p in words[1].split(".")[:2] if p.isdigit()) if len(words) > 1 else ()
-        if done.returncode != 0 or version < PIP_MIN_VERSION:
-            found = f"pip {words[1]}" if len(words) > 1 else "no pip"
+        if done.returncode != 0 or not version:
+            raise InstallError(f"{self.python} has no pip: install it (Debian/Ubuntu: apt install python3-pip; "
+                               f"elsewhere: {self.python} -m ensurepip --user)")
+        if version < PIP_MIN_VERSION:
+            found = f"pip {words[1]}"
             raise InstallError(
                 f"{self.python} has {found}; the installer needs pip {'.'.join(map(str, PIP_MIN_VERSION))} "
                 f"or newer: {self.python} -m pip install --user --upgrade pip"

@@ -192,3 +192,14 @@ def test_a_pip_too_old_to_plan_is_named_with_the_fix(tmp_path):
     with pytest.raises(InstallError, match=r"pip 21.3.1; the installer needs pip 22.2 or newer: .* --upgrade pip"):
         installer.plan(["sm_probe"], tmp_path)
     assert not (tmp_path / "target").exists()
+
+
+def test_a_python_without_pip_is_named_with_the_fix(tmp_path):
+    from qgis_siammask.installer import InstallError, Installer
+
+    no_pip = tmp_path / "python"
+    no_pip.write_text("#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n")
+    no_pip.chmod(0o755)
+    installer = Installer(tmp_path / "target", python=str(no_pip), installed={}, log=lambda line: None)
+    with pytest.raises(InstallError, match="has no pip: install it"):
+        installer.plan(["sm_probe"], tmp_path)
