@@ -89,7 +89,8 @@ def installed_distributions(paths: Iterable[str] | None = None,
                        and resolved.parent == e.parent for e in excluded)
 
     found: dict[str, str] = {}
-    for distribution in importlib.metadata.distributions(path=[p for p in (paths or sys.path) if kept(p)]):
+    searched = [p for p in (sys.path if paths is None else paths) if kept(p)]
+    for distribution in importlib.metadata.distributions(path=searched):
         name = distribution.metadata["Name"]
         if name:
             found.setdefault(canonical_name(name), distribution.version)  # first on the path wins
@@ -293,8 +294,8 @@ class Installer:
         words = done.stdout.split()
         version = tuple(int(p) for p in words[1].split(".")[:2] if p.isdigit()) if len(words) > 1 else ()
         if done.returncode != 0 or not version:
-            raise InstallError(f"{self.python} has no pip: install it (Debian/Ubuntu: apt install python3-pip; "
-                               f"elsewhere: {self.python} -m ensurepip --user)")
+            raise InstallError(f"{self.python} has no pip: install it (Debian/Ubuntu: apt install "
+                               f"python3-pip; elsewhere: {self.python} -m ensurepip --user)")
         if version < PIP_MIN_VERSION:
             found = f"pip {words[1]}"
             raise InstallError(

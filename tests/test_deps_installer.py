@@ -189,7 +189,7 @@ def test_a_pip_too_old_to_plan_is_named_with_the_fix(tmp_path):
     old_python.write_text("#!/bin/sh\necho 'pip 21.3.1 from /old/site-packages/pip (python 3.9)'\n")
     old_python.chmod(0o755)
     installer = Installer(tmp_path / "target", python=str(old_python), installed={}, log=lambda line: None)
-    with pytest.raises(InstallError, match=r"pip 21.3.1; the installer needs pip 22.2 or newer: .* --upgrade pip"):
+    with pytest.raises(InstallError, match=r"pip 21.3.1; the installer needs pip 22.2 or newer: .* --upgrade"):
         installer.plan(["sm_probe"], tmp_path)
     assert not (tmp_path / "target").exists()
 

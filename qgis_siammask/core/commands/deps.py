@@ -3,8 +3,8 @@
 `plan` resolves with pip (nothing installed) and prints what would go into DIR, with download sizes;
 `install` does it. Run with QGIS's Python from the folder holding `qgis_siammask`. What: the plugin's
 requirements this Python lacks (or the `--package SPEC`s); a package this Python already has is never
-installed, upgraded or shadowed (its version is a pip constraint). Exit status 0, or 2 when pip failed (DIR is then
-unchanged).
+installed, upgraded or shadowed (its version is a pip constraint). Exit status 0, or 2 when pip failed
+(DIR is then unchanged).
 """
 from __future__ import annotations
 
