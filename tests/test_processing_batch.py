@@ -136,6 +136,8 @@ def test_without_dask_the_plugin_loads_and_the_batch_algorithm_names_the_install
     )
     assert out["messages"] == []  # Dask is optional: nothing to announce at start-up
     assert "distributed (missing)" in out["error"] and "dask[distributed]" in out["error"]
+    assert "deps install --target" in out["error"] and "siammask/python/py3" in out["error"]
+    assert out["error"].rstrip().endswith("--with-batch")
 
 
 def test_batch_algorithm_in_qgis_starts_its_workers_with_qgis_python(

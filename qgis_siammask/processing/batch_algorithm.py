@@ -36,7 +36,7 @@ from ..deps import (
     check_dependencies,
     qgis_python_executable,
 )
-from ..settings import default_model_path, load_settings
+from ..settings import default_model_path, load_settings, plugin_package_folder
 from .common import (
     FmvAlgorithm,
     add_engine_parameters,
@@ -118,7 +118,7 @@ class BatchTrackAlgorithm(FmvAlgorithm):
             self.addOutput(QgsProcessingOutputNumber(output, description))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 (QGIS API)
-        report = check_dependencies(REQUIREMENTS + BATCH_REQUIREMENTS)
+        report = check_dependencies(REQUIREMENTS + BATCH_REQUIREMENTS, str(plugin_package_folder()))
         if not (report.available(FEATURE_TRACKING) and report.available(FEATURE_BATCH)):
             raise QgsProcessingException(report.summary())
         workers = self.parameterAsInt(parameters, self.WORKERS, context)
