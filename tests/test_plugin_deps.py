@@ -273,7 +273,7 @@ def test_dialog_cancel_stops_pip_and_leaves_the_old_folder(qgis_app, qtbot, tmp_
     from wheel_factory import write_wheel
 
     from qgis_siammask.deps import check_dependencies
-    from qgis_siammask.gui.deps_dialog import DependenciesDialog
+    from qgis_siammask.gui.deps_dialog import TERMINATE_GRACE_MS, DependenciesDialog
     from qgis_siammask.installer import PipOptions, package_folder
 
     for name in [k for k in os.environ if k.startswith("PIP_")]:
@@ -318,3 +318,5 @@ def test_dialog_cancel_stops_pip_and_leaves_the_old_folder(qgis_app, qtbot, tmp_
     assert sorted(p.name for p in target.parent.iterdir()) == [target.name]
     assert dialog.install_button.isEnabled()
     dialog.reject()
+    dialog.deleteLater()
+    qtbot.wait(TERMINATE_GRACE_MS + 500)  # the kill deadline dies with the process: nothing fires later

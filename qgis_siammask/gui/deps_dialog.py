@@ -189,9 +189,10 @@ class DependenciesDialog(QDialog):
             return
         self.log.appendPlainText(tr("Cancelling…"))
         self.process.terminate()  # the installer stops pip and removes its temporary folder
-        process = self.process
-        QTimer.singleShot(TERMINATE_GRACE_MS, lambda: process.state() != QProcess.ProcessState.NotRunning
-                          and process.kill())
+        deadline = QTimer(self.process)  # the process's child: gone with it, never fires on a deleted one
+        deadline.setSingleShot(True)
+        deadline.timeout.connect(self.process.kill)  # a no-op once it has stopped
+        deadline.start(TERMINATE_GRACE_MS)
 
     def _read_output(self) -> None:
         if self.process is None:
