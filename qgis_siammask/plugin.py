@@ -19,8 +19,8 @@ except ImportError:
     from qgis.PyQt.QtWidgets import QAction  # Qt5 (QGIS 3)
 
 from .core.definitions import PLUGIN_NAME
-from .deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
-from .installer import activate_package_folder
+from .core.packages.deps import FEATURE_TRACKING, FEATURE_VIDEO, DependencyReport, check_dependencies
+from .core.packages.installer import activate_package_folder
 from .settings import PLUGIN_DIR, plugin_package_folder, resource_path
 
 MENU_NAME = "&SiamMask FMV Tracker"

@@ -30,7 +30,7 @@ from .core.definitions import (
     PROJECT_ENTRY_OUTPUT_FOLDER,
     PROJECT_SCOPE,
 )
-from .installer import PipOptions, package_folder
+from .core.packages.installer import PipOptions, package_folder
 
 SETTINGS_PREFIX = "qgis_siammask/"
 PLUGIN_DIR = Path(__file__).resolve().parent

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from wheel_factory import install_fake_distribution, write_wheel
 
-from qgis_siammask.deps import REQUIREMENTS
-from qgis_siammask.installer import (
+from qgis_siammask.core.packages.deps import REQUIREMENTS
+from qgis_siammask.core.packages.installer import (
     STAGED_SUFFIX,
     PipOptions,
     activate_package_folder,
@@ -114,7 +114,7 @@ def test_the_folder_goes_after_site_packages_and_a_staged_install_is_put_in_plac
     (staged / "sm_staged.py").write_text("")
     script = f"""
 import json, sys, sysconfig
-from qgis_siammask.installer import activate_package_folder
+from qgis_siammask.core.packages.installer import activate_package_folder
 before = list(sys.path)
 print(json.dumps([activate_package_folder({str(target)!r}), before, sys.path,
                   sysconfig.get_paths()["purelib"], __import__("sm_staged").__file__]))
@@ -141,7 +141,7 @@ def test_package_folder_per_python_version(tmp_path):
 
 
 def test_torch_index_by_platform_gpu_and_settings():
-    from qgis_siammask.deps import TORCH_CPU_INDEX, TORCH_CUDA_INDEX
+    from qgis_siammask.core.packages.deps import TORCH_CPU_INDEX, TORCH_CUDA_INDEX
 
     default = PipOptions()
     assert torch_index(default, "linux", gpu=False) == TORCH_CPU_INDEX
@@ -183,7 +183,7 @@ def test_requirements_are_ranges_and_the_dev_pins_satisfy_them():
 
 
 def test_a_pip_too_old_to_plan_is_named_with_the_fix(tmp_path):
-    from qgis_siammask.installer import InstallError, Installer
+    from qgis_siammask.core.packages.installer import InstallError, Installer
 
     old_python = tmp_path / "python"
     old_python.write_text("#!/bin/sh\necho 'pip 21.3.1 from /old/site-packages/pip (python 3.9)'\n")
@@ -195,7 +195,7 @@ def test_a_pip_too_old_to_plan_is_named_with_the_fix(tmp_path):
 
 
 def test_a_python_without_pip_is_named_with_the_fix(tmp_path):
-    from qgis_siammask.installer import InstallError, Installer
+    from qgis_siammask.core.packages.installer import InstallError, Installer
 
     no_pip = tmp_path / "python"
     no_pip.write_text("#!/bin/sh\necho 'No module named pip' >&2\nexit 1\n")

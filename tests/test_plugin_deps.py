@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from qgis_siammask.deps import FEATURE_DEM, FEATURE_TRACKING, check_dependencies
+from qgis_siammask.core.packages.deps import FEATURE_DEM, FEATURE_TRACKING, check_dependencies
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,7 +46,7 @@ def test_hidden_package_is_reported_with_the_pip_command():
         import sys, json
         sys.modules["torch"] = None      # hide torch: import torch would raise ImportError
         sys.modules["rasterio"] = None
-        from qgis_siammask.deps import check_dependencies, FEATURE_TRACKING, FEATURE_VIDEO, FEATURE_DEM
+        from qgis_siammask.core.packages.deps import check_dependencies, FEATURE_TRACKING, FEATURE_VIDEO, FEATURE_DEM
         report = check_dependencies()
         print(json.dumps({"missing": report.missing_modules, "tracking": report.available(FEATURE_TRACKING),
                           "video": report.available(FEATURE_VIDEO), "dem": report.available(FEATURE_DEM),
@@ -127,7 +127,7 @@ def test_without_av_the_dock_stays_closed_and_says_why():
 
 
 def test_python_of_qgis_per_platform():
-    from qgis_siammask.deps import qgis_python_executable
+    from qgis_siammask.core.packages.deps import qgis_python_executable
 
     def only(*paths, version=(3, 11, 2)):
         return lambda path: version if path in paths else None
@@ -165,7 +165,7 @@ def test_python_of_qgis_is_not_a_shim_on_path(tmp_path):
     checked by running it, is named instead."""
     import sys
 
-    from qgis_siammask.deps import python_version_of, qgis_python_executable
+    from qgis_siammask.core.packages.deps import python_version_of, qgis_python_executable
 
     shim = tmp_path / "shims" / "python3"
     shim.parent.mkdir()
@@ -187,9 +187,9 @@ def test_dialog_checks_and_installs_from_local_wheels_in_the_background(qgis_app
     from qgis.PyQt.QtCore import Qt
     from wheel_factory import install_fake_distribution, write_wheel
 
-    from qgis_siammask.deps import check_dependencies
+    from qgis_siammask.core.packages.deps import check_dependencies
     from qgis_siammask.gui.deps_dialog import DependenciesDialog
-    from qgis_siammask.installer import PipOptions, installed_distributions, package_folder
+    from qgis_siammask.core.packages.installer import PipOptions, installed_distributions, package_folder
 
     for name in [k for k in os.environ if k.startswith("PIP_")]:
         monkeypatch.delenv(name)
@@ -272,9 +272,9 @@ def test_dialog_cancel_stops_pip_and_leaves_the_old_folder(qgis_app, qtbot, tmp_
     from qgis.PyQt.QtCore import Qt
     from wheel_factory import write_wheel
 
-    from qgis_siammask.deps import check_dependencies
+    from qgis_siammask.core.packages.deps import check_dependencies
     from qgis_siammask.gui.deps_dialog import TERMINATE_GRACE_MS, DependenciesDialog
-    from qgis_siammask.installer import PipOptions, package_folder
+    from qgis_siammask.core.packages.installer import PipOptions, package_folder
 
     for name in [k for k in os.environ if k.startswith("PIP_")]:
         monkeypatch.delenv(name)

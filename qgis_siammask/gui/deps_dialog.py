@@ -30,8 +30,8 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..deps import DependencyReport
-from ..installer import PipOptions, format_size, installed_distributions, torch_index, write_constraints
+from ..core.packages.deps import DependencyReport
+from ..core.packages.installer import PipOptions, format_size, installed_distributions, torch_index, write_constraints
 from ..settings import PLUGIN_DIR, load_pip_options, plugin_package_folder, save_pip_options
 
 TERMINATE_GRACE_MS = 5000  # after Cancel, pip gets this long to stop before it is killed

@@ -28,7 +28,7 @@ from ..core.definitions import (
     BATCH_STATUS_SKIPPED,
 )
 from ..core.errors import SiamMaskError
-from ..deps import (
+from ..core.packages.deps import (
     BATCH_REQUIREMENTS,
     FEATURE_BATCH,
     FEATURE_TRACKING,

@@ -26,7 +26,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.definitions import GEOREF_MODES, JOB_FAILED, TRACK_LAYERS
-from ..deps import FEATURE_TRACKING
+from ..core.packages.deps import FEATURE_TRACKING
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
 from ..settings import default_model_path, load_settings, run_output_path

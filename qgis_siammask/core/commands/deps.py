@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ...deps import BATCH_REQUIREMENTS, REQUIREMENTS, check_dependencies
-from ...installer import InstallError, Installer, PipOptions, canonical_name, read_constraints
+from ..packages.deps import BATCH_REQUIREMENTS, REQUIREMENTS, check_dependencies
+from ..packages.installer import InstallError, Installer, PipOptions, canonical_name, read_constraints
 
 
 def add_arguments(parser) -> None:

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.definitions import PYTHON_PROBE_TIMEOUT_S
+from ..definitions import PYTHON_PROBE_TIMEOUT_S
 
 FEATURE_VIDEO = "video"
 FEATURE_TRACKING = "tracking"
