@@ -117,7 +117,8 @@ def test_open_seek_draw_track_export(dock, clip, qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: not dock.playing, timeout=10_000)
     trail = next(dock.playback_layers.trail.getFeatures()).geometry().asPolyline()
     truth = [(r.sensor_longitude_deg, r.sensor_latitude_deg) for r in result.telemetry]
-    assert len(trail) >= 4 and _metres((trail[-1].x(), trail[-1].y()), truth[FRAMES - 1]) < 0.5
+    # the trail's inner points depend on the playback throttle (machine load); its ends do not
+    assert len(trail) >= 2 and _metres((trail[-1].x(), trail[-1].y()), truth[FRAMES - 1]) < 0.5
     assert _metres((trail[0].x(), trail[0].y()), truth[0]) < 0.5  # from the first frame played
     sight = next(dock.playback_layers.sight.getFeatures()).geometry().asPolyline()
     assert _metres((sight[0].x(), sight[0].y()), truth[FRAMES - 1]) < 0.5 and len(sight) == 2
