@@ -15,7 +15,7 @@ APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup apt venv test demo package bench fuzz model check-old-torch clean
+.PHONY: setup apt venv test demo package bench fuzz monkey model check-old-torch clean
 
 setup: apt venv
 
@@ -50,6 +50,12 @@ bench: venv
 
 fuzz: venv
 	$(PY) -m benchmarks.fuzz_klv
+
+# The randomized GUI tester: N seeded sequences of user actions on the real plugin (tests/gui_monkey*.py).
+N ?= 1000
+SEED ?= 1
+monkey: venv
+	OMP_NUM_THREADS=1 $(PY) tests/gui_monkey_campaign.py --sequences $(N) --seed $(SEED)
 
 model: venv
 	$(PY) -m qgis_siammask models fetch siammask-davis --dir model/weights
