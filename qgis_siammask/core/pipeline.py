@@ -18,7 +18,8 @@ failure that kept frames.
 A continuation (`output_mode` "continue") corrects a finished run in its own file: from `start_frame` on
 the boxes' tracks (`track_ids`: a re-seated track keeps its id, an added target gets a new one) replace
 what the run had for them, and `corrections` are recorded (track_store.TrackStore.continue_tracks); it
-works on the partial copy like append mode, so a failed continuation leaves the run's file as it was.
+works on the partial copy like append mode, so a failed continuation leaves the run's file as it was, and
+one stopped (or given an end frame) before the run's last frame keeps the run's frames after it.
 
 Without any telemetry the job fails with a clear error: a GeoPackage needs ground positions (the `track`
 command writes pixel-only results). A frame whose telemetry cannot define a camera (NaN position, zero
@@ -212,11 +213,13 @@ class _Run:
         # frame_count may be an estimate: it sizes the progress bar, never ends the loop
         last_frame = job.end_frame if job.end_frame is not None else video.frame_count - 1
         total = max(1, last_frame - job.start_frame + 1)
+        status, last_written = JOB_SUCCESS, None
         for frame in frames_from(video, job.start_frame):
             if job.end_frame is not None and frame.index > job.end_frame:
                 break
             if is_cancelled():
-                return JOB_CANCELLED
+                status = JOB_CANCELLED
+                break
             record = self.telemetry.at(frame.time_s)
             camera, camera_error = self._camera(record)
             if frame.index == job.start_frame:
@@ -244,15 +247,17 @@ class _Run:
                 georef=job.georef,
             )
             self.store.write_frame(features)
-            self.frames_tracked += 1
+            self.frames_tracked, last_written = self.frames_tracked + 1, frame.index
             self.frames_without_camera += features.geo_flag == GEO_FLAG_NO_CAMERA
             if on_frame is not None:
                 on_frame(features)
             if progress is not None:
                 progress(min(100.0, 100.0 * self.frames_tracked / total))
-        if self.frames_tracked == 0:
+        if job.output_mode == MODE_CONTINUE and last_written is not None:  # stopped before the run's end
+            store.keep_later_frames(job.output_gpkg, job.track_ids, last_written)
+        if self.frames_tracked == 0 and status == JOB_SUCCESS:
             raise SiamMaskError(f"the video has no frame {job.start_frame} to start from", path=job.video_path)
-        return JOB_SUCCESS
+        return status
 
     def _camera(self, record):
         """(the frame's camera model or None, why there is none)."""

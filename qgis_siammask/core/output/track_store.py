@@ -12,7 +12,8 @@ died lag by at most 1% of a track.
 A run is corrected by continuing it (mode "continue", `continue_tracks`): the continued tracks' features
 and pixel outlines from the correction's frame on are deleted, their lines rebuilt from what is left, and
 each correction recorded in the `corrections` table (no geometry); the frames' footprints already there
-are kept.
+are kept. A continuation that ends before the run did (Stop, an earlier end frame) copies the run's
+later frames of those tracks back (`keep_later_frames`).
 
 Written with GDAL/OGR (Debian GDAL, the library QGIS itself uses), never through qgis, so it runs
 headless. Errors are checked by return code: GDAL's exception mode is process-wide and must not be
@@ -139,15 +140,58 @@ class TrackStore:
                 for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS):
                     deleted += self._delete_where(name, later)
                 self._delete_where(LAYER_OUTLINES_PX, later)  # the video overlays read back
-                self._delete_where(LAYER_LINES, f"{FIELD_TRACK_ID} IN ({ids})")
-                self._tracks = {}
-                self._load_existing_tracks()
-                self._refresh_lines(force=True)
+                self._rebuild_lines(ids)
             for correction in corrections:
                 self._write_correction(corrections_layer, correction, time_utc)
             return deleted
 
         return self._transaction(cut)
+
+    def keep_later_frames(self, source: str | Path, track_ids, after_frame: int) -> int:
+        """A continuation that ended before the run did (Stop, an earlier end frame): the continued
+        tracks' features after `after_frame` are copied back from the run's file `source` (one
+        transaction), so a correction replaces only the frames it tracked and loses none after them;
+        their lines are rebuilt. Returns the map features restored."""
+        from osgeo import ogr
+
+        if self._ds is None:
+            raise OutputError("the track store is closed", path=self.path)
+        ids = ",".join(str(int(track_id)) for track_id in sorted(set(track_ids)))
+        source_ds = ogr.Open(str(source)) if ids else None
+        if source_ds is None:
+            if ids:
+                raise OutputError("cannot read the run's later frames", details=_gdal_error(), path=source)
+            return 0
+        later = f"{FIELD_TRACK_ID} IN ({ids}) AND {FIELD_FRAME} > {int(after_frame)}"
+
+        def restore() -> int:
+            restored = 0
+            for name in (LAYER_MASKS, LAYER_BOXES, LAYER_POINTS, LAYER_OUTLINES_PX):
+                source_layer, target = source_ds.GetLayerByName(name), self._layers[name]
+                if source_layer is None:
+                    continue
+                source_layer.SetAttributeFilter(later)
+                for feature in source_layer:
+                    copy = ogr.Feature(target.GetLayerDefn())
+                    copy.SetFrom(feature)
+                    copy.SetFID(-1)
+                    if target.CreateFeature(copy) != 0:
+                        raise OutputError(f"cannot copy back to {name}", details=_gdal_error(), path=self.path)
+                    restored += name != LAYER_OUTLINES_PX
+            self._rebuild_lines(ids)
+            return restored
+
+        try:
+            return self._transaction(restore)
+        finally:
+            source_ds = None
+
+    def _rebuild_lines(self, ids: str) -> None:
+        """The lines of tracks `ids` ("1,3") rebuilt from their points in the file."""
+        self._delete_where(LAYER_LINES, f"{FIELD_TRACK_ID} IN ({ids})")
+        self._tracks = {}
+        self._load_existing_tracks()
+        self._refresh_lines(force=True)
 
     def close(self) -> None:
         """Bring every track line up to date and close the file (idempotent)."""
