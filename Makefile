@@ -51,11 +51,13 @@ bench: venv
 fuzz: venv
 	$(PY) -m benchmarks.fuzz_klv
 
-# The randomized GUI tester: N seeded sequences of user actions on the real plugin (tests/gui_monkey*.py).
+# The randomized GUI tester: N seeded sequences of user actions on the real plugin (tests/gui_monkey*.py),
+# in JOBS child processes at once.
 N ?= 1000
 SEED ?= 1
+JOBS ?= 1
 monkey: venv
-	OMP_NUM_THREADS=1 $(PY) tests/gui_monkey_campaign.py --sequences $(N) --seed $(SEED)
+	OMP_NUM_THREADS=1 $(PY) tests/gui_monkey_campaign.py --sequences $(N) --seed $(SEED) --jobs $(JOBS)
 
 model: venv
 	$(PY) -m qgis_siammask models fetch siammask-davis --dir model/weights

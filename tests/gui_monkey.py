@@ -8,11 +8,12 @@ the Layers panel (clone, insert, remove: what a drag does), File > New Project
 (`QgsProject.instance().clear()`), the plugin manager unloading and loading the plugin. File dialogs
 answer with the path the user would pick; message boxes and the colour dialog are answered by clicks.
 
-The checks (a `Failure` each): no exception reached Qt (sys.excepthook, threading.excepthook), nothing
-from a Python error or our plugin at Critical level in the QGIS message log, no task outlives its bound
-(a hang), every finished run's GeoPackage opens with per-track point counts that never go down except by
-the user's Delete track, every frame the dock was told was tracked is in the file (else lost frames), no
-`.partial` file beside a run that succeeded, and an export holds what the run's file holds.
+The checks (a `Failure` each): no exception reached Qt (sys.excepthook, threading.excepthook) or failed a
+run as an "unexpected error", nothing from a Python error or our plugin at Critical level in the QGIS
+message log, no task outlives its bound (a hang), every finished run's GeoPackage opens with per-track
+point counts that never go down except by the user's Delete track, every frame the dock was told was
+tracked is in the file (else lost frames), no `.partial` file beside a run that succeeded, and an export
+holds what the run's file holds.
 """
 
 from __future__ import annotations
@@ -225,6 +226,8 @@ class Monkey:
         outcomes, self.outcomes = self.outcomes, []
         for outcome in outcomes:
             self.run_statuses[outcome.status] = self.run_statuses.get(outcome.status, 0) + 1
+            if "unexpected error" in outcome.message:  # the engine caught a bug and failed the run
+                self._fail("exception", f"a run failed: {outcome.message}")
             if str(outcome.gpkg_path).endswith(".gpkg") and Path(outcome.gpkg_path).is_file():
                 self._check_file(Path(outcome.gpkg_path), succeeded=outcome.status == "success")
 

@@ -156,6 +156,8 @@ def generate(seed: int, length: int = 15) -> list:
             back = [["key", "left"]] * rng.randint(0, 3)
             correct = rng.choice((["reseat"], ["add_target"]))
             actions += [*back, _box(rng, normal=True), ["select_track", rng.randint(*ROW)], correct]
+            if rng.random() < 0.3:  # stopped while it corrects
+                actions.append(["stop", rng.choice((0, 100, 300))])
             continue
         else:
             kind = rng.choices(KINDS, weights)[0]
@@ -190,11 +192,11 @@ def shrink(actions: list, fails, budget: int) -> list:
 
 # --- a campaign in this process --------------------------------------------------------------------
 class Campaign:
-    def __init__(self, workdir: Path, on_action=None):
+    def __init__(self, workdir: Path, on_action=None, worker: int = 0):
         from gui_monkey import Monkey
 
         workdir.mkdir(parents=True, exist_ok=True)
-        self.monkey = Monkey(prepare_clips(workdir / "clips"), workdir / "out")
+        self.monkey = Monkey(prepare_clips(workdir / "clips"), workdir / f"out{worker}")
         self.monkey.on_action = on_action
         self.shrunk: set[str] = set()  # failure signatures already shrunk in this campaign
 
@@ -239,14 +241,22 @@ class Campaign:
 
 
 def run_in_process(
-    workdir: Path, seed: int, sequences: int, length: int, first: int = 0, report=None, on_action=None
+    workdir: Path,
+    seed: int,
+    sequences: int,
+    length: int,
+    first: int = 0,
+    report=None,
+    on_action=None,
+    stride: int = 1,
+    worker: int = 0,
 ) -> list:
-    """Sequences `first`.. of the campaign `seed` here; `report(result)` after each, `on_action(index)`
-    before each action."""
+    """Sequences `first`, `first` + `stride`, ... of the campaign `seed` here; `report(result)` after each,
+    `on_action(index)` before each action."""
     results = []
-    campaign = Campaign(workdir, on_action)
+    campaign = Campaign(workdir, on_action, worker)
     try:
-        for index in range(first, sequences):
+        for index in range(first, sequences, stride):
             actions = generate(sequence_seed(seed, index), length)
             if report is not None:
                 report({"start": index})
@@ -272,8 +282,9 @@ def summarize(results: list, elapsed_s: float) -> tuple[str, bool]:
     for result in results:
         spent.update(result.get("seconds_by_kind", {}))
     lines = [
-        f"sequences: {len(results)}, actions: {sum(actions.values())}, "
-        f"{elapsed_s:.0f} s in all, {sum(times) / max(len(times), 1):.2f} s a sequence (shrinking apart)",
+        f"sequences: {len(results)}, actions: {sum(actions.values())}, {elapsed_s:.0f} s in all "
+        f"({elapsed_s / max(len(results), 1):.2f} s a sequence; each took "
+        f"{sum(times) / max(len(times), 1):.2f} s in its process, shrinking apart)",
         "actions by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(actions.items())),
         f"runs: {sum(runs.values())} (" + ", ".join(f"{s} {n}" for s, n in sorted(runs.items())) + ")",
         f"exceptions: {kinds['exception'] + kinds['log']} (to Qt {kinds['exception']}, "
@@ -315,44 +326,58 @@ def _read_results(path: Path) -> tuple[list, int | None, dict]:
     return results, started, action
 
 
-def run_with_children(workdir: Path, seed: int, sequences: int, length: int) -> list:
-    """The campaign in child processes: a child that dies (a crash) is reported with its sequence and
-    the campaign goes on from the next one in a new child."""
-    results_path = workdir / "results.jsonl"
-    results_path.unlink(missing_ok=True)
-    crashes, first = [], 0
-    while first < sequences:
+def _crash(seed: int, length: int, index: int, code: int, action: dict) -> dict:
+    """The result of sequence `index`, whose child died with `code` in the action `action` names."""
+    actions = generate(sequence_seed(seed, index), length)
+    died = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    in_action = action.get("action", len(actions) - 1)
+    print(f"sequence {index} crashed ({died}) in action {in_action}: {actions[in_action]}", flush=True)
+    failure = {
+        "kind": "crash",
+        "signature": f"crash: {died} in {actions[in_action][0]}",
+        "text": died,
+        "repro": actions[: in_action + 1],
+    }
+    return {
+        "index": index,
+        "seed": sequence_seed(seed, index),
+        "actions": Counter(a[0] for a in actions[: in_action + 1]),
+        "runs": {},
+        "lost_frames": 0,
+        "events": [],
+        "seconds": 0.0,
+        "failures": [failure],
+    }
+
+
+def run_with_children(workdir: Path, seed: int, sequences: int, length: int, jobs: int = 1) -> list:
+    """The campaign in `jobs` child processes at once (child w runs sequences w, w + jobs, ...): a child
+    that dies (a crash) is reported with its sequence, and a new one goes on from its next sequence."""
+    prepare_clips(workdir / "clips")  # once, before the children share them
+    results_paths = [workdir / f"results{worker}.jsonl" for worker in range(jobs)]
+    for path in results_paths:
+        path.unlink(missing_ok=True)
+
+    def start(worker: int, first: int) -> subprocess.Popen:
         command = [sys.executable, __file__, "--child", "--first", str(first), "--sequences", str(sequences)]
         command += ["--seed", str(seed), "--length", str(length), "--workdir", str(workdir)]
-        code = subprocess.call(command)
-        results, started, action = _read_results(results_path)
-        if started is None:
-            break
-        actions = generate(sequence_seed(seed, started), length)
-        died = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
-        in_action = action.get("action", len(actions) - 1)
-        crashes.append(
-            {
-                "index": started,
-                "seed": sequence_seed(seed, started),
-                "actions": Counter(a[0] for a in actions[: in_action + 1]),
-                "runs": {},
-                "lost_frames": 0,
-                "events": [],
-                "seconds": 0.0,
-                "failures": [
-                    {
-                        "kind": "crash",
-                        "signature": f"crash: {died} in {actions[in_action][0]}",
-                        "text": died,
-                        "repro": actions[: in_action + 1],
-                    }
-                ],
-            }
-        )
-        print(f"sequence {started} crashed ({died}) in action {in_action}: {actions[in_action]}", flush=True)
-        first = started + 1
-    results, _, _ = _read_results(results_path)
+        return subprocess.Popen(command + ["--jobs", str(jobs), "--worker", str(worker)])
+
+    children = {worker: start(worker, worker) for worker in range(min(jobs, sequences))}
+    crashes = []
+    while children:
+        time.sleep(0.2)
+        for worker, child in list(children.items()):
+            code = child.poll()
+            if code is None:
+                continue
+            del children[worker]
+            _, started, action = _read_results(results_paths[worker])
+            if started is not None:  # died in a sequence
+                crashes.append(_crash(seed, length, started, code, action))
+                if started + jobs < sequences:
+                    children[worker] = start(worker, started + jobs)
+    results = [result for path in results_paths for result in _read_results(path)[0]]
     return sorted(results + crashes, key=lambda result: result["index"])
 
 
@@ -362,11 +387,11 @@ def _child(args) -> None:
 
     torch.set_num_threads(1)  # two cores shared: one thread tracks the tiny clips faster
     progress = os.fdopen(os.dup(1), "w")  # the campaign's lines; QGIS's own output goes to the log
-    log = os.open(Path(args.workdir) / "child.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    log = os.open(Path(args.workdir) / f"child{args.worker}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log, 1)
     os.dup2(log, 2)
     start_app()
-    results = open(Path(args.workdir) / "results.jsonl", "a")
+    results = open(Path(args.workdir) / f"results{args.worker}.jsonl", "a")
 
     def report(record):
         results.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -379,7 +404,10 @@ def _child(args) -> None:
     def on_action(index):  # the action a crash hits
         report({"action": index})
 
-    run_in_process(Path(args.workdir), args.seed, args.sequences, args.length, args.first, report, on_action)
+    run_in_process(
+        Path(args.workdir), args.seed, args.sequences, args.length, args.first, report, on_action,
+        stride=args.jobs, worker=args.worker,
+    )
     results.close()
     os._exit(0)  # QGIS's exit handlers are not what this campaign tests
 
@@ -406,7 +434,9 @@ def main() -> int:
     parser.add_argument("--length", type=int, default=15, help="actions a sequence")
     parser.add_argument("--workdir", default=None, help="clips and outputs (default: a folder in /tmp)")
     parser.add_argument("--replay", help='one reproduction as printed: {"seed": ..., "actions": [...]}')
+    parser.add_argument("--jobs", type=int, default=1, help="child processes at once")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.workdir = args.workdir or f"/tmp/siammask-monkey-{args.seed}"
@@ -419,8 +449,8 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     header = f"monkey: {args.sequences} sequences of {args.length} actions, seed {args.seed}, in {workdir}"
-    print(header, flush=True)
-    results = run_with_children(workdir, args.seed, args.sequences, args.length)
+    print(header + f", {args.jobs} at once", flush=True)
+    results = run_with_children(workdir, args.seed, args.sequences, args.length, args.jobs)
     text, clean = summarize(results, time.monotonic() - started)
     print(text, flush=True)
     return 0 if clean else 1
