@@ -361,6 +361,27 @@ class Monkey:
             with _answer_file_dialog("getOpenFileName", self.clips[clip]):
                 self._click(dock.open_button)
 
+    def do_telemetry(self, which: int) -> None:
+        """Telemetry…: the SRT of clip `which` (0, 1: the clip's own or the other's) or a file that is not
+        telemetry (2)."""
+        dock = self._shown_dock()
+        if dock is not None:
+            path = str(Path(self.clips[which]).with_suffix(".srt")) if which < 2 else self.clips[3]
+            with _answer_file_dialog("getOpenFileName", path):
+                self._click(dock.clip_rows.telemetry_button)
+
+    def do_table(self, row: int) -> None:
+        """Table…: the telemetry records; a click on record `row` (modulo the records) seeks there."""
+        dock = self._shown_dock()
+        if dock is None or not dock.telemetry_table_button.isEnabled():
+            return
+        self._click(dock.telemetry_table_button)
+        dialog = dock.telemetry_table.dialog
+        view = dialog.view if dialog is not None else None
+        if view is not None and view.model().rowCount():
+            index = view.model().index(row % view.model().rowCount(), 0)
+            QTest.mouseClick(view.viewport(), LEFT, NO_MODIFIER, view.visualRect(index).center())
+
     def _image_point(self, view, fx: float, fy: float) -> QPoint:
         """The widget point at fractions (fx, fy) of the image shown (of the widget without one)."""
         rect = view.image_rect() if view.image_rect().isValid() else QRectF(view.rect())

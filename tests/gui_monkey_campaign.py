@@ -99,6 +99,8 @@ ROW = (0, 3)
 GENERATORS = {  # kind: (weight, parameters)
     "open": (6, lambda r: [r.choice(CLIP_CHOICES)]),
     "box": (14, None),
+    "telemetry": (1, lambda r: [r.choice((0, 1, 2))]),
+    "table": (1.5, lambda r: [r.randint(0, CLIP_FRAMES - 1)]),
     "label": (2, lambda r: [r.choice(LABELS)]),
     "end_frame": (3, lambda r: [r.randint(0, CLIP_FRAMES - 1)]),
     "remove_box": (1.5, lambda r: [r.randint(*ROW)]),
