@@ -514,17 +514,20 @@ class Monkey:
 
         self._track_row(row, FRAMES)
 
-    def do_reseat(self) -> None:
+    def _correct(self, button_name: str, yes: bool) -> None:
+        """Re-seat or Add target; a question (tracking over a later correction) answered Yes or No."""
         dock = self._shown_dock()
         if dock is not None:
             self._show_tab(dock, dock.tracks_panel)
-            self._click(dock.tracks_panel.reseat_button)
+            self._answer = QMessageBox.StandardButton.Yes if yes else QMessageBox.StandardButton.No
+            self._click(getattr(dock.tracks_panel, button_name))
+            self._answer = None
 
-    def do_add_target(self) -> None:
-        dock = self._shown_dock()
-        if dock is not None:
-            self._show_tab(dock, dock.tracks_panel)
-            self._click(dock.tracks_panel.add_button)
+    def do_reseat(self, yes: bool = True) -> None:
+        self._correct("reseat_button", yes)
+
+    def do_add_target(self, yes: bool = True) -> None:
+        self._correct("add_button", yes)
 
     def do_delete(self, row: int, yes: bool) -> None:
         from qgis_siammask.gui.tracks_panel import FRAMES

@@ -114,8 +114,8 @@ GENERATORS = {  # kind: (weight, parameters)
     "step": (2, lambda r: [r.random() < 0.4]),
     "slider": (3, lambda r: [round(r.random(), 2)]),
     "select_track": (5, lambda r: [r.randint(*ROW)]),
-    "reseat": (4, lambda r: []),
-    "add_target": (4, lambda r: []),
+    "reseat": (4, lambda r: [r.random() < 0.8]),  # Yes to a question, if one comes
+    "add_target": (4, lambda r: [r.random() < 0.8]),
     "delete": (3, lambda r: [r.randint(*ROW), r.random() < 0.7]),
     "rename": (2, lambda r: [r.randint(*ROW), r.choice(LABELS)]),
     "visibility": (1.5, lambda r: [r.randint(*ROW)]),
@@ -156,7 +156,7 @@ def generate(seed: int, length: int = 15) -> list:
             kind = "wait_run"
         elif previous == "wait_run" and rng.random() < 0.4:  # a correction: back a few frames, a box
             back = [["key", "left"]] * rng.randint(0, 3)
-            correct = rng.choice((["reseat"], ["add_target"]))
+            correct = [rng.choice(("reseat", "add_target")), rng.random() < 0.8]
             actions += [*back, _box(rng, normal=True), ["select_track", rng.randint(*ROW)], correct]
             if rng.random() < 0.3:  # stopped while it corrects
                 actions.append(["stop", rng.choice((0, 100, 300))])
