@@ -545,8 +545,8 @@ class Monkey:
         if table is None:
             return
         QTest.keyClick(table, Qt.Key.Key_F2)
-        editor = QApplication.focusWidget()
-        if editor is not None and editor is not table:
+        editor = QApplication.focusWidget()  # the cell's editor, when F2 opened one
+        if editor is not None and table.isAncestorOf(editor):
             QTest.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
             _type(editor, text)
             QTest.keyClick(editor, Qt.Key.Key_Return)
