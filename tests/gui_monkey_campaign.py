@@ -30,6 +30,7 @@ for folder in (TESTS_DIR, TESTS_DIR.parent):  # run as a script: the plugin and 
 CLIP_FRAMES = 5
 CLIP_SIZE_PX = (192, 108)
 SHRINK_REPLAYS = 24  # replays a failure's first occurrence may take to shrink
+SILENT_CHILD_S = 600.0  # a child that reports nothing for this long (an action, a result) is stuck
 LABELS = ("car", "van", "", "lorry 2", "ünïcødé", "a;b,c", "x" * 40)
 CLIP_CHOICES = (0, 0, 0, 1, 1, 2, 3)  # A (KLV), B (KLV, same file name), no telemetry, not a video
 
@@ -328,15 +329,18 @@ def _read_results(path: Path) -> tuple[list, int | None, dict]:
     return results, started, action
 
 
-def _crash(seed: int, length: int, index: int, code: int, action: dict) -> dict:
-    """The result of sequence `index`, whose child died with `code` in the action `action` names."""
+def _crash(seed: int, length: int, index: int, code: int, action: dict, silent: bool = False) -> dict:
+    """The result of sequence `index`, whose child died with `code` in the action `action` names (or was
+    killed after `SILENT_CHILD_S` without a word: a hang)."""
     actions = generate(sequence_seed(seed, index), length)
     died = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    if silent:
+        died = f"no progress for {SILENT_CHILD_S:.0f} s, killed"
     in_action = action.get("action", len(actions) - 1)
     print(f"sequence {index} crashed ({died}) in action {in_action}: {actions[in_action]}", flush=True)
     failure = {
-        "kind": "crash",
-        "signature": f"crash: {died} in {actions[in_action][0]}",
+        "kind": "hang" if silent else "crash",
+        "signature": f"{'hang' if silent else 'crash'}: {died} in {actions[in_action][0]}",
         "text": died,
         "repro": actions[: in_action + 1],
     }
@@ -366,17 +370,22 @@ def run_with_children(workdir: Path, seed: int, sequences: int, length: int, job
         return subprocess.Popen(command + ["--jobs", str(jobs), "--worker", str(worker)])
 
     children = {worker: start(worker, worker) for worker in range(min(jobs, sequences))}
-    crashes = []
+    crashes, killed = [], set()
     while children:
         time.sleep(0.2)
         for worker, child in list(children.items()):
             code = child.poll()
             if code is None:
+                path = results_paths[worker]
+                if path.is_file() and time.time() - path.stat().st_mtime > SILENT_CHILD_S:
+                    killed.add(worker)  # stuck (a deadlock in the main thread): the next poll reports it
+                    child.kill()
                 continue
             del children[worker]
             _, started, action = _read_results(results_paths[worker])
             if started is not None:  # died in a sequence
-                crashes.append(_crash(seed, length, started, code, action))
+                crashes.append(_crash(seed, length, started, code, action, worker in killed))
+                killed.discard(worker)
                 if started + jobs < sequences:
                     children[worker] = start(worker, started + jobs)
     results = [result for path in results_paths for result in _read_results(path)[0]]
