@@ -73,7 +73,11 @@ _LAYER_GEOMETRY = {
 
 
 def _add_category(layer: QgsVectorLayer, name: str, track_id: int, label: str) -> None:
-    """One track's class in a run layer's categorized renderer, in the track's colour."""
+    """One track's class in a run layer's categorized renderer, in the track's colour. A layer drawn
+    otherwise is left as it is: the analyst styled it, or the project was saved before the run's first
+    track and opened again while it runs (QGIS reads a renderer without classes back as a single symbol)."""
+    if not isinstance(layer.renderer(), QgsCategorizedSymbolRenderer):
+        return
     color = track_color(track_id)
     symbol = QgsSymbol.defaultSymbol(layer.geometryType())
     symbol.setColor(color)
