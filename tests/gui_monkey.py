@@ -5,7 +5,7 @@ An action is a JSON-able list `[kind, *parameters]`, every parameter drawn in ad
 `gui_monkey_campaign.generate`), so that a sequence replays as it ran and shrinks by dropping actions.
 QGIS's API is used only where the user would use QGIS's own UI: moving or removing a group or a layer in
 the Layers panel (clone, insert, remove: what a drag does), File > New Project
-(`QgsProject.instance().clear()`), the plugin manager unloading and loading the plugin. File dialogs
+(`QgsProject.instance().clear()`), File > Save As and Open (`write`, `read`), the plugin manager unloading and loading the plugin. File dialogs
 answer with the path the user would pick; message boxes and the colour dialog are answered by clicks.
 
 The checks (a `Failure` each): no exception reached Qt (sys.excepthook, threading.excepthook) or failed a
@@ -19,6 +19,7 @@ holds what the run's file holds.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import threading
 import time
@@ -170,8 +171,7 @@ class Monkey:
         self._unload()
         self._drain(HANG_S)
         QgsProject.instance().clear()
-        for path in self.out_dir.glob("*"):
-            path.unlink()
+        shutil.rmtree(self.out_dir, ignore_errors=True)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_settings(
             PluginSettings(
@@ -638,6 +638,15 @@ class Monkey:
 
     def do_new_project(self) -> None:
         QgsProject.instance().clear()
+
+    def do_save_project(self, reopen: bool) -> None:
+        """File > Save As (a project beside the runs), then with `reopen` File > Open of it."""
+        project = QgsProject.instance()
+        path = str(self.out_dir / "project.qgz")
+        if not project.write(path):
+            self.events.append(f"the project could not be saved: {project.error()}")
+        elif reopen:
+            project.read(path)
 
 
 def _type(widget, text: str) -> None:

@@ -130,6 +130,7 @@ GENERATORS = {  # kind: (weight, parameters)
     "remove_group": (1.5, lambda r: [r.choice(("video", "run")), r.randint(*ROW)]),
     "remove_layer": (1, lambda r: [r.randint(0, 9)]),
     "new_project": (1.5, lambda r: []),
+    "save_project": (1.5, lambda r: [r.random() < 0.7]),  # and reopen it
     "reload": (1.5, lambda r: []),
     "unload": (0.5, lambda r: []),
     "load": (1, lambda r: []),
