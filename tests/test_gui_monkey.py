@@ -99,3 +99,11 @@ def test_the_checks_see_frames_lost_from_the_runs_file(campaign):
     assert {f.kind for f in failures} == {"lost_frames", "counts_down"}, failures
     assert campaign.monkey.lost_frames == CLIP_FRAMES - 3  # frames 3.. of 0..CLIP_FRAMES-1
     assert Path(campaign.monkey.files and next(iter(campaign.monkey.files))).suffix == ".gpkg"
+
+
+def test_the_issues_reproduction_replays_clean(campaign):
+    """The issue's four actions, which this tester found again and shrank to the same four: open a clip,
+    draw a box, Track, open another video while it runs (it raised IndexError on every batch of frames)."""
+    actions = [["open", 0], ["box", 0.3, 0.3, 0.6, 0.7], ["track"], ["open", 1], ["wait_run"]]
+    failures = campaign.monkey.run(actions)
+    assert failures == [] and campaign.monkey.run_statuses == {"success": 1}
