@@ -232,7 +232,7 @@ class Monkey:
                 self._check_file(Path(outcome.gpkg_path), succeeded=outcome.status == "success")
 
     def _check_file(self, gpkg: Path, succeeded: bool) -> None:
-        from qgis_siammask.core.output.atomic import partial_path
+        from qgis_siammask.core.files import partial_path
 
         record = self.files.setdefault(gpkg, RunFile())
         if succeeded and partial_path(gpkg).exists():
