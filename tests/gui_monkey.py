@@ -5,8 +5,9 @@ An action is a JSON-able list `[kind, *parameters]`, every parameter drawn in ad
 `gui_monkey_campaign.generate`), so that a sequence replays as it ran and shrinks by dropping actions.
 QGIS's API is used only where the user would use QGIS's own UI: moving or removing a group or a layer in
 the Layers panel (clone, insert, remove: what a drag does), File > New Project
-(`QgsProject.instance().clear()`), File > Save As and Open (`write`, `read`), the plugin manager unloading and loading the plugin. File dialogs
-answer with the path the user would pick; message boxes and the colour dialog are answered by clicks.
+(`QgsProject.instance().clear()`), File > Save As and Open (`write`, `read`), the plugin manager
+unloading and loading the plugin. File dialogs answer with the path the user would pick; message boxes
+and the colour dialog are answered by clicks.
 
 The checks (a `Failure` each): no exception reached Qt (sys.excepthook, threading.excepthook) or failed a
 run as an "unexpected error", nothing from a Python error or our plugin at Critical level in the QGIS

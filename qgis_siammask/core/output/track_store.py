@@ -176,7 +176,8 @@ class TrackStore:
                     copy.SetFrom(feature)
                     copy.SetFID(-1)
                     if target.CreateFeature(copy) != 0:
-                        raise OutputError(f"cannot copy back to {name}", details=_gdal_error(), path=self.path)
+                        error = _gdal_error()
+                        raise OutputError(f"cannot copy back to {name}", details=error, path=self.path)
                     restored += name != LAYER_OUTLINES_PX
             self._rebuild_lines(ids)
             return restored
