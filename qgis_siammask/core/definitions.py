@@ -135,6 +135,8 @@ GEOREF_SHORT_LABELS = {  # in layer names, which the Layers panel cuts short
 }
 SIMULATOR_GIMBALS = (GEOREF_ST0601, GEOREF_HORIZON)  # how a simulated gimbal turns the picture
 FIELD_GEOREF = "georef"  # footprints: the georeferencing mode that placed the frame
+FIELD_TIME_S = "time_s"  # digitised features: seconds into the clip of the frame they were clicked on
+DIGITISE_PIXEL_SIGMA = 1.0  # pixels a vertex clicked on the video is off by (one sigma): the measures' uncertainty
 SIMULATION_JSON = "simulation.json"
 SIMULATION_VIDEO = "video.ts"
 SIMULATION_SRT = "video.srt"
