@@ -91,8 +91,12 @@ def test_readout_has_time_position_range_and_angles():
     camera = nadir_camera()
     assert slant_range_m(None, camera) == pytest.approx(ALTITUDE_M, rel=1e-6)
     record = TelemetryRecord(
-        timestamp_us=1_700_000_000_000_000, sensor_latitude_deg=45.0, sensor_longitude_deg=7.0,
-        sensor_altitude_m=100.0, sensor_relative_azimuth_deg=12.5, sensor_relative_elevation_deg=-90.0,
+        timestamp_us=1_700_000_000_000_000,
+        sensor_latitude_deg=45.0,
+        sensor_longitude_deg=7.0,
+        sensor_altitude_m=100.0,
+        sensor_relative_azimuth_deg=12.5,
+        sensor_relative_elevation_deg=-90.0,
         sensor_relative_roll_deg=0.0,
     )
     lines = readout_lines(record, camera, 61.5)

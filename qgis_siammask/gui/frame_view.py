@@ -86,6 +86,9 @@ class FrameView(QWidget):
         self.drawing_enabled = True
         self.placeholder = ""
         self.label_rects: list[QRectF] = []  # where the last paint put the labels (widget pixels)
+        # the digitising tool (gui.video_digitise.ShapeTool) takes left clicks and keys while it is set
+        self.tool = None
+        self.readout_lines: list[str] = []  # the telemetry read-out painted top left (empty: none)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(480, 320)
@@ -204,6 +207,9 @@ class FrameView(QWidget):
             self._scale_changed()
 
     def keyPressEvent(self, event):  # noqa: N802 (Qt API)
+        if self.tool is not None and self.tool.key(event.key()):
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Escape:
             self.escapePressed.emit()
             event.accept()
@@ -231,11 +237,32 @@ class FrameView(QWidget):
             self.pixelPicked.emit(pixel.x(), pixel.y())
             event.accept()
             return
+        if self.tool is not None and self._image is not None and self.tool.press(event.button(), event.pos()):
+            event.accept()
+            return
         if self.drawing_enabled and self._image is not None and event.button() == Qt.MouseButton.LeftButton:
             self._drag_start = self._drag_end = self.widget_to_image(QPointF(event.pos()))
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event):  # noqa: N802 (Qt API)
+        if self.tool is not None and self.tool.double_click(event.button()):
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def ensure_visible(self, x: float, y: float, width: float, height: float, margin: float = 0.15) -> None:
+        """Zoomed in, pan so that the image box (x, y, width, height) is inside the widget, `margin` of
+        its size from the edges; re-centred on the box once it would leave that (the view does not creep)."""
+        if self._image is None or self.zoom <= 1.0:
+            return
+        inner = QRectF(self.rect()).adjusted(
+            self.width() * margin, self.height() * margin, -self.width() * margin, -self.height() * margin
+        )
+        box = QRectF(self.image_to_widget(x, y), self.image_to_widget(x + width, y + height))
+        if not inner.contains(box):
+            self._pan_by(QPointF(self.width() / 2.0, self.height() / 2.0) - box.center())
 
     def mouseMoveEvent(self, event):  # noqa: N802 (Qt API)
         if self._pan_from is not None:
@@ -300,6 +327,10 @@ class FrameView(QWidget):
             for dx, dy in ((1, 0), (0, 1)):
                 painter.drawLine(centre - QPointF(12 * dx, 12 * dy), centre + QPointF(12 * dx, 12 * dy))
             painter.drawEllipse(centre, 6.0, 6.0)
+        if self.tool is not None:
+            self.tool.paint(painter)
+        if self.readout_lines:
+            self._paint_readout(painter)
         if self._drag_start is not None and self._drag_end is not None:
             rect = QRectF(self._drag_start, self._drag_end).normalized()
             self._paint_box(
@@ -317,6 +348,16 @@ class FrameView(QWidget):
         painter.drawRect(QRectF(top_left, bottom_right))
         if text and labels is not None:
             painter.drawText(labels.place(text, top_left + QPointF(2, -4)), text)
+
+    def _paint_readout(self, painter: QPainter) -> None:
+        """The telemetry read-out, white on a dark band in the top left corner."""
+        metrics = painter.fontMetrics()
+        line = metrics.height()
+        width = max(metrics.horizontalAdvance(text) for text in self.readout_lines) + 12
+        painter.fillRect(QRectF(4, 4, width, line * len(self.readout_lines) + 8), QColor(0, 0, 0, 150))
+        painter.setPen(QColor("#ffffff"))
+        for number, text in enumerate(self.readout_lines):
+            painter.drawText(QPointF(10, 8 + metrics.ascent() + number * line), text)
 
     def _polygon(self, points) -> QPolygonF:
         return QPolygonF([self.image_to_widget(x, y) for x, y in points])

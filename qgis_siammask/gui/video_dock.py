@@ -40,6 +40,7 @@ from .telemetry_table import ClipTelemetryTable
 from .tracking_runs import RunController
 from .tracks_panel import TracksPanel
 from .video_session import VideoSession
+from .video_tools import VideoTools
 
 VIDEO_FILTER = "Video (*.ts *.mpg *.mpeg *.m2ts *.mp4 *.mov *.mkv *.avi);;All files (*)"
 TELEMETRY_FILTER = "Telemetry (*.srt *.SRT *.csv *.klv *.bin);;All files (*)"
@@ -193,6 +194,7 @@ class VideoDock(QDockWidget):
         self.run_side.overlaysChanged.connect(self._redraw_overlays)
         self.run_side.tracksShown.connect(lambda: self.panels.setCurrentWidget(self.tracks_panel))
         self.status_label = run_rows.status_label
+        self.video_tools = VideoTools(self, body)  # digitise, measure, read-out, follow
         self.setWidget(body)
         self.player.add_shortcuts(body)
         self.frame_view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
@@ -242,6 +244,7 @@ class VideoDock(QDockWidget):
         self.map_pick_row.show_state(has_map)
         self.frame_on_map.set_enabled(has_video, has_map)
         self.telemetry_table_button.setEnabled(has_map)
+        self.video_tools.controls_changed()
 
     def _enable_corrections(self) -> None:
         """Re-seat and Add target only with a finished run's file and a box drawn on the frame shown."""
@@ -334,6 +337,7 @@ class VideoDock(QDockWidget):
         self._redraw_overlays()
         self._enable_corrections()
         self.map_side.frame_shown(frame.index, record, camera)
+        self.video_tools.frame_shown(frame.index)
         self.player.show_position(frame.index, frame.time_s)
         self.map_time.frame_shown(frame.index)
         self.map_side.follow_frame(now=update_map)

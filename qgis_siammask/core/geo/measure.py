@@ -58,7 +58,7 @@ class Measurement:
     slope_length_m: float | None = None  # lines: along the terrain heights as well
 
     def text(self) -> str:
-        """"123.4 m ± 0.6 m" (a figure as long as its uncertainty allows, to 0.1 at least)."""
+        """ "123.4 m ± 0.6 m" (a figure as long as its uncertainty allows, to 0.1 at least)."""
         digits = 1 if self.sigma >= 0.05 else 2
         return f"{self.value:.{digits}f} {self.unit} ± {self.sigma:.{digits}f} {self.unit}"
 
@@ -81,7 +81,9 @@ def cast_shape(geometry, shape: str, pixels_xy) -> GroundShape:
     centre = ground.lonlat_deg.mean(axis=0)
     plane = LocalFrame(float(centre[1]), float(centre[0]), float(np.mean(ground.height_m)))
     enu = plane.to_enu(ground.lonlat_deg, ground.height_m)
-    return GroundShape(shape, pixels, ground.lonlat_deg, ground.height_m, enu, ground_sample_distance_m(geometry, pixels))
+    return GroundShape(
+        shape, pixels, ground.lonlat_deg, ground.height_m, enu, ground_sample_distance_m(geometry, pixels)
+    )
 
 
 def ground_sample_distance_m(geometry, pixels_xy) -> np.ndarray:
@@ -97,7 +99,9 @@ def ground_sample_distance_m(geometry, pixels_xy) -> np.ndarray:
     return np.fmax(across, down) * np.where(np.isnan(across) | np.isnan(down), np.nan, 1.0)
 
 
-def polyline_length(enu_m, gsd_m, pixel_sigma: float = DIGITISE_PIXEL_SIGMA, closed: bool = False) -> Measurement:
+def polyline_length(
+    enu_m, gsd_m, pixel_sigma: float = DIGITISE_PIXEL_SIGMA, closed: bool = False
+) -> Measurement:
     """Horizontal length of a polyline (closed: round the ring back to the first vertex) of (N, 3) ENU
     metres with (N,) GSDs, and its uncertainty (module docstring)."""
     points = np.asarray(enu_m, dtype=np.float64).reshape(-1, 3)
