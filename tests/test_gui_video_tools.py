@@ -212,3 +212,46 @@ def test_follow_keeps_the_selected_track_in_view(dock, clip, qtbot):
         box = next(o.rotated_box for o in view._overlays if o.track_id == dock.tracks_panel.selected_track())
         centre = view.image_to_widget(*np.mean(box, axis=0))
         assert view.rect().contains(centre.toPoint()), (frame, centre)
+
+
+def test_resume_a_stopped_run_into_the_same_file(dock, qtbot, tmp_path_factory):
+    """Track two vehicles, Stop after 5 frames: Resume (its tooltip says from where) goes on from the last
+    frame tracked to the clip's end in the same GeoPackage, every frame of both tracks once."""
+    from pathlib import Path
+
+    from test_gui_reseat import FRAMES, _points, _wait_for_run
+    from test_plugin_support import simulated_clip
+
+    result, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
+    assert dock.open_video(str(result.video_path))
+    assert not dock.video_tools.resume_button.isEnabled()
+    assert "no run was stopped" in dock.video_tools.resume_button.toolTip()
+    for label, (_, box, *_) in zip(("car", "van"), targets[:2]):
+        dock.label_edit.setText(label)
+        _draw_box(qtbot, dock.frame_view, box)
+    _click(qtbot, dock.track_button)
+    assert not dock.video_tools.resume_button.isEnabled()  # running
+    dock.task.framesReady.connect(
+        lambda: (
+            1 in dock.tracks_panel.styles
+            and dock.tracks_panel.styles[1].frames >= 5
+            and dock.stop_button.isEnabled()
+            and _click(qtbot, dock.stop_button)
+        )
+    )
+    stopped = _wait_for_run(qtbot, dock)
+    assert stopped.status == "cancelled" and 5 <= stopped.frames_tracked < FRAMES, stopped
+    last = stopped.frames_tracked - 1
+    assert not dock.track_button.isEnabled() and "Resume the stopped run" in dock.track_button.toolTip()
+    resume = dock.video_tools.resume_button
+    assert resume.isEnabled() and f"from frame {last}" in resume.toolTip()
+    _click(qtbot, resume)
+    assert "Resuming 2 track(s) from frame" in dock.status_label.text()
+    resumed = _wait_for_run(qtbot, dock)
+    assert resumed.status == "success" and resumed.frames_tracked == FRAMES - last, resumed
+    assert Path(resumed.gpkg_path) == Path(stopped.gpkg_path)  # the same file
+    points = _points(Path(stopped.gpkg_path))
+    for track in (1, 2):
+        assert sorted(frame for track_id, frame in points if track_id == track) == list(range(FRAMES))
+    assert not resume.isEnabled() and "no run was stopped" in resume.toolTip()  # it finished
+    assert [dock.tracks_panel.styles[t].label for t in (1, 2)] == ["car", "van"]

@@ -18,12 +18,20 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 from .. import track_edits
-from ..core.definitions import FIELD_FRAME, FIELD_TRACK_ID, JOB_FAILED, LAYER_POINTS, PLUGIN_NAME
+from ..core.definitions import (
+    FIELD_FRAME,
+    FIELD_TRACK_ID,
+    JOB_CANCELLED,
+    JOB_FAILED,
+    LAYER_POINTS,
+    PLUGIN_NAME,
+    STATUS_LOST,
+)
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
 from ..settings import load_settings, run_output_path
 from ..tasks import TrackingTask, build_job
-from .corrections import plan_correction
+from .corrections import pixel_bbox, plan_correction
 from .dock_parts import tr
 from .run_export import RunExport
 
@@ -202,6 +210,58 @@ class RunController(QObject, RunExport):
             live = VideoLayerGroup(tr("correction (live)"), parent=self.track_layers.group)
             self.correction_layers = TrackLayers(live, job.crs, self.track_layers.frame_duration_s)
         return self._launch(job, session, plan.text)
+
+    def last_tracked_frame(self) -> int | None:
+        """The last frame the latest run tracked (its frames run on from its start frame)."""
+        outcome, job = self.last_outcome, self.last_job
+        if outcome is None or job is None or not outcome.frames_tracked:
+            return None
+        return job.start_frame + outcome.frames_tracked - 1
+
+    def resume_refusal(self, session) -> str:
+        """Why the latest run cannot be resumed ("" when it can): only a stopped run with its file."""
+        if self.task is not None:
+            return tr("A run is in progress")
+        if self.last_outcome is None or self.last_outcome.status != JOB_CANCELLED:
+            return tr("Resume goes on with a run after Stop; no run was stopped")
+        if self.result_gpkg is None:
+            return tr("The stopped run has no GeoPackage to go on in (tracked in pixels, or nothing tracked)")
+        last, end = self.last_tracked_frame(), self.last_job.end_frame
+        final = end if end is not None else (session.last_frame if session is not None else None)
+        if last is None or (final is not None and last >= final):
+            return tr("The stopped run reached its end frame")
+        features = session.frame_features(last) if session is not None else None
+        if features is None or not any(track.status != STATUS_LOST for track in features.tracks):
+            return tr("Every track was lost on frame {}, where the run stopped").format(last)
+        return ""
+
+    def resume(self, session, styles: dict) -> TrackingTask | None:
+        """Go on with the stopped run from the last frame it tracked, into its own file: each track not
+        lost there from its box there (that frame tracked again, as a correction does), up to the run's
+        end frame; `styles` (tracks panel) give the analyst's labels. None, said, when it cannot."""
+        from ..core.output.gpkg_format import MODE_CONTINUE
+
+        refusal = self.resume_refusal(session)
+        if refusal:
+            self.refused.emit(refusal)
+            return None
+        last = self.last_tracked_frame()
+        tracks = [t for t in session.frame_features(last).tracks if t.status != STATUS_LOST and t.box_px is not None]
+        labels = {track_id: style.label for track_id, style in styles.items()}
+        job = dataclasses.replace(
+            self.last_job,
+            start_frame=last,
+            boxes_xywh=tuple(pixel_bbox(track.box_px) for track in tracks),
+            labels=tuple(labels.get(track.track_id, track.label) for track in tracks),
+            output_gpkg=str(self.result_gpkg),
+            output_mode=MODE_CONTINUE,
+            track_ids=tuple(track.track_id for track in tracks),
+            corrections=(),
+        )
+        self.continuing = True  # the map keeps the run's file (no live layers) until it is read again
+        text = tr("Resuming {} track(s) from frame {}…").format(len(tracks), last)
+        self._status(text + " " + tr("(output {})").format(job.output_gpkg))
+        return self._launch(job, session, text)
 
     def _launch(self, job, session, description: str, pixels_only: bool = False) -> TrackingTask:
         last_frame = job.end_frame if job.end_frame is not None else int(session.video.frame_count) - 1

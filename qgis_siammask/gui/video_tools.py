@@ -1,11 +1,12 @@
 """The analyst's tools on the player, wired into the video dock in one place: digitising and measuring
 (`video_digitise`), the telemetry read-out over the frame, following the selected track while zoomed,
-and why Track is disabled (its tooltip).
+Resume after Stop, and why Track or Resume is disabled (their tooltips).
 """
 
 from __future__ import annotations
 
 from qgis.PyQt.QtCore import QObject
+from qgis.PyQt.QtWidgets import QPushButton
 
 from ..core.geo.frame_readout import readout_lines
 from .dock_parts import tr
@@ -40,6 +41,9 @@ class VideoTools(QObject):
         self.readout_button.toggled.connect(lambda _: self.show_readout())
         self.follow_button.toggled.connect(lambda _: self.follow())
         dock.tracks_panel.table.itemSelectionChanged.connect(self.follow)
+        self.resume_button = QPushButton(tr("Resume"), parent_widget)
+        dock.run_rows.layout().itemAt(0).layout().insertWidget(2, self.resume_button)  # after Stop
+        self.resume_button.clicked.connect(lambda: self.resume())
 
     def frame_shown(self, index: int) -> None:
         self.digitiser.frame_shown(index)
@@ -69,16 +73,37 @@ class VideoTools(QObject):
     def controls_changed(self) -> None:
         dock = self.dock
         self.digitiser.set_enabled(dock.session is not None and dock.telemetry is not None)
-        if dock.tracking_enabled:
-            dock.track_button.setToolTip(self.track_tooltip())
+        refusal = (
+            dock.runs.resume_refusal(dock.session) if dock.session is not None else tr("Open a video first")
+        )
+        self.resume_button.setEnabled(dock.tracking_enabled and not refusal)
+        if not dock.tracking_enabled:  # both say why: the dependency that is missing
+            self.resume_button.setToolTip(dock.track_button.toolTip())
+            return
+        dock.track_button.setToolTip(self.track_tooltip(refusal))
+        frame = dock.runs.last_tracked_frame()
+        self.resume_button.setToolTip(
+            refusal or tr("Go on with the stopped run from frame {}, into its GeoPackage").format(frame)
+        )
 
-    def track_tooltip(self) -> str:
-        """What Track will do, or why it cannot."""
+    def resume(self) -> None:
+        """Go on with the stopped run (its tracks counted on in the panel, the video following it)."""
+        dock = self.dock
+        dock.player.pause()
+        task = dock.runs.resume(dock.session, dock.tracks_panel.styles)
+        if task is not None:
+            dock.session.start_run(task.job, pixels_only=False)
+            dock.tracks_panel.restart_counts(dock.runs.frames_before(task.job))
+        dock._update_controls()
+
+    def track_tooltip(self, resume_refusal: str) -> str:
+        """What Track will do, or why it cannot (and that Resume can, where it can)."""
         dock = self.dock
         if dock.task is not None:
             return tr("A run is in progress: Stop it first")
         if dock.session is None:
             return tr("Open a video first")
         if not dock.boxes:
-            return tr("Draw a box around each object to track (or click one) on the video first")
+            text = tr("Draw a box around each object to track (or click one) on the video first")
+            return text + ("" if resume_refusal else tr(", or Resume the stopped run"))
         return tr("Track the boxes drawn, from the frame they were drawn on")
