@@ -2,8 +2,9 @@
 plugins.xml served from 127.0.0.1 and installed with QGIS's own plugin installer (pyplugin_installer)
 into a fresh profile; QGIS under Xvfb; two boxes dragged on the video and Track, the Tracks tab, Export
 and Play clicked with real X mouse events (xdotool); screenshots under build/screenshots/ (the dock, the
-zoomed player, the tracks panel, the export, the platform trail and line of sight of an oblique clip, the
-frame draped on the map over a DEM, with a Snapshot clicked);
+zoomed player, a polygon digitised and an area measured on the video, the tracks panel, the export, the
+platform trail and line of sight of an oblique clip, the frame draped on the map over a DEM, with a Snapshot
+clicked);
 then the plugin unloaded, its GeoPackage-backed layers still in the project."""
 
 from __future__ import annotations
@@ -207,6 +208,52 @@ def zoomed(dock):
     state["zoom"] = dock.frame_view.zoom
     shot("qgis_player_zoomed.png")
     xdotool("mousemove", *centre(dock.fit_button), "click", 1)
+    later(500, lambda: digitise_polygon(dock))
+
+
+def click_pixels(view, pixels, last="click"):
+    # X clicks on image pixels of the video; the last one a double-click, or Return after it
+    for number, (x, y) in enumerate(pixels):
+        at = view.mapToGlobal(view.image_to_widget(x, y).toPoint())
+        repeat = 2 if last == "double" and number == len(pixels) - 1 else 1
+        xdotool("mousemove", at.x(), at.y(), "click", "--repeat", repeat, "--delay", 80, 1, "sleep", 0.5)
+    if last == "return":
+        xdotool("key", "Return")
+
+
+def digitise_polygon(dock):
+    # the Polygon tool: a polygon round the first track's box on the video, into the clip's GeoPackage
+    xdotool("mousemove", *centre(dock.video_tools.row.buttons["polygon"]), "click", 1)
+    box = dock.frame_features(dock.frame_index).tracks[0].box_px
+    click_pixels(dock.frame_view, list(box.exterior.coords)[:4], last="double")
+    later(1500, lambda: polygon_digitised(dock))
+
+
+def polygon_digitised(dock):
+    layers = [l for l in QgsProject.instance().mapLayers().values() if "digitised polygons" in l.name()]
+    state["digitised"] = [layer.featureCount() for layer in layers]
+    iface.layerTreeView().expandAllNodes()
+    extent = next(layers[0].getFeatures()).geometry().boundingBox()  # in the edit buffer, not the file yet
+    extent.scale(8.0)  # the vehicle and the road round it
+    iface.mapCanvas().setExtent(extent)
+    iface.mapCanvas().refresh()
+    later(2000, lambda: polygon_on_map(dock))
+
+
+def polygon_on_map(dock):
+    shot("qgis_digitised_polygon.png")
+    # the Area tool: measured on the video, the figure painted by the last vertex and beside the tools
+    xdotool("mousemove", *centre(dock.video_tools.row.buttons["area"]), "click", 1)
+    x0, y0, x1, y1 = dock.frame_features(dock.frame_index).tracks[0].box_px.bounds
+    corners = [(x0 - 15, y0 - 15), (x1 + 15, y0 - 15), (x1 + 15, y1 + 15), (x0 - 15, y1 + 15)]
+    click_pixels(dock.frame_view, corners, last="return")
+    later(800, lambda: measured(dock))
+
+
+def measured(dock):
+    state["measure"] = dock.video_tools.row.result_label.text()
+    shot("qgis_measure.png", dock)
+    xdotool("mousemove", *centre(dock.video_tools.row.buttons["area"]), "click", 1)  # the tool put away
     xdotool("mousemove", *centre(dock.export_button), "click", 1)
     later(1500, lambda: fill_export_dialog(dock, 0))
 
@@ -454,7 +501,9 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     assert folder_shown == str(output_dir) and state["gpkg"] in status_shown
     assert state["overlays"] >= 1
     assert state["temporal_ms"] == 1000 * FRAMES / 25  # the temporal controller spans the clip (all tracked)
-    assert all(state["screenshots"]) and len(state["screenshots"]) == 8
+    assert all(state["screenshots"]) and len(state["screenshots"]) == 10
+    assert state["digitised"] == [1]  # the polygon clicked on the video, in the clip's GeoPackage layer
+    assert "m² ± " in state["measure"]
     assert state["tracks_tab_current"]  # one row per track: label, frames, status, its own colour
     assert [row[:2] for row in state["track_rows"]] == [["car", str(FRAMES)], ["van", str(FRAMES)]]
     assert len({row[3] for row in state["track_rows"]}) == 2

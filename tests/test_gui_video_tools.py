@@ -164,7 +164,12 @@ def test_measure_a_distance_and_an_area_on_the_video(dock, clip, qtbot):
     assert image.pixelColor(view.image_to_widget(200.0, 100.0).toPoint()).name() == "#ffd000"
     _click(qtbot, dock.video_tools.row.buttons["area"])
     assert not dock.video_tools.row.buttons["distance"].isChecked()  # one tool at a time
-    _click_pixels(qtbot, view, [(100, 100), (200, 100), (200, 200), (100, 200)], finish="double")
+    _click_pixels(qtbot, view, [(100, 100), (200, 100), (200, 200)])
+    last = view.image_to_widget(100.0, 200.0).toPoint()
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=last)  # a quick click elsewhere: a vertex
+    assert len(dock.video_tools.digitiser.tool.pixels) == 4 and not dock.video_tools.digitiser.tool.done
+    qtbot.mouseDClick(view, Qt.MouseButton.LeftButton, pos=last)  # on the last vertex: finished
+    assert dock.video_tools.digitiser.tool.done
     assert "m²" in dock.video_tools.row.result_label.text()
     assert QgsProject.instance().mapLayersByName(f"{result.video_path.name} digitised polygons") == []
     _click(qtbot, dock.video_tools.row.buttons["area"])  # off: boxes are drawn again

@@ -14,8 +14,11 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
+    QgsFillSymbol,
     QgsGeometry,
     QgsLineString,
+    QgsLineSymbol,
+    QgsMarkerSymbol,
     QgsPoint,
     QgsPolygon,
     QgsProject,
@@ -23,6 +26,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtGui import QColor
 
 from ..core.definitions import FIELD_FRAME, FIELD_GEOREF, FIELD_TIME_S, FIELD_TIME_UTC
 from ..core.geo.measure import SHAPE_LINE, SHAPE_POINT, SHAPE_POLYGON
@@ -84,6 +88,22 @@ def open_or_create_table(gpkg_path: Path, shape: str, title: str) -> QgsVectorLa
     if not layer.isValid():
         raise OSError(f"{gpkg_path}: table {name} was written but does not open")
     return layer
+
+
+def style_digitised(layer: QgsVectorLayer, color: str) -> None:
+    """The clip's tables drawn as on the video: `color` outlines, a light fill."""
+    geometry_type = layer.geometryType()
+    if geometry_type == QgsWkbTypes.GeometryType.PolygonGeometry:
+        fill = QColor(color)
+        fill.setAlpha(70)
+        symbol = QgsFillSymbol.createSimple(
+            {"color": ",".join(str(v) for v in fill.getRgb()), "outline_color": color, "outline_width": "0.6"}
+        )
+    elif geometry_type == QgsWkbTypes.GeometryType.LineGeometry:
+        symbol = QgsLineSymbol.createSimple({"color": color, "width": "0.6"})
+    else:
+        symbol = QgsMarkerSymbol.createSimple({"color": color, "size": "2.6", "outline_color": "#000000"})
+    layer.renderer().setSymbol(symbol)
 
 
 def layers_for_shape(shape: str) -> list[QgsVectorLayer]:

@@ -247,7 +247,8 @@ class FrameView(QWidget):
         super().mousePressEvent(event)
 
     def mouseDoubleClickEvent(self, event):  # noqa: N802 (Qt API)
-        if self.tool is not None and self.tool.double_click(event.button()):
+        tool = self.tool if self._image is not None else None
+        if tool is not None and tool.double_click(event.button(), event.pos()):
             event.accept()
             return
         super().mouseDoubleClickEvent(event)

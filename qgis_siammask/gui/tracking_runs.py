@@ -246,7 +246,11 @@ class RunController(QObject, RunExport):
             self.refused.emit(refusal)
             return None
         last = self.last_tracked_frame()
-        tracks = [t for t in session.frame_features(last).tracks if t.status != STATUS_LOST and t.box_px is not None]
+        tracks = [
+            track
+            for track in session.frame_features(last).tracks
+            if track.status != STATUS_LOST and track.box_px is not None
+        ]
         labels = {track_id: style.label for track_id, style in styles.items()}
         job = dataclasses.replace(
             self.last_job,

@@ -27,11 +27,18 @@ from ..core.definitions import FIELD_FRAME, FIELD_GEOREF, FIELD_TIME_S, FIELD_TI
 from ..core.errors import ProjectionError
 from ..core.geo.measure import MIN_VERTICES, SHAPE_LINE, SHAPE_POINT, SHAPE_POLYGON, cast_shape, measure
 from ..settings import load_settings
-from .digitise_layers import add_shape, digitised_gpkg_path, layers_for_shape, open_or_create_table
+from .digitise_layers import (
+    add_shape,
+    digitised_gpkg_path,
+    layers_for_shape,
+    open_or_create_table,
+    style_digitised,
+)
 from .dock_parts import tr
 
 SHAPE_COLOR = "#00e5ff"
 MEASURE_COLOR = "#ffd000"
+DOUBLE_CLICK_SLOP_PX = 4.0  # a double-click this near the last vertex (screen pixels) finishes the shape
 NEW_LAYER = ""  # the target combo's entry for the clip's own GeoPackage
 # tool name -> (shape, measuring)
 TOOLS = {
@@ -84,10 +91,15 @@ class ShapeTool(QObject):
             self.finish()
         return True
 
-    def double_click(self, button) -> bool:
+    def double_click(self, button, position) -> bool:
+        """A double-click on the last vertex finishes (its first click added it); elsewhere it is a quick
+        second click that adds a vertex (Qt reports one whatever the distance)."""
         if button != Qt.MouseButton.LeftButton:
             return False
-        self.finish()  # the first click of the two added the vertex
+        last = self.view.image_to_widget(*self.pixels[-1]) if self.pixels else None
+        if last is None or (last - QPointF(position)).manhattanLength() > DOUBLE_CLICK_SLOP_PX:
+            return self.press(button, position)
+        self.finish()
         return True
 
     def key(self, key) -> bool:
@@ -355,11 +367,10 @@ class VideoDigitiser(QObject):
             path = digitised_gpkg_path(load_settings().output_dir(), self.dock.video_path)
             title = tr("{} digitised {}s").format(self.dock.session.name, shape)
             layer = open_or_create_table(path, shape, title)
-            group = self.dock.group
-            if group is not None:
-                group.add(layer)
-            else:
-                project.addMapLayer(layer)
+            style_digitised(layer, SHAPE_COLOR)
+            project.addMapLayer(layer, False)
+            group = self.dock.group.node() if self.dock.group is not None else project.layerTreeRoot()
+            group.insertLayer(0, layer)  # on top: the tracks' masks would hide a shape drawn round a vehicle
             self._table_ids[shape] = layer.id()
         return layer
 
