@@ -260,3 +260,52 @@ def test_resume_a_stopped_run_into_the_same_file(dock, qtbot, tmp_path_factory):
         assert sorted(frame for track_id, frame in points if track_id == track) == list(range(FRAMES))
     assert not resume.isEnabled() and "no run was stopped" in resume.toolTip()  # it finished
     assert [dock.tracks_panel.styles[t].label for t in (1, 2)] == ["car", "van"]
+
+
+def test_on_a_dem_the_polygon_lands_on_the_vehicle_too(dock, qtbot, tmp_path):
+    """An oblique clip over hills with the DEM chosen: the vertices are cast onto the DEM, within 1 m of
+    the vehicle's true corners."""
+    import dataclasses
+
+    from qgis.core import QgsRasterLayer
+    from test_plugin_support import visible_targets
+
+    from qgis_siammask.core.geo.terrain import DemTerrain
+    from qgis_siammask.core.simulator import SimulationConfig, simulate
+    from qgis_siammask.settings import load_settings, save_settings
+
+    result = simulate(
+        SimulationConfig(
+            out_dir=tmp_path / "dem_clip",
+            seed=1,
+            frames=2,
+            width_px=480,
+            height_px=270,
+            dem=True,
+            oblique_deg=30.0,
+            vehicle_count=3,
+            altitude_agl_m=80.0,
+        )
+    )
+    dem_layer = QgsRasterLayer(str(result.dem_path), "dem")
+    QgsProject.instance().addMapLayer(dem_layer)
+    save_settings(dataclasses.replace(load_settings(), dem_layer_id=dem_layer.id()))
+    assert dock.open_video(str(result.video_path))
+    assert isinstance(dock.terrain, DemTerrain)
+    vehicle_id = visible_targets(result)[0][0]
+    truth = vehicle_corners_lonlat(result, vehicle_id, 0)
+    camera = dock._shown[2]
+    assert isinstance(camera.terrain, DemTerrain)  # the frame's camera casts onto the DEM
+    pixels, visible = camera.ground_to_pixels(truth, camera.terrain.heights_m(truth))
+    assert visible.all()
+    _click(qtbot, dock.video_tools.row.buttons["polygon"])
+    _click_pixels(qtbot, dock.frame_view, pixels, finish=Qt.Key.Key_Return)
+    layer = _layer_by_name(f"{result.video_path.name} digitised polygons")
+    ring = [(p.x(), p.y()) for p in next(layer.getFeatures()).geometry().asPolygon()[0][:-1]]
+    plane = LocalFrame(float(truth[0, 1]), float(truth[0, 0]), 0.0)
+    error_m = np.linalg.norm(
+        plane.to_enu(np.array(ring), 0.0)[:, :2] - plane.to_enu(truth, 0.0)[:, :2], axis=1
+    )
+    assert error_m.max() < 1.0, error_m
+    layer.rollBack()
+    del layer
