@@ -222,7 +222,11 @@ def click_pixels(view, pixels, last="click"):
 
 
 def digitise_polygon(dock):
-    # the Polygon tool: a polygon round the first track's box on the video, into the clip's GeoPackage
+    # the Tools tab, its Polygon tool: a polygon round the first track's box on the video, into the clip's
+    # GeoPackage
+    tabs = dock.panels.tabBar()
+    tab = tabs.mapToGlobal(tabs.tabRect(dock.panels.indexOf(dock.video_tools.row)).center())
+    xdotool("mousemove", tab.x(), tab.y(), "click", 1, "sleep", 0.3)
     xdotool("mousemove", *centre(dock.video_tools.row.buttons["polygon"]), "click", 1)
     box = dock.frame_features(dock.frame_index).tracks[0].box_px
     click_pixels(dock.frame_view, list(box.exterior.coords)[:4], last="double")

@@ -61,6 +61,15 @@ def _click_pixels(qtbot, view, pixels, finish=None):
         qtbot.keyClick(view, finish)
 
 
+def _show_tools(qtbot, dock):
+    """Click the Tools tab of the dock's panels."""
+    tabs = dock.panels.tabBar()
+    qtbot.mouseClick(
+        tabs, Qt.MouseButton.LeftButton, pos=tabs.tabRect(dock.panels.indexOf(dock.video_tools.row)).center()
+    )
+    assert dock.panels.currentWidget() is dock.video_tools.row
+
+
 def _layer_by_name(name):
     layers = QgsProject.instance().mapLayersByName(name)
     assert len(layers) == 1, [layer.name() for layer in QgsProject.instance().mapLayers().values()]
@@ -71,6 +80,7 @@ def test_a_polygon_round_a_vehicle_lands_on_its_true_ground_corners(dock, clip, 
     result, targets = clip
     vehicle_id = targets[0][0]
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     dock.frame_view.zoom_about(2.0, dock.frame_view.image_to_widget(*_box_centre(targets[0][1])))
     truth = vehicle_corners_lonlat(result, vehicle_id, 0)
     camera = dock._shown[2]
@@ -106,7 +116,12 @@ def test_a_polygon_round_a_vehicle_lands_on_its_true_ground_corners(dock, clip, 
     gpkg = digitised_gpkg_path(tmp_path / "out", str(result.video_path))
     saved = QgsVectorLayer(f"{gpkg}|layername={table_name('polygon')}", "saved", "ogr")
     assert saved.featureCount() == 1
-    del layer, saved
+    QgsProject.instance().removeMapLayer(layer.id())  # the analyst removed it: the next shape adds it again
+    _click_pixels(qtbot, view, pixels, finish=Qt.Key.Key_Return)
+    again = _layer_by_name(f"{result.video_path.name} digitised polygons")
+    assert again.featureCount() == 2 and again.source() == saved.source()  # the file's, and the new one
+    again.rollBack()
+    del layer, saved, again
 
 
 def _box_centre(box):
@@ -117,6 +132,7 @@ def _box_centre(box):
 def test_lines_into_a_layer_of_the_project_reprojected_undoable(dock, clip, qtbot):
     result, _ = clip
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     roads = QgsVectorLayer("LineString?crs=EPSG:3857&field=name:string", "roads", "memory")
     QgsProject.instance().addMapLayer(roads)
     _click(qtbot, dock.video_tools.row.buttons["line"])
@@ -150,6 +166,7 @@ def test_lines_into_a_layer_of_the_project_reprojected_undoable(dock, clip, qtbo
 def test_measure_a_distance_and_an_area_on_the_video(dock, clip, qtbot):
     result, _ = clip
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     _click(qtbot, dock.video_tools.row.buttons["distance"])
     assert not dock.video_tools.row.target_combo.isEnabled()  # a measure goes into no layer
     view = dock.frame_view
@@ -179,6 +196,7 @@ def test_measure_a_distance_and_an_area_on_the_video(dock, clip, qtbot):
 def test_telemetry_readout_is_painted_when_toggled(dock, clip, qtbot):
     result, _ = clip
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     view = dock.frame_view
     plain = view.grab().toImage()
     _click(qtbot, dock.video_tools.readout_button)
@@ -194,6 +212,7 @@ def test_track_tooltip_says_why_it_is_disabled(dock, clip, qtbot):
     assert "Open a video" in dock.track_button.toolTip() and not dock.track_button.isEnabled()
     result, targets = clip
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     assert "Draw a box" in dock.track_button.toolTip()
     _draw_box(qtbot, dock.frame_view, targets[0][1])
     assert dock.track_button.isEnabled() and "Track the boxes" in dock.track_button.toolTip()
@@ -204,6 +223,7 @@ def test_follow_keeps_the_selected_track_in_view(dock, clip, qtbot):
 
     result, targets = clip
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     _draw_box(qtbot, dock.frame_view, targets[0][1])
     outcome = _track_clicked(qtbot, dock)
     assert outcome.status == "success"
@@ -211,6 +231,7 @@ def test_follow_keeps_the_selected_track_in_view(dock, clip, qtbot):
     view = dock.frame_view
     view.zoom_about(6.0, view.rect().topLeft())  # zoomed into a corner, the vehicle off screen
     _click_row(qtbot, dock.tracks_panel.table, 0)
+    _show_tools(qtbot, dock)
     _click(qtbot, dock.video_tools.follow_button)
     for frame in range(0, 8):
         qtbot.keyClick(dock.step_button, Qt.Key.Key_Right) if frame else None
@@ -229,13 +250,14 @@ def test_resume_a_stopped_run_into_the_same_file(dock, qtbot, tmp_path_factory):
 
     result, targets = simulated_clip(tmp_path_factory.getbasetemp(), FRAMES)
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     assert not dock.video_tools.resume_button.isEnabled()
     assert "no run was stopped" in dock.video_tools.resume_button.toolTip()
     for label, (_, box, *_) in zip(("car", "van"), targets[:2]):
         dock.label_edit.setText(label)
         _draw_box(qtbot, dock.frame_view, box)
     _click(qtbot, dock.track_button)
-    assert not dock.video_tools.resume_button.isEnabled()  # running
+    assert dock.stop_button.text() == "Stop" and dock.stop_button.isEnabled()  # running
     dock.task.framesReady.connect(
         lambda: (
             1 in dock.tracks_panel.styles
@@ -248,8 +270,8 @@ def test_resume_a_stopped_run_into_the_same_file(dock, qtbot, tmp_path_factory):
     assert stopped.status == "cancelled" and 5 <= stopped.frames_tracked < FRAMES, stopped
     last = stopped.frames_tracked - 1
     assert not dock.track_button.isEnabled() and "Resume the stopped run" in dock.track_button.toolTip()
-    resume = dock.video_tools.resume_button
-    assert resume.isEnabled() and f"from frame {last}" in resume.toolTip()
+    resume = dock.stop_button  # Stop turned into Resume
+    assert resume.isEnabled() and resume.text() == "Resume" and f"from frame {last}" in resume.toolTip()
     _click(qtbot, resume)
     assert "Resuming 2 track(s) from frame" in dock.status_label.text()
     resumed = _wait_for_run(qtbot, dock)
@@ -258,7 +280,8 @@ def test_resume_a_stopped_run_into_the_same_file(dock, qtbot, tmp_path_factory):
     points = _points(Path(stopped.gpkg_path))
     for track in (1, 2):
         assert sorted(frame for track_id, frame in points if track_id == track) == list(range(FRAMES))
-    assert not resume.isEnabled() and "no run was stopped" in resume.toolTip()  # it finished
+    assert not resume.isEnabled() and resume.text() == "Stop"  # it finished
+    assert "no run was stopped" in resume.toolTip()
     assert [dock.tracks_panel.styles[t].label for t in (1, 2)] == ["car", "van"]
 
 
@@ -291,6 +314,7 @@ def test_on_a_dem_the_polygon_lands_on_the_vehicle_too(dock, qtbot, tmp_path):
     QgsProject.instance().addMapLayer(dem_layer)
     save_settings(dataclasses.replace(load_settings(), dem_layer_id=dem_layer.id()))
     assert dock.open_video(str(result.video_path))
+    _show_tools(qtbot, dock)
     assert isinstance(dock.terrain, DemTerrain)
     vehicle_id = visible_targets(result)[0][0]
     truth = vehicle_corners_lonlat(result, vehicle_id, 0)

@@ -55,6 +55,18 @@ def table_name(shape: str) -> str:
     return f"digitised_{shape}s"
 
 
+def table_uri(gpkg_path: Path, shape: str) -> str:
+    return f"{gpkg_path}|layername={table_name(shape)}"
+
+
+def project_table(gpkg_path: Path, shape: str) -> QgsVectorLayer | None:
+    """The clip's table for `shape` where the project has it (by its source), else None."""
+    uri = table_uri(gpkg_path, shape)
+    layers = QgsProject.instance().mapLayers().values()
+    tables = (layer for layer in layers if isinstance(layer, QgsVectorLayer) and layer.source() == uri)
+    return next(tables, None)
+
+
 def _template(shape: str) -> QgsVectorLayer:
     """An empty memory layer with the digitised fields (their QgsField types portable to Qt5 and Qt6)."""
     fields = "".join(f"&field={name}:{kind}" for name, kind in DIGITISED_FIELDS)
@@ -64,8 +76,7 @@ def _template(shape: str) -> QgsVectorLayer:
 def open_or_create_table(gpkg_path: Path, shape: str, title: str) -> QgsVectorLayer:
     """The clip's table for `shape` as a layer (created, with the file when it is the first, if missing;
     never overwritten). OSError when it cannot be written."""
-    name = table_name(shape)
-    uri = f"{gpkg_path}|layername={name}"
+    name, uri = table_name(shape), table_uri(gpkg_path, shape)
     if gpkg_path.exists():
         layer = QgsVectorLayer(uri, title, "ogr")
         if layer.isValid():

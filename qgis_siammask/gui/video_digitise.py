@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QSizePolicy,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,6 +33,7 @@ from .digitise_layers import (
     digitised_gpkg_path,
     layers_for_shape,
     open_or_create_table,
+    project_table,
     style_digitised,
 )
 from .dock_parts import tr
@@ -151,8 +153,10 @@ class ShapeTool(QObject):
             painter.drawText(at, self.caption)
 
 
-class DigitiseRow(QWidget):
-    """The tools (checkable, one at a time or none), where digitised shapes go, and the measure's figure."""
+class DigitisePanel(QWidget):
+    """The tools (checkable, one at a time or none); where digitised shapes go; a row for the player's
+    toggles (`toggles`) and the measure's figure or what the last shape did. Three rows: a tab of the
+    dock's panels, as high as the tables."""
 
     toolChanged = pyqtSignal(str)  # a TOOLS key, or "" for none
 
@@ -161,8 +165,11 @@ class DigitiseRow(QWidget):
         self.buttons: dict[str, QToolButton] = {}
         self._group = QButtonGroup(self)
         self._group.setExclusive(False)  # one at a time by hand: a checked one may be unchecked
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
+        rows = QVBoxLayout(self)
+        row, target_row, self.toggles = QHBoxLayout(), QHBoxLayout(), QHBoxLayout()
+        for layout in (row, target_row, self.toggles):
+            rows.addLayout(layout)
+        rows.addStretch(1)
         tips = {
             "point": tr("Digitise points on the video (a click each)"),
             "line": tr("Digitise a line on the video: clicks, then double-click, Enter or right-click"),
@@ -197,9 +204,10 @@ class DigitiseRow(QWidget):
         self.result_label = QLabel("", self)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(QLabel(tr("into")))
-        row.addWidget(self.target_combo)
-        row.addWidget(self.result_label, 1)
+        row.addStretch(1)
+        target_row.addWidget(QLabel(tr("Into")))
+        target_row.addWidget(self.target_combo, 1)
+        self.toggles.addWidget(self.result_label, 1)  # the toggles go before it
 
     @property
     def tool(self) -> str:
@@ -233,11 +241,10 @@ class DigitiseRow(QWidget):
 class VideoDigitiser(QObject):
     """Wires the row and the tool to the dock's frame view, the frame shown and its camera."""
 
-    def __init__(self, dock, row: DigitiseRow):
+    def __init__(self, dock, row: DigitisePanel):
         super().__init__(dock)
         self.dock, self.row = dock, row
         self.tool: ShapeTool | None = None
-        self._table_ids: dict[str, str] = {}  # shape -> layer id of the clip's table in the project
         row.toolChanged.connect(self._use_tool)
         project = QgsProject.instance()
         for signal in (project.layersAdded, project.layersRemoved):
@@ -252,8 +259,8 @@ class VideoDigitiser(QObject):
             return
         playback = self.dock.playback_layers  # the plugin's own: the footprint, the trail...
         excluded = {layer.id() for layer in playback.group.layers()} if playback is not None else set()
-        shape = None if self.tool is None or self.tool.measuring else self.tool.shape
-        self.row.fill_targets(shape, excluded - set(self._table_ids.values()))
+        shape = None if self.tool.measuring else self.tool.shape
+        self.row.fill_targets(shape, excluded)
 
     def _use_tool(self, name: str) -> None:
         view = self.dock.frame_view
@@ -274,10 +281,10 @@ class VideoDigitiser(QObject):
 
     def set_enabled(self, enabled: bool) -> None:
         """Tools only with a clip whose frames can be placed (telemetry)."""
-        if not enabled:
-            for button in self.row.buttons.values():
+        for button in self.row.buttons.values():
+            if not enabled:
                 button.setChecked(False)
-        self.row.setEnabled(enabled)
+            button.setEnabled(enabled)  # the player's toggles beside them stay
 
     def frame_shown(self, index: int) -> None:
         """A shape is clicked on one frame: another frame drops the one in progress."""
@@ -362,16 +369,15 @@ class VideoDigitiser(QObject):
             if layer is None:
                 raise OSError(tr("the chosen layer was removed from the project"))
             return layer
-        layer = project.mapLayer(self._table_ids.get(shape, ""))
+        path = digitised_gpkg_path(load_settings().output_dir(), self.dock.video_path)
+        layer = project_table(path, shape)  # looked up each time: the analyst may have removed it
         if layer is None:
-            path = digitised_gpkg_path(load_settings().output_dir(), self.dock.video_path)
             title = tr("{} digitised {}s").format(self.dock.session.name, shape)
             layer = open_or_create_table(path, shape, title)
             style_digitised(layer, SHAPE_COLOR)
             project.addMapLayer(layer, False)
             group = self.dock.group.node() if self.dock.group is not None else project.layerTreeRoot()
             group.insertLayer(0, layer)  # on top: the tracks' masks would hide a shape drawn round a vehicle
-            self._table_ids[shape] = layer.id()
         return layer
 
     def _report(self, text: str, problem: bool) -> None:

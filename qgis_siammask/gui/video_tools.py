@@ -1,18 +1,17 @@
 """The analyst's tools on the player, wired into the video dock in one place: digitising and measuring
 (`video_digitise`), the telemetry read-out over the frame, following the selected track while zoomed,
-Resume after Stop, and why Track or Resume is disabled (their tooltips).
+Resume after Stop (the Stop button turns into it), and why Track or Resume is disabled (their tooltips).
 """
 
 from __future__ import annotations
 
 from qgis.PyQt.QtCore import QObject
-from qgis.PyQt.QtWidgets import QPushButton
 
 from ..core.geo.frame_readout import readout_lines
 from .dock_parts import tr
 from .dock_rows import text_tool_button
 from .overlays import overlays_from_features
-from .video_digitise import DigitiseRow, VideoDigitiser
+from .video_digitise import DigitisePanel, VideoDigitiser
 
 
 class VideoTools(QObject):
@@ -22,8 +21,9 @@ class VideoTools(QObject):
     def __init__(self, dock, parent_widget):
         super().__init__(dock)
         self.dock = dock
-        self.row = DigitiseRow(parent_widget)
-        dock.split.video_rows.addWidget(self.row)
+        self.row = DigitisePanel(parent_widget)
+        # a tab (before the read-out's, which stays last): the dock stays narrow and the video tall
+        dock.panels.insertTab(dock.panels.count() - 1, self.row, tr("Tools"))
         self.digitiser = VideoDigitiser(dock, self.row)
         self.readout_button = text_tool_button(
             tr("Telemetry"),
@@ -35,15 +35,15 @@ class VideoTools(QObject):
             tr("Zoomed in, keep the track selected in the Tracks panel in view as the video plays"),
             parent_widget,
         )
-        for button in (self.readout_button, self.follow_button):
+        for index, button in enumerate((self.readout_button, self.follow_button)):
             button.setCheckable(True)
-            dock.player.transport_row.addWidget(button)
+            self.row.toggles.insertWidget(index, button)
         self.readout_button.toggled.connect(lambda _: self.show_readout())
         self.follow_button.toggled.connect(lambda _: self.follow())
         dock.tracks_panel.table.itemSelectionChanged.connect(self.follow)
-        self.resume_button = QPushButton(tr("Resume"), parent_widget)
-        dock.run_rows.layout().itemAt(0).layout().insertWidget(2, self.resume_button)  # after Stop
-        self.resume_button.clicked.connect(lambda: self.resume())
+        # Stop turns into Resume after a stop (the button just pressed; a button more would widen the dock)
+        self.resume_button = dock.stop_button
+        self.resume_button.clicked.connect(lambda: dock.task is None and self.resume())
 
     def frame_shown(self, index: int) -> None:
         self.digitiser.frame_shown(index)
@@ -76,15 +76,28 @@ class VideoTools(QObject):
         refusal = (
             dock.runs.resume_refusal(dock.session) if dock.session is not None else tr("Open a video first")
         )
-        self.resume_button.setEnabled(dock.tracking_enabled and not refusal)
-        if not dock.tracking_enabled:  # both say why: the dependency that is missing
-            self.resume_button.setToolTip(dock.track_button.toolTip())
-            return
-        dock.track_button.setToolTip(self.track_tooltip(refusal))
-        frame = dock.runs.last_tracked_frame()
-        self.resume_button.setToolTip(
-            refusal or tr("Go on with the stopped run from frame {}, into its GeoPackage").format(frame)
-        )
+        self._show_stop_or_resume(refusal)
+        if dock.tracking_enabled:  # else it says which dependency is missing
+            dock.track_button.setToolTip(self.track_tooltip(refusal))
+
+    def _show_stop_or_resume(self, refusal: str) -> None:
+        """Stop while a run goes on; Resume when a stopped run can go on; else a disabled Stop whose
+        tooltip says why it cannot resume."""
+        dock, button = self.dock, self.resume_button
+        resumable = dock.task is None and dock.tracking_enabled and not refusal
+        button.setText(tr("Resume") if resumable else tr("Stop"))
+        if dock.task is not None:
+            button.setToolTip(tr("Stop the run: the frames tracked so far are kept, and it can be resumed"))
+        elif resumable:
+            frame = dock.runs.last_tracked_frame()
+            button.setToolTip(
+                tr("Go on with the stopped run from frame {}, into its GeoPackage").format(frame)
+            )
+        else:
+            button.setToolTip(
+                tr("Stop a run in progress (then Resume it). No Resume now: {}").format(refusal)
+            )
+        button.setEnabled(dock.task is not None or resumable)
 
     def resume(self) -> None:
         """Go on with the stopped run (its tracks counted on in the panel, the video following it)."""
