@@ -226,7 +226,11 @@ def digitise_polygon(dock):
     # GeoPackage
     tabs = dock.panels.tabBar()
     tab = tabs.mapToGlobal(tabs.tabRect(dock.panels.indexOf(dock.video_tools.row)).center())
-    xdotool("mousemove", tab.x(), tab.y(), "click", 1, "sleep", 0.3)
+    xdotool("mousemove", tab.x(), tab.y(), "click", 1)
+    later(600, lambda: polygon_clicked(dock))  # Qt shows the tab once this step returns
+
+
+def polygon_clicked(dock):
     xdotool("mousemove", *centre(dock.video_tools.row.buttons["polygon"]), "click", 1)
     box = dock.frame_features(dock.frame_index).tracks[0].box_px
     click_pixels(dock.frame_view, list(box.exterior.coords)[:4], last="double")
