@@ -83,7 +83,7 @@ def test_a_polygon_round_a_vehicle_lands_on_its_true_ground_corners(dock, clip, 
     _show_tools(qtbot, dock)
     dock.frame_view.zoom_about(2.0, dock.frame_view.image_to_widget(*_box_centre(targets[0][1])))
     truth = vehicle_corners_lonlat(result, vehicle_id, 0)
-    camera = dock._shown[2]
+    camera = dock.map_side.camera_shown()
     pixels, visible = camera.ground_to_pixels(truth, camera.terrain.heights_m(truth))
     assert visible.all()
 
@@ -155,7 +155,7 @@ def test_lines_into_a_layer_of_the_project_reprojected_undoable(dock, clip, qtbo
         roads.crs(), QgsCoordinateReferenceSystem("EPSG:4326"), QgsProject.instance()
     )
     lonlat = to_wgs84.transform(line[0])
-    expected = cast_shape(dock._shown[2], SHAPE_LINE, [(100, 100), (200, 120)]).lonlat_deg[0]
+    expected = cast_shape(dock.map_side.camera_shown(), SHAPE_LINE, [(100, 100), (200, 120)]).lonlat_deg[0]
     assert abs(lonlat.x() - expected[0]) < 1e-5 and abs(lonlat.y() - expected[1]) < 1e-5  # EPSG:3857 back
     roads.undoStack().undo()
     assert roads.featureCount() == 0
@@ -172,7 +172,7 @@ def test_measure_a_distance_and_an_area_on_the_video(dock, clip, qtbot):
     view = dock.frame_view
     _click_pixels(qtbot, view, [(100, 100), (300, 100)], finish=Qt.Key.Key_Return)
     tool = dock.video_tools.digitiser.tool
-    expected = measure(cast_shape(dock._shown[2], SHAPE_LINE, tool.pixels))
+    expected = measure(cast_shape(dock.map_side.camera_shown(), SHAPE_LINE, tool.pixels))
     assert expected.value > 5 and 0 < expected.sigma < 1
     label = dock.video_tools.row.result_label.text()
     assert label.startswith(expected.text()), label
@@ -318,7 +318,7 @@ def test_on_a_dem_the_polygon_lands_on_the_vehicle_too(dock, qtbot, tmp_path):
     assert isinstance(dock.terrain, DemTerrain)
     vehicle_id = visible_targets(result)[0][0]
     truth = vehicle_corners_lonlat(result, vehicle_id, 0)
-    camera = dock._shown[2]
+    camera = dock.map_side.camera_shown()
     assert isinstance(camera.terrain, DemTerrain)  # the frame's camera casts onto the DEM
     pixels, visible = camera.ground_to_pixels(truth, camera.terrain.heights_m(truth))
     assert visible.all()

@@ -293,7 +293,7 @@ class VideoDigitiser(QObject):
 
     def _ground(self):
         """The shape on the ground (GroundShape) with the frame's record; (None, None) and a message."""
-        shown = self.dock._shown
+        shown = self.dock.map_side._shown  # (frame index, record, camera) of the frame on screen
         camera = shown[2] if shown is not None else None
         if camera is None:
             self._report(tr("No camera for this frame: the shape cannot be placed on the ground"), True)

@@ -53,7 +53,8 @@ class VideoTools(QObject):
     def show_readout(self) -> None:
         dock, lines = self.dock, []
         if self.readout_button.isChecked() and dock.current_frame is not None:
-            record, camera = (dock._shown[1], dock._shown[2]) if dock._shown is not None else (None, None)
+            shown = dock.map_side._shown  # (frame index, record, camera) of the frame on screen
+            record, camera = (shown[1], shown[2]) if shown is not None else (None, None)
             lines = readout_lines(record, camera, dock.current_frame.time_s)
         dock.frame_view.readout_lines = lines
         dock.frame_view.update()
