@@ -53,6 +53,7 @@ from .definitions import (
 from .errors import OutputError, ProjectionError, SiamMaskError
 from .files import commit as commit_output
 from .files import copy_database, discard, partial_path
+from .output.gdal_mode import with_gdal_return_codes
 from .output.geometry import DEFAULT_SIMPLIFY_TOLERANCE_M, FrameFeatures, MotionEstimator, frame_features
 from .output.gpkg_format import MODE_APPEND, MODE_CONTINUE, MODE_REPLACE, check_writable
 from .output.track_store import SQLITE_SIDE_FILES, TrackStore
@@ -312,6 +313,7 @@ def job_labels(job: TrackingJob) -> list[str] | None:
     return list(job.labels) if job.labels else None
 
 
+@with_gdal_return_codes
 def layer_feature_counts(gpkg_path: str | Path) -> dict[str, int]:
     """Features per track layer in a GeoPackage written by the track store (0 for missing layers)."""
     from osgeo import ogr

@@ -24,6 +24,7 @@ from ..definitions import (
     TRACK_LAYERS,
 )
 from ..errors import InputFileError, ModelError, SiamMaskError
+from ..output.gdal_mode import with_gdal_return_codes
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_MODEL_DIR = REPO_ROOT / "model" / "default"
@@ -160,6 +161,7 @@ def truth_lonlat(truth_path: str | Path, vehicle_id: int) -> dict[int, tuple[flo
     }
 
 
+@with_gdal_return_codes
 def ground_error(gpkg_path: str | Path, truth_path: str | Path, vehicle_id: int) -> tuple[GroundError, GroundError]:
     """Geodesic distances between the GeoPackage's (EPSG:4326) track points and the vehicle's truth:
     over every frame, and over the frames where the track was not lost."""

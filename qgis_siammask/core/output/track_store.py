@@ -52,6 +52,7 @@ from ..definitions import (
     TRACK_LAYERS,
 )
 from ..errors import OutputError
+from .gdal_mode import with_gdal_return_codes
 from .geometry import FrameFeatures, TrackFeature
 from .gpkg_format import (
     LAYER_FIELDS,
@@ -76,6 +77,7 @@ class TrackStore:
     "continue" appends to the same run (see `continue_tracks`), writing no second footprint of a frame.
     """
 
+    @with_gdal_return_codes
     def __init__(self, path: str | Path, crs: str = DEFAULT_CRS, mode: str = MODE_REPLACE):
         from osgeo import ogr, osr
 
@@ -112,6 +114,7 @@ class TrackStore:
     def next_track_id(self) -> int:
         return max(self._tracks, default=-1) + 1
 
+    @with_gdal_return_codes
     def write_frame(self, features: FrameFeatures) -> int:
         """Write one frame's features in one committed transaction; returns the features written."""
         if self._ds is None:
@@ -123,6 +126,7 @@ class TrackStore:
         self.features_written += written
         return written
 
+    @with_gdal_return_codes
     def continue_tracks(self, track_ids, start_frame: int, corrections=(), time_utc=None) -> int:
         """Make way for a continuation of `track_ids` from `start_frame` (one transaction): their masks,
         boxes, points and pixel outlines at that frame and later are deleted, their lines rebuilt from what
@@ -147,6 +151,7 @@ class TrackStore:
 
         return self._transaction(cut)
 
+    @with_gdal_return_codes
     def keep_later_frames(self, source: str | Path, track_ids, after_frame: int) -> int:
         """A continuation that ended before the run did (Stop, an earlier end frame): the continued
         tracks' features after `after_frame` are copied back from the run's file `source` (one
@@ -194,6 +199,7 @@ class TrackStore:
         self._load_existing_tracks()
         self._refresh_lines(force=True)
 
+    @with_gdal_return_codes
     def close(self) -> None:
         """Bring every track line up to date and close the file (idempotent)."""
         if self._ds is None:
