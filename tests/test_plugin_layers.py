@@ -143,3 +143,30 @@ def test_projected_crs_and_group_removal(qgis_app):
     assert all(QgsProject.instance().mapLayer(i) is None for i in layer_ids)
     assert QgsProject.instance().layerTreeRoot().findGroup("other.ts") is None
     parent.remove()  # twice is harmless
+
+
+def test_a_run_without_corrections_opens_with_nothing_in_the_log(group, tmp_path):
+    """Its GeoPackage has no corrections table: it is not asked of OGR, which logs a missing layer."""
+    from qgis.core import QgsApplication
+
+    from qgis_siammask.layer_tree import VideoLayerGroup
+    from qgis_siammask.layers import TrackLayers
+
+    layers = TrackLayers(group, "EPSG:4326", frame_duration_s=0.04)
+    layers.add_frames([_frame(0), _frame(1)])
+    exported = layers.export_geopackage(tmp_path / "out.gpkg")
+    logged = []
+
+    def record(message, tag, level):
+        logged.append((tag, message))
+
+    QgsApplication.messageLog().messageReceived.connect(record)
+    try:
+        from_file = TrackLayers(VideoLayerGroup("exported"), "EPSG:4326", 0.04, geopackage=exported)
+    finally:
+        QgsApplication.messageLog().messageReceived.disconnect(record)
+    try:
+        assert from_file.complete and from_file.corrections is None
+        assert logged == []
+    finally:
+        from_file.group.remove()
