@@ -15,6 +15,7 @@ from qgis.core import Qgis, QgsMessageLog, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
 from .core.definitions import JOB_CANCELLED, JOB_FAILED, PLUGIN_NAME
+from .python_thread import in_python_thread
 
 EMIT_INTERVAL_S = 0.3
 
@@ -73,8 +74,9 @@ class TrackingTask(QgsTask):
 
         run_job = run_pixel_job if self.pixels_only else run_tracking_job
         try:
-            self.outcome = run_job(
-                self.job, on_frame=self._on_frame, progress=self.setProgress, is_cancelled=self.isCanceled
+            self.outcome = in_python_thread(  # pyproj on QGIS's pooled threads: see python_thread
+                run_job, self.job, on_frame=self._on_frame, progress=self.setProgress,
+                is_cancelled=self.isCanceled,
             )
         except Exception as error:  # noqa: BLE001 (user errors are results; a bug must not kill QGIS)
             QgsMessageLog.logMessage(f"tracking failed: {error!r}", PLUGIN_NAME, Qgis.MessageLevel.Critical)

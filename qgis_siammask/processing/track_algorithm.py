@@ -29,6 +29,7 @@ from ..core.definitions import GEOREF_MODES, JOB_FAILED, TRACK_LAYERS
 from ..core.packages.deps import FEATURE_TRACKING
 from ..layer_tree import VideoLayerGroup
 from ..layers import TrackLayers
+from ..python_thread import in_python_thread
 from ..settings import default_model_path, load_settings, run_output_path
 from ..tasks import build_job, parse_boxes, parse_labels
 from .common import (
@@ -227,7 +228,10 @@ class TrackObjectsAlgorithm(FmvAlgorithm):
                 len(boxes), job.start_frame, job.video_path
             )
         )
-        result = run_tracking_job(job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled)
+        # on a Qt thread when run in the background: pyproj there needs a Python thread (python_thread)
+        result = in_python_thread(
+            run_tracking_job, job, progress=feedback.setProgress, is_cancelled=feedback.isCanceled
+        )
         if result.status == JOB_FAILED:
             raise QgsProcessingException(result.message)
         gpkg_path = result.gpkg_path or job.output_gpkg
