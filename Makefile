@@ -11,11 +11,16 @@ OLD_TORCH ?= 1.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-dev \
 	python3-rasterio python3-pyproj python3-shapely python3-geopandas python3-fiona proj-bin \
-	python3-scipy python3-pil xdotool qttools5-dev-tools
+	python3-scipy python3-pil xdotool qttools5-dev-tools debootstrap
+# The version matrix: QGIS 3.22 is the host's; the others run in Debian roots (scripts/qgis_root.sh),
+# built once under QGIS_ROOTS and reused.
+QGIS ?= 3.22
+QGIS_VERSIONS ?= 3.22 3.40 3.44
+export QGIS_ROOTS ?= $(HOME)/.cache/qgis-siammask/roots
 export QT_QPA_PLATFORM ?= offscreen
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup apt venv test demo package bench fuzz monkey model check-old-torch clean
+.PHONY: setup apt venv test test-qgis test-matrix demo package bench fuzz monkey model check-old-torch clean
 
 setup: apt venv
 
@@ -38,6 +43,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-qt6.txt
 
 test: venv
 	$(PY) -m pytest -q tests
+
+# The whole suite on one QGIS version (3.22: the host, as `make test`).
+test-qgis:
+	@if [ "$(QGIS)" = 3.22 ]; then $(MAKE) --no-print-directory test; else scripts/qgis_root.sh $(QGIS); fi
+
+# The whole suite on each version, every leg run whatever the others gave; pass/fail/skip per version.
+test-matrix:
+	@mkdir -p build/matrix; rm -f build/matrix/summary.new; failed=0; \
+	for version in $(QGIS_VERSIONS); do \
+		start=$$SECONDS; \
+		$(MAKE) --no-print-directory test-qgis QGIS=$$version 2>&1 | tee build/matrix/qgis-$$version.log; \
+		[ $${PIPESTATUS[0]} = 0 ] || failed=1; \
+		echo "QGIS $$version: $$(grep -E '[0-9]+ (passed|failed|errors?|skipped).* in [0-9.]+s' build/matrix/qgis-$$version.log | tail -1) ($$((SECONDS - start)) s)" >> build/matrix/summary.new; \
+	done; \
+	mv build/matrix/summary.new build/matrix/summary; \
+	echo "== QGIS version matrix =="; cat build/matrix/summary; exit $$failed
 
 demo: venv
 	$(PY) -m qgis_siammask demo --out build/demo

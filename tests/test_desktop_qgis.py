@@ -45,7 +45,14 @@ from qgis.utils import iface, plugins, unloadPlugin
 
 RESULT = os.environ["SIAMMASK_DESKTOP_RESULT"]
 SHOTS = os.environ["SIAMMASK_SCREENSHOTS"]
-state = {"steps": []}
+state = {"steps": [], "log": []}
+
+
+def logged(message, tag, level):  # every message of QGIS's log panel, from install to unload
+    state["log"].append([tag, getattr(level, "value", level), message])
+
+
+QgsApplication.messageLog().messageReceived.connect(logged)
 
 
 def finish(error=None):
@@ -444,8 +451,9 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     export_path = tmp_path / "exported.gpkg"
     env = {
         **{k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"},
-        # desktop QGIS runs Debian's Python: give it the venv's torch, cv2, av (as a user's pip would)
-        "PYTHONPATH": _venv_site_packages(),
+        # desktop QGIS runs Debian's Python: give it the venv's torch, cv2, av (as a user's pip would),
+        # after what the environment already adds (a QGIS root's dependency folders)
+        "PYTHONPATH": os.pathsep.join(filter(None, (os.environ.get("PYTHONPATH"), _venv_site_packages()))),
         "SIAMMASK_DESKTOP_RESULT": str(result_path),
         "SIAMMASK_REPOSITORY": base_url + "plugins.xml",
         "SIAMMASK_VIDEO": str(video_path),
@@ -532,3 +540,16 @@ def test_packaged_plugin_in_desktop_qgis(tmp_path, tmp_path_factory, request):
     kept = [(name, count) for name, provider, count in state["layers_after_unload"] if provider == "ogr"]
     assert ("points", 2 * FRAMES) in kept and ("footprints", FRAMES) in kept  # the run, from its GeoPackage
     assert not [name for name, provider, _ in state["layers_after_unload"] if provider == "memory"]
+    ours = [entry for entry in state["log"] if _ours(entry, tmp_path)]
+    assert not ours, "QGIS logged, from install to unload:\n" + "\n".join(map(str, state["log"]))
+
+
+def _ours(entry, tmp_path: Path) -> bool:
+    """Whether a message of QGIS's log (tag, level, text) is a warning or error of the plugin's making:
+    its tag, its package in a Python warning's trace, its files, OGR opening its GeoPackages, GDAL's
+    exceptions-mode FutureWarning (raised by the plugin's GDAL calls)."""
+    tag, level, text = entry
+    if level not in (1, 2):  # Qgis.Warning, Qgis.Critical (not Info, Success or NoLevel)
+        return False
+    about = f"{tag}\n{text}"
+    return any(mark in about for mark in ("SiamMask", "siammask", str(tmp_path), "OGR", "UseExceptions"))
