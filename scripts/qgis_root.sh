@@ -21,8 +21,9 @@ shift
 EXTRA_PACKAGES=""
 case "$VERSION" in
     3.40) SUITE=trixie ;;
-    # forky's Python 3.14 has no rasterio wheel on PyPI: Debian's (the plugin's DEM feature) instead
-    3.44) SUITE=forky EXTRA_PACKAGES=python3-rasterio ;;
+    # forky's Python 3.14 has no wheel on PyPI of rasterio (the plugin's DEM feature) nor of pyogrio
+    # (geopandas, a test tool): Debian's instead
+    3.44) SUITE=forky EXTRA_PACKAGES="python3-rasterio python3-geopandas" ;;
     *) echo "QGIS $VERSION: no Debian suite known (3.40 = trixie, 3.44 = forky)" >&2; exit 2 ;;
 esac
 
@@ -159,7 +160,17 @@ print(*sorted({p.requirement.pip_spec for p in report.problems}), sep=chr(10))'"
 pip_into "$DEPS" "" "${specs[@]}"
 
 # 5. The test tools, in their own folder (constraints: all of the above, the plugin's folder included).
-mapfile -t test_specs < <(requirement_lines "$REPO/requirements-dev.txt")
+mapfile -t test_specs < <(requirement_lines "$REPO/requirements-dev.txt" | in_root python3 -c '
+import importlib.metadata, sys
+from pip._vendor.packaging.requirements import Requirement
+for line in sys.stdin:  # those the root does not satisfy already (pip --target would install them again)
+    wanted = Requirement(line)
+    try:
+        satisfied = wanted.specifier.contains(importlib.metadata.version(wanted.name), prereleases=True)
+    except importlib.metadata.PackageNotFoundError:
+        satisfied = False
+    if not satisfied:
+        print(line.strip())')
 pip_into "$TEST_DEPS" "$BOOT" "${test_specs[@]}"
 
 # 6. The whole suite, headless; the desktop test starts its own Xvfb.
