@@ -147,17 +147,21 @@ pip_into() {
     say "installed"
 }
 
-# 4. The plugin's dependencies, as its installer puts them: what its own check reports missing from
-# QGIS's Python (the folder left out) and the engine's requirements.txt (the command line's tqdm too);
-# constraints: QGIS's Python's own packages.
-mapfile -t specs < <(
-    in_root sh -c "cd /src/repo && PYTHONPATH= python3 -c '
-from qgis_siammask.deps import BATCH_REQUIREMENTS, REQUIREMENTS, check_dependencies
-report = check_dependencies(REQUIREMENTS + BATCH_REQUIREMENTS)
-print(*sorted({p.requirement.pip_spec for p in report.problems}), sep=chr(10))'"
-    requirement_lines "$REPO/requirements.txt"
-)
-pip_into "$DEPS" "" "${specs[@]}"
+# 4. The plugin's dependencies, by the plugin's own installer (what QGIS's Python lacks, into a folder
+# of the plugin's own, QGIS's installed versions as constraints), then what the engine's command line
+# and simulator also import (tqdm, scipy, dask) from requirements.txt's names, as ranges.
+stamp=$(cat "$REPO/qgis_siammask/core/packages/"*.py "$REPO/requirements.txt" | sha256sum | cut -c1-16)
+if [ "$(cat "$ROOT$DEPS/.siammask-installed" 2>/dev/null)" != "$stamp" ]; then
+    step_started=$SECONDS
+    say "python3 -m qgis_siammask deps install --target $DEPS"
+    $SUDO rm -rf "$ROOT$DEPS"
+    in_root sh -c "cd /src/repo && PYTHONPATH= python3 -m qgis_siammask deps install --target $DEPS \
+        --index-url https://pypi.org/simple"
+    in_root sh -c "cd /src/repo && python3 -m qgis_siammask deps install --target $DEPS \
+        --index-url https://pypi.org/simple --package tqdm --package scipy --package 'dask[distributed]'"
+    echo "$stamp" | $SUDO tee "$ROOT$DEPS/.siammask-installed" >/dev/null
+    say "installed"
+fi
 
 # 5. The test tools, in their own folder (constraints: all of the above, the plugin's folder included).
 mapfile -t test_specs < <(requirement_lines "$REPO/requirements-dev.txt" | in_root python3 -c '
