@@ -2,7 +2,8 @@
 placed it), platform position and frame centre, the line of sight between them, the platform's trail
 over the frames played, and the frame itself draped on the ground (frame_layer.FrameLayer, under them).
 
-Scratch memory layers (one feature each, moved as the video plays), found by id each time.
+Scratch memory layers (one feature each, moved as the video plays), found by id each time. A saved project
+keeps them, empty: when it is opened again, those are removed for the clip's own (they doubled up).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from .core.definitions import GEOREF_SHORT_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS
+from .core.definitions import GEOREF_SHORT_LABELS, GEOREF_ST0601, LAYER_FOOTPRINTS, PLAYBACK_LAYER_PROPERTY
 from .core.output.gpkg_format import LAYER_FIELDS
 from .frame_layer import FrameLayer
 from .layer_tree import VideoLayerGroup
@@ -46,6 +47,7 @@ class PlaybackLayers:
     def _create(self) -> None:
         self.group.remove_layers(list(self._layer_ids.values()))
         self._layer_ids.clear()
+        self.remove_saved()
         for name, geometry, renderer in (
             (PLAYBACK_TRAIL, "LineString", _line("#ff00ff", 0.5)),
             (PLAYBACK_SIGHT, "LineString", _line("#00bfff", 0.4, dashed=True)),
@@ -55,6 +57,7 @@ class PlaybackLayers:
         ):
             layer = memory_layer(geometry, "EPSG:4326", name, LAYER_FIELDS[LAYER_FOOTPRINTS])
             layer.setCustomProperty(SKIP_MEMORY_LAYER_CHECK, True)
+            layer.setCustomProperty(PLAYBACK_LAYER_PROPERTY, True)
             if renderer is None:
                 style_footprints(layer, outline="#00bfff")
             else:
@@ -96,6 +99,23 @@ class PlaybackLayers:
 
     def remove(self) -> None:
         self.group.remove_layers(list(self._layer_ids.values()))
+
+    def remove_saved(self) -> None:
+        """Take out the playback layers in the group that are not these: a saved project's, read back
+        empty when it is opened again (a project opened with the clip open, or the clip opened in it)."""
+        node = self.group.find()
+        if node is None:
+            return
+        ours = set(self._layer_ids.values())
+        saved = [
+            child.layerId()
+            for child in node.findLayers()
+            if child.layerId() not in ours
+            and child.layer() is not None
+            and child.layer().customProperty(PLAYBACK_LAYER_PROPERTY)
+        ]
+        if saved:
+            self.group.project.removeMapLayers(saved)
 
     def show(
         self,

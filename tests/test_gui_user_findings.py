@@ -262,3 +262,39 @@ def test_a_re_seat_and_an_added_target_show_live_on_the_map(dock, clip, qtbot, m
     assert seen and seen[-1][0] > 0 and 2 in seen[-1][1], seen  # the added target, live, in the legend
     assert dock.runs.correction_layers is None
     assert QgsProject.instance().layerTreeRoot().findGroup("correction (live)") is None
+
+
+def test_a_saved_project_opened_again_has_one_set_of_playback_layers(
+    dock, clip, qtbot, monkeypatch, tmp_path
+):
+    """Save the project with a clip open and open it again (the clip still open), or open the clip in the
+    reopened project: the video's group held each playback layer twice, the project's saved copies read
+    back empty beside the clip's own. Now the saved ones give way: one footprint, platform, frame
+    centre, line of sight and trail, and the footprint is the one that moves with the video."""
+    from qgis.core import QgsProject
+    from test_gui_dock_walk import _go_to_frame
+
+    result, _ = clip
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    _go_to_frame(qtbot, dock, 3)
+    project = QgsProject.instance()
+    project_file = tmp_path / "saved.qgz"
+    assert project.write(str(project_file))  # Project > Save As…
+
+    def playback_names() -> list[str]:
+        group = dock.group.find()
+        return sorted(node.name() for node in group.findLayers() if node.layer().providerType() == "memory")
+
+    one_each = sorted(["platform trail", "line of sight", "footprint (ST 0601)", "platform", "frame centre"])
+    assert playback_names() == one_each
+    assert project.read(str(project_file))  # Project > Open…, the clip still open in the dock
+    qtbot.wait(50)
+    _go_to_frame(qtbot, dock, 5)
+    assert playback_names() == one_each
+    footprint = dock.playback_layers.footprint
+    assert [f["frame"] for f in footprint.getFeatures()] == [5]
+
+    dock.close_video()  # the project opened in a new session, then the clip opened in it
+    assert project.read(str(project_file))
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    assert playback_names() == one_each

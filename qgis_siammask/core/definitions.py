@@ -257,6 +257,7 @@ PROJECT_ENTRY_OUTPUT_CRS = "output_crs"
 PROJECT_ENTRY_OUTPUT_FOLDER = "output_folder"
 PROJECT_ENTRY_GEOREF = "georef"
 GROUP_KEY_PROPERTY = "qgis_siammask/group_key"
+PLAYBACK_LAYER_PROPERTY = "qgis_siammask/playback"  # on the playback layers (saved with a project)
 OUTPUT_SUBFOLDER = "siammask_tracks"  # beside the saved project, or in the settings' default folder
 PYTHON_PROBE_TIMEOUT_S = 10.0  # the dependencies check runs a candidate interpreter to read its version
 

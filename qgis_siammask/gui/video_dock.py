@@ -397,6 +397,9 @@ class VideoDock(QDockWidget):
         self._update_controls()
 
     def _project_read(self, _document) -> None:
+        """A project opened with the clip open: its saved playback layers give way to the clip's."""
+        if self.playback_layers is not None:
+            self.playback_layers.remove_saved()
         self._update_controls()
 
     def _follow_clip_again(self) -> None:
