@@ -293,15 +293,17 @@ class TrackLayers:
             for name in (LAYER_CORRECTIONS, LAYER_OUTLINES_PX):
                 if name in tables:
                     layers[name] = QgsVectorLayer(f"{source}|layername={name}", name, "ogr")
-            if LAYER_OUTLINES_PX in layers:  # the tracks the analyst deleted stay out
+            if LAYER_OUTLINES_PX in layers:  # the tracks the analyst deleted stay out: written selected
                 kept = points.uniqueValues(points.fields().indexOf(FIELD_TRACK_ID)) or {-1}
-                layers[LAYER_OUTLINES_PX].setSubsetString(
+                layers[LAYER_OUTLINES_PX].selectByExpression(  # (a subset string on a GeoPackage layer
+                    # made OGR fail every other count of the file: "unable to open database file")
                     f'"{FIELD_TRACK_ID}" IN ({",".join(str(int(track)) for track in kept)})'
                 )
         for index, (name, layer) in enumerate(layers.items()):
             options = QgsVectorFileWriter.SaveVectorOptions()
             options.driverName = "GPKG"
             options.layerName = name
+            options.onlySelectedFeatures = name == LAYER_OUTLINES_PX
             options.actionOnExistingFile = (
                 QgsVectorFileWriter.ActionOnExistingFile.CreateOrOverwriteFile
                 if index == 0
