@@ -110,9 +110,7 @@ class PlaybackLayers:
         saved = [
             child.layerId()
             for child in node.findLayers()
-            if child.layerId() not in ours
-            and child.layer() is not None
-            and child.layer().customProperty(PLAYBACK_LAYER_PROPERTY)
+            if child.layerId() not in ours and child.layer() is not None and _is_playback(child.layer())
         ]
         if saved:
             self.group.project.removeMapLayers(saved)
@@ -161,6 +159,16 @@ class PlaybackLayers:
             (PLAYBACK_CENTRE, centre),
         ):
             _replace_single_feature(self._layer(name), geometry, values)
+
+
+def _is_playback(layer) -> bool:
+    """One of the playback layers: marked so, or (saved before they were marked) a memory layer of their
+    names in the video's group."""
+    if layer.customProperty(PLAYBACK_LAYER_PROPERTY):
+        return True
+    names = (PLAYBACK_TRAIL, PLAYBACK_SIGHT, PLAYBACK_PLATFORM, PLAYBACK_CENTRE)
+    named = layer.name() in names or layer.name().startswith(f"{PLAYBACK_FOOTPRINT} (")
+    return named and layer.providerType() == "memory"
 
 
 def _replace_single_feature(layer: QgsVectorLayer, geometry: QgsGeometry | None, values) -> None:
