@@ -144,6 +144,7 @@ class TrackLayers:
         self._live_ids: dict[str, deque] = {name: deque() for name in TRACK_LAYERS}  # (frame, feature id)
         self._categories: dict[int, str] = {}  # track id -> label
         self._times_utc: list = []  # first and last frame time seen (datetime)
+        self.geopackage_path: Path | None = None  # the file whose tables the layers are, once read
         if geopackage is not None:
             self.load_geopackage(geopackage)
             return
@@ -167,6 +168,11 @@ class TrackLayers:
     def complete(self) -> bool:
         """Whether every layer of the run is still in the project."""
         return len(self.layers) == len(TRACK_LAYERS)
+
+    @property
+    def exportable(self) -> bool:
+        """Whether `export_geopackage` has every layer: in the project, or in the run's file."""
+        return self.complete or (self.geopackage_path is not None and self.geopackage_path.is_file())
 
     def _add(self, name: str, layer: QgsVectorLayer) -> None:
         """Style `layer` as the run's `name` layer and put it in the group (footprints unticked)."""
@@ -198,6 +204,7 @@ class TrackLayers:
         self._layer_ids.clear()
         for name, layer in loaded.items():
             self._add(name, layer)
+        self.geopackage_path = Path(path)
         # a table without geometry, so the analyst sees each correction: frame, time, kind, boxes
         self._corrections_id = None
         if LAYER_CORRECTIONS in gpkg_tables(path):  # only a corrected run has it
@@ -285,10 +292,14 @@ class TrackLayers:
         or added target) and its pixel outlines (the video overlays), when it has them."""
         path = Path(path)
         layers = dict(self.layers)
-        points = layers.get(LAYER_POINTS)
-        from_file = points is not None and points.providerType() == "ogr"  # live memory layers: no file yet
-        source = Path(points.source().split("|")[0]) if from_file else None
+        source = self.geopackage_path  # None while the layers are live memory layers: no file yet
         if source is not None and source.is_file() and source.resolve() != path.resolve():
+            in_project = layers  # a layer the analyst removed from the project is read from the file
+            layers = {
+                name: in_project.get(name) or QgsVectorLayer(f"{source}|layername={name}", name, "ogr")
+                for name in TRACK_LAYERS
+            }
+            points = layers[LAYER_POINTS]
             tables = gpkg_tables(source)
             for name in (LAYER_CORRECTIONS, LAYER_OUTLINES_PX):
                 if name in tables:

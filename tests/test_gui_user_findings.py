@@ -316,3 +316,32 @@ def test_a_saved_project_opened_again_has_one_set_of_playback_layers(
     assert project.read(str(project_file))
     _open_clicked(qtbot, dock, monkeypatch, result.video_path)
     assert playback_names() == one_each
+
+
+def test_export_after_the_runs_footprints_layer_was_removed(dock, clip, qtbot, monkeypatch, tmp_path):
+    """A run, its footprints layer removed in the Layers panel (it is unticked: an analyst tidying up), then
+    Export: it refused with "Nothing to export: the run's layers were removed" though four of five were
+    on the map and the run's file has all. Now the removed layer is read from the run's file."""
+    from qgis.core import QgsProject, QgsVectorLayer
+    from test_gui_reseat import _wait_for_run
+
+    from qgis_siammask.core.output.gpkg_format import gpkg_tables
+
+    result, targets = clip
+    _open_clicked(qtbot, dock, monkeypatch, result.video_path)
+    _draw_box(qtbot, dock.frame_view, targets[0][1])
+    _click(qtbot, dock.track_button)
+    outcome = _wait_for_run(qtbot, dock)
+    assert outcome.status == "success", outcome
+    run_layers = dock.runs.track_layers.layers
+    QgsProject.instance().removeMapLayer(run_layers["footprints"].id())  # Layers panel > Remove Layer
+    export_path = tmp_path / "export.gpkg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(export_path), ""))
+    _click(qtbot, dock.export_button)
+
+    assert "Exported to" in dock.status_label.text(), dock.status_label.text()
+    assert gpkg_tables(export_path) == gpkg_tables(outcome.gpkg_path)
+    for name in ("footprints", "points"):
+        exported = QgsVectorLayer(f"{export_path}|layername={name}", name, "ogr")
+        original = QgsVectorLayer(f"{outcome.gpkg_path}|layername={name}", name, "ogr")
+        assert exported.featureCount() == original.featureCount() > 0, name

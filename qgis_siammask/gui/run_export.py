@@ -75,7 +75,7 @@ class RunExport:
 
     def export_geopackage(self, path: str, add_to_project: bool) -> Path | None:
         """Write the latest run's layers to `path`; with `add_to_project`, add the file's layers."""
-        if self.track_layers is None or not self.track_layers.complete:
+        if self.track_layers is None or not self.track_layers.exportable:
             self._status(tr("Nothing to export: the run's layers were removed"), Qgis.MessageLevel.Warning)
             return None
         try:
