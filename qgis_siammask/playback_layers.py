@@ -63,7 +63,9 @@ class PlaybackLayers:
             else:
                 layer.setRenderer(QgsSingleSymbolRenderer(renderer))
             self._layer_ids[name] = self.group.add(layer).id()
-        self._layer_ids[PLAYBACK_FRAME] = self.group.add(FrameLayer(PLAYBACK_FRAME)).id()  # drawn under them
+        frame = FrameLayer(PLAYBACK_FRAME)
+        frame.setCustomProperty(PLAYBACK_LAYER_PROPERTY, True)
+        self._layer_ids[PLAYBACK_FRAME] = self.group.add(frame).id()  # drawn under them
 
     def _layer(self, name: str) -> QgsVectorLayer | None:
         return self.group.layer(self._layer_ids[name])

@@ -278,7 +278,7 @@ def test_a_saved_project_opened_again_has_one_set_of_playback_layers(
     from qgis.core import QgsProject
     from test_gui_dock_walk import _go_to_frame
 
-    from qgis_siammask.gui.video_dock import MAP_UPDATE_INTERVAL_S
+    from qgis_siammask.gui.dock_map_side import MAP_UPDATE_INTERVAL_S
 
     result, _ = clip
     _open_clicked(qtbot, dock, monkeypatch, result.video_path)
@@ -289,9 +289,15 @@ def test_a_saved_project_opened_again_has_one_set_of_playback_layers(
 
     def playback_names() -> list[str]:
         group = dock.group.find()
-        return sorted(node.name() for node in group.findLayers() if node.layer().providerType() == "memory")
+        return sorted(
+            node.name()
+            for node in group.findLayers()
+            if node.layer() is not None and "siammask_tracks" not in node.layer().source()
+        )
 
-    one_each = sorted(["platform trail", "line of sight", "footprint (ST 0601)", "platform", "frame centre"])
+    one_each = sorted(
+        ["platform trail", "line of sight", "footprint (ST 0601)", "platform", "frame centre", "video frame"]
+    )
     assert playback_names() == one_each
     assert project.read(str(project_file))  # Project > Open…, the clip still open in the dock
     qtbot.wait(int(MAP_UPDATE_INTERVAL_S * 1000) + 100)  # the map's update on reading it, then a seek
