@@ -195,6 +195,45 @@ class FittedLabel(QLabel):
         super().setText(shown)
 
 
+class StatusLabel(QLabel):
+    """The run's status: each of the text's first `lines` lines on a display line of its own, cut with "…"
+    where it is wider than the label (at its end; the last, the run's file, in the middle, so that the
+    file's name shows); `text()` and the tooltip give the whole text. Word wrap let a long counts line
+    take both lines and hid the "Saved in" line under the dock's bottom."""
+
+    def __init__(self, lines: int, parent=None):
+        super().__init__(parent)
+        self._lines = lines
+        self._whole_text = ""
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens the dock
+        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        self._whole_text = text
+        self.setToolTip(text)
+        self._fit()
+
+    def text(self) -> str:
+        return self._whole_text
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width, metrics = max(self.contentsRect().width(), 1), self.fontMetrics()
+        rows = self._whole_text.split("\n")[: self._lines]
+        last = len(rows) - 1
+        super().setText("\n".join(
+            metrics.elidedText(
+                row, Qt.TextElideMode.ElideMiddle if 0 < index == last else Qt.TextElideMode.ElideRight, width
+            )
+            for index, row in enumerate(rows)
+        ))
+
+
 class MapPickRow(QWidget):
     """Map → video (a checkable button: the next map click is marked on the video), Clear marks, and a
     line that gives the hint, then what the latest mark found (the run's status line stays the run's)."""
@@ -253,14 +292,9 @@ class RunRows(QWidget):
         self.open_folder_button = QPushButton(tr("Open folder"), self)
         self.export_add_check = QCheckBox(tr("Add exported files to the project"), self)
         self.export_add_check.setChecked(True)
-        self.status_label = QLabel("", self)
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths
-        # at most STATUS_LINES high, and never wider than the dock (a long path must not widen it): the
-        # panels above keep their height, the whole text is in the tooltip
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.status_label.setFixedHeight(STATUS_LINES * self.status_label.fontMetrics().lineSpacing() + 2)
-        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # STATUS_LINES high, never wider than the dock (a long path must not widen it): the panels above
+        # keep their height, the whole text is in the tooltip
+        self.status_label = StatusLabel(STATUS_LINES, self)
         layout = _rows(self)
         layout.addLayout(widget_row(self.track_button, self.stop_button, self.progress, self.export_button))
         layout.addLayout(
@@ -275,8 +309,7 @@ class RunRows(QWidget):
 
     def show_status(self, text: str) -> None:
         """The run's status (its file, what it did), the whole text in the tooltip; a notice goes."""
-        self.status_label.setText(text)
-        self.status_label.setToolTip(text)
+        self.status_label.setText(text)  # the tooltip too
         self.show_notice("")
 
     def show_notice(self, text: str) -> None:
