@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from qgis.PyQt.QtWidgets import QLabel
 
-COUNTS = "Tracking finished: 120 frames; masks 240, boxes 240, points 240, lines 2, footprints 120, corrections 2"
+COUNTS = (
+    "Tracking finished: 120 frames; masks 240, boxes 240, points 240, lines 2, footprints 120, corrections 2"
+)
 FILE = "/home/analyst/Projects/Cheyenne survey 2026/siammask output/cheyenne_clip_20261208_041500.gpkg"
 
 
@@ -16,7 +18,8 @@ def test_counts_and_file_each_on_a_line_of_their_own(qgis_app, qtbot):
     rows.resize(429, rows.sizeHint().height())  # the docked width the walk-through measured
     rows.show()
     qtbot.waitExposed(rows)
-    text = f"{COUNTS}\nSaved in {FILE}\nThe run's layer group was removed while tracking: added again from the file."
+    regrouped = "The run's layer group was removed while tracking: added again from the file."
+    text = f"{COUNTS}\nSaved in {FILE}\n{regrouped}"
     rows.show_status(text)
     label = rows.status_label
     shown = QLabel.text(label).split("\n")  # what is painted, not the whole text
