@@ -203,3 +203,17 @@ def test_a_python_without_pip_is_named_with_the_fix(tmp_path):
     installer = Installer(tmp_path / "target", python=str(no_pip), installed={}, log=lambda line: None)
     with pytest.raises(InstallError, match="has no pip: install it"):
         installer.plan(["sm_probe"], tmp_path)
+
+
+def test_a_package_qgis_has_needs_no_wheel_of_its_version(tmp_path, qgis_site, target):
+    """QGIS's sm_qgisown 1.0 has no wheel on the index (as Debian trixie's MarkupSafe 2.1.5 has none for
+    Python 3.13 on PyPI): it satisfies probe's requirement as installed, and the plan still resolves."""
+    folder = tmp_path / "only newer wheels"
+    folder.mkdir()
+    write_wheel(folder, "sm_probe", "1.0", ("sm_qgisown>=1.0",))
+    write_wheel(folder, "sm_qgisown", "2.0")
+    done = deps_cli("install", "--target", str(target), "--find-links", str(folder), "--package", "sm_probe",
+                    site=qgis_site)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Already in QGIS's Python (kept as they are): sm_qgisown 1.0" in done.stdout
+    assert installed_distributions([str(target)]) == {"sm-probe": "1.0"}

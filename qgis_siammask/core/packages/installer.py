@@ -41,6 +41,8 @@ _PLACEHOLDER_VERSIONS = {"0", "0.0", "0.0.0"}
 _PEP440 = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[a-z0-9.]+)?$", re.IGNORECASE)
 
 Log = Callable[[str], None]
+# pip's line for a requirement the Python has already: "Requirement already satisfied: name[extra]>=1 in ..."
+_SATISFIED = re.compile(r"^Requirement already satisfied: ([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 class InstallError(Exception):
@@ -267,12 +269,29 @@ class Installer:
         work_dir = Path(work_dir)
         constraints, report = work_dir / "constraints.txt", work_dir / "report.json"
         write_constraints(self.installed, constraints)
-        args = ["install", "--dry-run", "--ignore-installed", "--only-binary", ":all:",
+        # Not --ignore-installed: what QGIS's Python has satisfies a requirement as it is, so pip needs no
+        # wheel of it (Debian's MarkupSafe 2.1.5 has none for Python 3.13 on PyPI: with
+        # --ignore-installed and --only-binary the whole plan failed); pip names those "already
+        # satisfied" and leaves them out of the report.
+        args = ["install", "--dry-run", "--only-binary", ":all:",
                 "--report", str(report), "--constraint", str(constraints), *source_args, *specs]
-        if run_pip(self.python, args, self.log, cwd=str(work_dir)) != 0:
+        satisfied: list[str] = []
+
+        def log(line: str) -> None:
+            found = _SATISFIED.match(line)
+            if found:
+                satisfied.append(found.group(1))
+            self.log(line)
+
+        if run_pip(self.python, args, log, cwd=str(work_dir)) != 0:
             raise InstallError(f"pip could not resolve {' '.join(specs)} (see its output above)")
         resolved = json.loads(report.read_text(encoding="utf-8")).get("install", [])
         install, kept = [], []
+        for name in dict.fromkeys(satisfied):
+            if canonical_name(name) not in self.installed:  # the target folder on pip's path (PYTHONPATH)
+                raise InstallError(f"pip sees {name} installed outside QGIS's Python (is {self.target} on "
+                                   "PYTHONPATH?); nothing was changed")
+            kept.append((name, self.installed[canonical_name(name)]))
         for item in resolved:
             name, version = item["metadata"]["name"], item["metadata"]["version"]
             if canonical_name(name) in self.installed:
