@@ -15,6 +15,8 @@ APT_PACKAGES := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3
 # The version matrix: QGIS 3.22 is the host's; the others run in Debian roots (scripts/qgis_root.sh),
 # built once under QGIS_ROOTS and reused.
 QGIS ?= 3.22
+# pytest's arguments for test-qgis (default: the whole suite), e.g. PYTEST_ARGS='tests/test_x.py -k y'
+PYTEST_ARGS ?= tests
 QGIS_VERSIONS ?= 3.22 3.40 3.44
 export QGIS_ROOTS ?= $(HOME)/.cache/qgis-siammask/roots
 export QT_QPA_PLATFORM ?= offscreen
@@ -44,9 +46,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-qt6.txt
 test: venv
 	$(PY) -m pytest -q tests
 
-# The whole suite on one QGIS version (3.22: the host, as `make test`).
+# The whole suite (or PYTEST_ARGS) on one QGIS version (3.22: the host's venv).
 test-qgis:
-	@if [ "$(QGIS)" = 3.22 ]; then $(MAKE) --no-print-directory test; else scripts/qgis_root.sh $(QGIS); fi
+	@if [ "$(QGIS)" = 3.22 ]; then $(MAKE) --no-print-directory venv && $(PY) -m pytest -q $(PYTEST_ARGS); \
+	else scripts/qgis_root.sh $(QGIS) $(PYTEST_ARGS); fi
 
 # The whole suite on each version, every leg run whatever the others gave; pass/fail/skip per version.
 test-matrix:
