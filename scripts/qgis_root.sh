@@ -141,7 +141,7 @@ pip_into() {
     $SUDO rm -rf "$ROOT$folder"
     $SUDO mkdir -p "$ROOT$folder"
     echo "$constraints" | $SUDO tee "$ROOT$folder.constraints.txt" >/dev/null
-    in_root python3 -m pip install -q --root-user-action=ignore --only-binary :all: --target "$folder" \
+    [ $# -gt 0 ] && in_root python3 -m pip install -q --root-user-action=ignore --only-binary :all: --target "$folder" \
         -c "$folder.constraints.txt" "$@"
     echo "$wanted" | $SUDO tee "$ROOT$folder/.siammask-installed" >/dev/null
     say "installed"
@@ -155,16 +155,22 @@ if [ "$(cat "$ROOT$DEPS/.siammask-installed" 2>/dev/null)" != "$stamp" ]; then
     step_started=$SECONDS
     say "python3 -m qgis_siammask deps install --target $DEPS"
     $SUDO rm -rf "$ROOT$DEPS"
+    # One call: the installer replaces the folder as a whole, so a second call would drop the first's
+    # packages. Every requirement of the plugin (batch included) as a --package; those QGIS's Python has
+    # are kept as they are. PYTHONPATH empty: the old folder is not on pip's path.
     in_root sh -c "cd /src/repo && PYTHONPATH= python3 -m qgis_siammask deps install --target $DEPS \
-        --index-url https://pypi.org/simple"
-    in_root sh -c "cd /src/repo && python3 -m qgis_siammask deps install --target $DEPS \
-        --index-url https://pypi.org/simple --package tqdm --package scipy --package 'dask[distributed]'"
+        --index-url https://pypi.org/simple \$(PYTHONPATH= python3 -c '
+from qgis_siammask.core.packages.deps import BATCH_REQUIREMENTS, REQUIREMENTS
+for spec in [r.pip_spec for r in REQUIREMENTS + BATCH_REQUIREMENTS] + [\"tqdm\", \"scipy\"]:
+    print(\"--package\", spec)')"
     echo "$stamp" | $SUDO tee "$ROOT$DEPS/.siammask-installed" >/dev/null
     say "installed"
 fi
 
 # 5. The test tools, in their own folder (constraints: all of the above, the plugin's folder included).
-mapfile -t test_specs < <(requirement_lines "$REPO/requirements-dev.txt" | in_root python3 -c '
+# (what the root and the plugin's folder have, not the test tools' folder itself: with PYTHONPATH=$BOOT its
+# old contents would satisfy every line, and nothing would be installed into the fresh folder)
+mapfile -t test_specs < <(requirement_lines "$REPO/requirements-dev.txt" | in_root env PYTHONPATH=$DEPS python3 -c '
 import importlib.metadata, sys
 from pip._vendor.packaging.requirements import Requirement
 for line in sys.stdin:  # those the root does not satisfy already (pip --target would install them again)
@@ -175,7 +181,7 @@ for line in sys.stdin:  # those the root does not satisfy already (pip --target 
         satisfied = False
     if not satisfied:
         print(line.strip())')
-pip_into "$TEST_DEPS" "$BOOT" "${test_specs[@]}"
+pip_into "$TEST_DEPS" "$DEPS" "${test_specs[@]}"
 
 # 6. The whole suite, headless; the desktop test starts its own Xvfb.
 step_started=$SECONDS
