@@ -96,8 +96,18 @@ def shot(name, widget=None):
 
 def install():
     settings = QgsSettings()
-    settings.setValue("app/plugin_installer/allowExperimental", True)
+    settings.setValue("app/plugin_installer/allowExperimental", True)  # QGIS before 3.30
     settings.setValue("app/plugin_installer/checkOnStart", False)
+    try:  # QGIS 3.30 and newer read these from the settings tree (plugin-manager/...) instead: the
+        # old keys are only migrated once, at start, so set at run time they would be ignored and
+        # plugins.all() would leave out the (experimental) plugin
+        from qgis.core import QgsSettingsTree
+        manager = QgsSettingsTree.node("plugin-manager")
+    except ImportError:
+        manager = None
+    if manager is not None:
+        manager.childSetting("allow-experimental").setValue(True)
+        manager.childSetting("automatically-check-for-updates").setValue(False)
     settings.setValue("app/plugin_repositories/QGIS Official Plugin Repository/url",
                       "https://plugins.qgis.org/plugins/plugins.xml")
     settings.setValue("app/plugin_repositories/QGIS Official Plugin Repository/enabled", False)
