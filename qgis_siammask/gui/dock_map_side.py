@@ -141,7 +141,7 @@ class MapSide(QObject):
             return
         canvas = self.iface.mapCanvas()
         extent = QgsRectangle()
-        extent.setMinimal()
+        extent.setNull() if hasattr(extent, "setNull") else extent.setMinimal()  # setMinimal: deprecated in 3.40
         for layer in (self.playback_layers.footprint, self.playback_layers.platform):
             for feature in layer.getFeatures() if layer is not None else ():
                 if feature.hasGeometry():

@@ -93,7 +93,10 @@ class DemTerrain:
         """(N,) bilinear ellipsoidal heights at (N, 2) lon/lat; NaN outside the DEM or next to nodata."""
         lonlat = np.asarray(lonlat_deg, dtype=np.float64).reshape(-1, 2)
         x, y = self._to_dem(lonlat)
-        col, row = self._inverse * (np.asarray(x), np.asarray(y))
+        # the affine's terms, not `affine * (x, y)`: affine 3 (the plugin's folder on QGIS 3.40) warns
+        # "Use `@` matmul instead of `*`", and affine 2.3 (Debian 12's) has no `@` for coordinates
+        inverse, x, y = self._inverse, np.asarray(x), np.asarray(y)
+        col, row = inverse.a * x + inverse.b * y + inverse.c, inverse.d * x + inverse.e * y + inverse.f
         # Raster indices name pixel centres at +0.5 in the affine's corner-based coordinates.
         return bilinear(self._heights, np.asarray(col) - 0.5, np.asarray(row) - 0.5)
 

@@ -230,7 +230,6 @@ def ground_polygon(pixel_polygon, camera, tolerance_m: float, to_crs):
     if pixel_polygon is None:
         return None, ""
     from shapely.geometry import MultiPolygon, Polygon
-    from shapely.ops import transform
 
     polygons = list(pixel_polygon.geoms) if pixel_polygon.geom_type == "MultiPolygon" else [pixel_polygon]
     rings = [[_densified(r.coords) for r in (p.exterior, *p.interiors)] for p in polygons]
@@ -260,7 +259,7 @@ def ground_polygon(pixel_polygon, camera, tolerance_m: float, to_crs):
         index = np.asarray(index, dtype=np.int64)
         return ground.lonlat_deg[index, 0], ground.lonlat_deg[index, 1]
 
-    return to_crs(transform(vertex_lonlat, simplified)), flag
+    return to_crs(map_coordinates(vertex_lonlat, simplified)), flag
 
 
 def _densified(ring_coords) -> np.ndarray:
@@ -321,7 +320,6 @@ def _lonlat_to_crs(crs: str):
     """A function mapping a lon/lat shapely geometry to `crs` (identity for EPSG:4326)."""
     from pyproj import CRS, Transformer
     from pyproj.exceptions import CRSError
-    from shapely.ops import transform
 
     try:
         target = CRS.from_user_input(crs)
@@ -330,4 +328,23 @@ def _lonlat_to_crs(crs: str):
     if target == CRS.from_epsg(4326):
         return lambda geometry: geometry
     transformer = Transformer.from_crs("EPSG:4326", target, always_xy=True)
-    return lambda geometry: transform(transformer.transform, geometry)
+    return lambda geometry: map_coordinates(transformer.transform, geometry)
+
+
+def map_coordinates(function, geometry):
+    """`shapely.ops.transform(function, geometry)`: `function(x, y[, z])` gives the new (x, y) arrays; a
+    2D geometry comes back. Shapely 2.1 and newer: `shapely.transform(interleaved=False)` (2.2 deprecates
+    `ops.transform`, a warning in QGIS's log on 3.40); older shapely (Debian 12's 1.8): `ops.transform`."""
+    import inspect
+
+    import shapely
+
+    if "interleaved" not in inspect.signature(getattr(shapely, "transform", lambda: None)).parameters:
+        from shapely.ops import transform
+
+        return transform(function, geometry)
+    if shapely.has_z(geometry):  # the z column stays while mapping (same shape), then goes
+        mapped = shapely.transform(geometry, lambda x, y, z: (*function(x, y, z), z), include_z=True,
+                                   interleaved=False)
+        return shapely.force_2d(mapped)
+    return shapely.transform(geometry, lambda x, y: function(x, y), interleaved=False)
