@@ -195,38 +195,22 @@ class FittedLabel(QLabel):
         super().setText(shown)
 
 
-class StatusLabel(QLabel):
+class StatusLabel(FittedLabel):
     """The run's status: each of the text's first `lines` lines on a display line of its own, cut with "…"
     where it is wider than the label (at its end; the last, the run's file, in the middle, so that the
     file's name shows); `text()` and the tooltip give the whole text. Word wrap let a long counts line
     take both lines and hid the "Saved in" line under the dock's bottom."""
 
     def __init__(self, lines: int, parent=None):
-        super().__init__(parent)
         self._lines = lines
-        self._whole_text = ""
+        super().__init__(lines, parent)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # never widens the dock
-        self.setFixedHeight(lines * self.fontMetrics().lineSpacing() + 2)
-
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
-        self._whole_text = text
-        self.setToolTip(text)
-        self._fit()
-
-    def text(self) -> str:
-        return self._whole_text
-
-    def resizeEvent(self, event):  # noqa: N802 (Qt API)
-        super().resizeEvent(event)
-        self._fit()
 
     def _fit(self) -> None:
         width, metrics = max(self.contentsRect().width(), 1), self.fontMetrics()
         rows = self._whole_text.split("\n")[: self._lines]
         last = len(rows) - 1
-        super().setText("\n".join(
+        QLabel.setText(self, "\n".join(
             metrics.elidedText(
                 row, Qt.TextElideMode.ElideMiddle if 0 < index == last else Qt.TextElideMode.ElideRight, width
             )
